@@ -62,10 +62,14 @@ func (c *OAuthBearerClient) Next(challenge []byte) ([]byte, error) {
 }
 
 // NewPlainClient and NewLoginClient are the password mechanisms.
-func NewPlainClient(user, password string) sasl.Client { return sasl.NewPlainClient("", user, password) }
+func NewPlainClient(user, password string) sasl.Client {
+	return sasl.NewPlainClient("", user, password)
+}
 
 // NewLoginClient is the obsolete but common LOGIN mechanism.
-func NewLoginClient(user, password string) sasl.Client { return &loginClient{user: user, password: password} }
+func NewLoginClient(user, password string) sasl.Client {
+	return &loginClient{user: user, password: password}
+}
 
 type loginClient struct {
 	user, password string
