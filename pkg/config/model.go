@@ -22,6 +22,8 @@ type Config struct {
 	Path string `yaml:"-"`
 	// doc is the parsed document, kept so saving preserves comments and order.
 	doc *yaml.Node
+	// lines maps field paths to the line they were read from.
+	lines map[string]int
 }
 
 // Providers.
