@@ -69,9 +69,10 @@ func merge(old, fresh *yaml.Node) {
 				content = append(content, k, freshVals[k.Value])
 			}
 		}
+		wasEmpty := len(old.Content) == 0
 		old.Content = content
-		if old.Style == yaml.FlowStyle && len(content) > 8 {
-			old.Style = 0
+		if wasEmpty || (old.Style == yaml.FlowStyle && len(content) > 8) {
+			old.Style = fresh.Style // `accounts: {}` grows into a block
 		}
 	case old.Kind == yaml.ScalarNode && fresh.Kind == yaml.ScalarNode:
 		if old.Value == fresh.Value && old.Tag == fresh.Tag {

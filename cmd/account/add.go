@@ -1,0 +1,246 @@
+package account
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/pkg/config"
+	"github.com/mailport/mailport/pkg/secret"
+)
+
+// AddOptions are the inputs of `account add`.
+type AddOptions struct {
+	F        *cmdutil.Factory
+	Name     string
+	Fields   fields
+	Preset   string
+	Disabled bool
+	Force    bool
+}
+
+// NewCmdAdd is `mailport account add`.
+func NewCmdAdd(f *cmdutil.Factory, runF func(*AddOptions) error) *cobra.Command {
+	opts := &AddOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "add NAME --type T --login L [flags]",
+		Short: "Add a mail account",
+		Long: `Add an inbound (imap, pop3, microsoft) or outbound (smtp, microsoft) account.
+
+Presets fill host, protocol, encryption and auth:
+  office365  protocol microsoft (Graph) on outlook.office365.com, ssl, oauth2; with --protocol imap or
+             pop3 the host stays outlook.office365.com; outbound smtp uses smtp.office365.com, starttls
+  gmail      imap.gmail.com (pop.gmail.com for pop3), smtp.gmail.com starttls, oauth2
+  outlook    Outlook.com personal accounts: outlook.office365.com, smtp-mail.outlook.com, oauth2
+
+A password (auth basic) is read from stdin (--password-stdin), a named environment variable
+(--password-env VAR) or a hidden prompt, and kept in the secret store. CI jobs may instead set
+MAILPORT_PASSWORD_<ACCOUNT> at run time.`,
+		Example: `  # the product guide's Microsoft 365 inbound account (Graph)
+  mailport account add support --preset office365 --type inbound \
+      --login support@contoso.com --token-config ms365 --folder Inbox/Endpoint
+
+  # Gmail over IMAP with OAuth2
+  mailport account add sales --preset gmail --type inbound --login sales@example.com --token-config gmail
+
+  # any IMAP server with a password from the environment
+  mailport account add ci-inbox --type inbound --protocol imap --host mail.example.com \
+      --auth basic --login ci@example.com --password-env CI_MAIL_PASSWORD`,
+		Args: cmdutil.ExactArgs(1, "an account NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Name = args[0]
+			if err := opts.Fields.check(); err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("preset") {
+				if err := oneOf("preset", opts.Preset, config.Presets); err != nil {
+					return err
+				}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return addRun(opts)
+		},
+	}
+	opts.Fields.bind(cmd)
+	cmd.Flags().StringVar(&opts.Preset, "preset", "", "fill host, protocol, encryption and auth: office365, gmail or outlook")
+	cmd.Flags().BoolVar(&opts.Disabled, "disabled", false, "add the account disabled")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace an existing account of that name")
+	return cmd
+}
+
+func addRun(opts *AddOptions) error {
+	f := opts.F
+	if !config.ValidName(opts.Name) {
+		return cmdutil.FlagErrorf("invalid name %q: use letters, digits, '.', '_' and '-'", opts.Name)
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
+	if _, exists := cfg.Accounts[opts.Name]; exists && !opts.Force {
+		return cmdutil.ConfigErrorf("account %q already exists; use --force to replace it or `mailport account edit %s` to change it", opts.Name, opts.Name)
+	}
+	fl := &opts.Fields
+	if err := promptMissing(f, fl, opts.Preset, cfg); err != nil {
+		return err
+	}
+	a := &config.Account{Enabled: !opts.Disabled}
+	fl.apply(a)
+	if opts.Preset != "" {
+		if err := config.ApplyPreset(a, opts.Preset); err != nil {
+			return cmdutil.FlagErrorf("--preset: %v", err)
+		}
+	}
+	var missing []string
+	if a.Type == "" {
+		missing = append(missing, "--type")
+	}
+	if a.Protocol == "" {
+		missing = append(missing, "--protocol (or --preset)")
+	}
+	if a.Host == "" && a.Protocol != config.Microsoft {
+		missing = append(missing, "--host (or --preset)")
+	}
+	if a.Login == "" {
+		missing = append(missing, "--login")
+	}
+	if len(missing) > 0 {
+		return cmdutil.FlagErrorf("missing %s: pass them as flags, or run on a terminal without --no-input to be asked", strings.Join(missing, ", "))
+	}
+	a.ApplyDefaults()
+	old, had := cfg.Accounts[opts.Name]
+	cfg.Accounts[opts.Name] = a
+	restore := func() {
+		if had {
+			cfg.Accounts[opts.Name] = old
+		} else {
+			delete(cfg.Accounts, opts.Name)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		restore()
+		return &cmdutil.ConfigError{Err: err}
+	}
+	if a.Auth != config.AuthBasic && fl.Password.Given() {
+		restore()
+		return cmdutil.FlagErrorf("--password-stdin/--password-env only apply to auth basic; this account uses %s", a.Auth)
+	}
+	var password string
+	var gotPassword bool
+	if a.Auth == config.AuthBasic {
+		password, gotPassword, err = fl.Password.Read(f.IO, f.Getenv, "password", fmt.Sprintf("Password for %s", a.Login), false)
+		if err != nil {
+			restore()
+			return err
+		}
+	}
+	store, err := f.Store()
+	if err != nil {
+		restore()
+		return err
+	}
+	if gotPassword {
+		if err := store.Set(secret.PasswordKey(opts.Name), password); err != nil {
+			restore()
+			return fmt.Errorf("store the password of account %q: %w", opts.Name, err)
+		}
+	}
+	if had {
+		// A replaced account starts from scratch: its old token belongs to the old settings.
+		deleteSecrets(store, opts.Name, !gotPassword)
+	}
+	if err := cfg.Save(); err != nil {
+		return err
+	}
+	if f.JSON {
+		return cmdutil.PrintJSON(f.IO.Out, describe(f, cfg, opts.Name, a))
+	}
+	verb := "Added"
+	if had {
+		verb = "Replaced"
+	}
+	fmt.Fprintf(f.IO.Out, "%s %s account %q: %s on %s (%s, %s)\n", verb, a.Type, opts.Name, a.Protocol, hostPort(a), a.Encryption, a.Auth)
+	switch {
+	case a.Auth == config.AuthOAuth2:
+		fmt.Fprintf(f.IO.Out, "Next: mailport authenticate %s\n", opts.Name)
+	case gotPassword:
+		fmt.Fprintf(f.IO.Out, "Password stored in the %s. Next: mailport test %s\n", store.Name(), opts.Name)
+	default:
+		fmt.Fprintf(f.IO.Out, "No password stored: set %s at run time or run `mailport account edit %s --password-stdin`\n", secret.EnvName(secret.EnvPasswordPrefix, opts.Name), opts.Name)
+	}
+	return nil
+}
+
+// deleteSecrets forgets what an account owns; errors are ignored because
+// the config change already happened and a stale secret is harmless.
+func deleteSecrets(store secret.Store, name string, password bool) {
+	store.Delete(secret.TokenKey(name))
+	if password {
+		store.Delete(secret.PasswordKey(name))
+	}
+}
+
+func hostPort(a *config.Account) string {
+	host := a.Host
+	if host == "" {
+		host = "graph.microsoft.com"
+	}
+	return fmt.Sprintf("%s:%d", host, a.EffectivePort())
+}
+
+// promptMissing asks for required fields on a terminal.
+func promptMissing(f *cmdutil.Factory, fl *fields, preset string, cfg *config.Config) error {
+	if !f.IO.CanPrompt() {
+		return nil
+	}
+	given := map[string]bool{}
+	ask := func(flag string, dst *string, q, def string, choices []string) error {
+		if fl.changed(flag) {
+			return nil
+		}
+		v, err := f.IO.Prompt(q, def)
+		if err != nil {
+			return err
+		}
+		*dst = strings.TrimSpace(v)
+		if choices != nil {
+			if err := oneOf(flag, *dst, choices); err != nil {
+				return err
+			}
+		}
+		given[flag] = *dst != ""
+		return nil
+	}
+	if err := ask("type", &fl.Type, "Type (inbound, outbound)", config.Inbound, config.Types); err != nil {
+		return err
+	}
+	if preset == "" {
+		def := config.IMAP
+		if fl.Type == config.Outbound {
+			def = config.SMTP
+		}
+		if err := ask("protocol", &fl.Protocol, "Protocol (imap, pop3, microsoft, smtp)", def, config.Protocols); err != nil {
+			return err
+		}
+		if fl.Protocol != config.Microsoft {
+			if err := ask("host", &fl.Host, "Host", "", nil); err != nil {
+				return err
+			}
+		}
+	}
+	if err := ask("login", &fl.Login, "Login (email address)", "", nil); err != nil {
+		return err
+	}
+	if !fl.changed("auth") && !fl.changed("token-config") && len(cfg.TokenConfigs) > 0 && (preset != "" || fl.Protocol == config.Microsoft) {
+		if err := ask("token-config", &fl.TokenConfig, "Token config ("+strings.Join(sortedNames(cfg.TokenConfigs), ", ")+")", "", nil); err != nil {
+			return err
+		}
+	}
+	prev := fl.changed
+	fl.changed = func(name string) bool { return given[name] || prev(name) }
+	return nil
+}

@@ -1,0 +1,74 @@
+package cmdutil
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Exit codes, as documented in the README and design.
+const (
+	ExitOK          = 0
+	ExitFailed      = 1   // the operation or a check failed
+	ExitUsage       = 2   // usage or configuration error
+	ExitAuth        = 3   // authentication required
+	ExitInterrupted = 130 // interrupted (Ctrl-C)
+)
+
+// FlagError is a usage mistake: bad flag, missing argument, bad combination.
+type FlagError struct{ Err error }
+
+func (e *FlagError) Error() string { return e.Err.Error() }
+func (e *FlagError) Unwrap() error { return e.Err }
+
+// FlagErrorf builds a FlagError.
+func FlagErrorf(format string, args ...any) error {
+	return &FlagError{Err: fmt.Errorf(format, args...)}
+}
+
+// ConfigError is an invalid or inconsistent configuration, or an unknown name.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// ConfigErrorf builds a ConfigError.
+func ConfigErrorf(format string, args ...any) error {
+	return &ConfigError{Err: fmt.Errorf(format, args...)}
+}
+
+// AuthRequiredError means the account must (re-)authenticate.
+type AuthRequiredError struct{ Err error }
+
+func (e *AuthRequiredError) Error() string { return e.Err.Error() }
+func (e *AuthRequiredError) Unwrap() error { return e.Err }
+
+// ErrSilent means the command already reported the failure; exit 1.
+var ErrSilent = errors.New("silent failure")
+
+// ErrCancel means the user interrupted.
+var ErrCancel = errors.New("interrupted")
+
+// ReauthRequired is implemented by errors (e.g. from pkg/oauth) that mean
+// the user must run `mailport authenticate` again.
+type ReauthRequired interface{ ReauthRequired() bool }
+
+// ExitCode maps an error to the process exit code.
+func ExitCode(err error) int {
+	var flagErr *FlagError
+	var cfgErr *ConfigError
+	var authErr *AuthRequiredError
+	var reauth ReauthRequired
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, ErrCancel):
+		return ExitInterrupted
+	case errors.As(err, &authErr):
+		return ExitAuth
+	case errors.As(err, &reauth) && reauth.ReauthRequired():
+		return ExitAuth
+	case errors.As(err, &flagErr), errors.As(err, &cfgErr):
+		return ExitUsage
+	}
+	return ExitFailed
+}

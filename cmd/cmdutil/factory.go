@@ -1,0 +1,130 @@
+// Package cmdutil is the plumbing shared by mailport's commands: the
+// factory of lazily built services, typed errors mapped to exit codes, and
+// result printing (tables, --json).
+package cmdutil
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/mailport/mailport/pkg/config"
+	"github.com/mailport/mailport/pkg/iostreams"
+	"github.com/mailport/mailport/pkg/secret"
+)
+
+// Version information, stamped by the release build.
+var (
+	Version = "dev"
+	Commit  = "none"
+	Date    = "unknown"
+)
+
+// Factory builds the services commands share. Expensive or fallible ones
+// are funcs, so a command that does not need them never pays for them.
+type Factory struct {
+	IO     *iostreams.IOStreams
+	Getenv func(string) string
+	Now    func() time.Time
+
+	// Global flags, bound by the root command.
+	ConfigFlag  string
+	SecretsFlag string
+	JSON        bool
+	NoInput     bool
+	Verbose     bool
+	TraceFile   string
+
+	once    sync.Once
+	cfg     *config.Config
+	cfgErr  error
+	store   secret.Store
+	openErr error
+	sOnce   sync.Once
+
+	// OpenStore opens a secret backend; replaceable in tests.
+	OpenStore func(backend, configPath string) (secret.Store, error)
+}
+
+// NewFactory returns the factory for a real process.
+func NewFactory() *Factory {
+	return &Factory{IO: iostreams.System(), Getenv: os.Getenv, Now: time.Now}
+}
+
+// ConfigPath is --config, else $MAILPORT_CONFIG, else
+// <user config dir>/mailport/config.yaml.
+func (f *Factory) ConfigPath() (string, error) {
+	if f.ConfigFlag != "" {
+		return f.ConfigFlag, nil
+	}
+	if p := f.Getenv("MAILPORT_CONFIG"); p != "" {
+		return p, nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", &ConfigError{Err: fmt.Errorf("no config location: %v; pass --config FILE or set MAILPORT_CONFIG", err)}
+	}
+	return filepath.Join(dir, "mailport", "config.yaml"), nil
+}
+
+// Config loads and validates the config once. Problems are a *ConfigError (exit 2).
+func (f *Factory) Config() (*config.Config, error) {
+	f.once.Do(func() {
+		path, err := f.ConfigPath()
+		if err != nil {
+			f.cfgErr = err
+			return
+		}
+		c, err := config.Load(path)
+		if err != nil {
+			f.cfgErr = &ConfigError{Err: err}
+			return
+		}
+		f.cfg = c
+	})
+	return f.cfg, f.cfgErr
+}
+
+// SecretsBackend is --secrets, else $MAILPORT_SECRETS, else keyring.
+func (f *Factory) SecretsBackend() string {
+	if f.SecretsFlag != "" {
+		return f.SecretsFlag
+	}
+	if b := f.Getenv("MAILPORT_SECRETS"); b != "" {
+		return b
+	}
+	return "keyring"
+}
+
+// Store opens the secret store once.
+func (f *Factory) Store() (secret.Store, error) {
+	f.sOnce.Do(func() {
+		path, err := f.ConfigPath()
+		if err != nil {
+			f.openErr = err
+			return
+		}
+		open := f.OpenStore
+		if open == nil {
+			open = func(backend, configPath string) (secret.Store, error) {
+				return secret.Open(backend, configPath, f.IO.ErrOut)
+			}
+		}
+		f.store, f.openErr = open(f.SecretsBackend(), path)
+		if f.openErr != nil {
+			f.openErr = &ConfigError{Err: f.openErr}
+		}
+	})
+	return f.store, f.openErr
+}
+
+// Resolver gives secrets with environment overrides applied.
+func (f *Factory) Resolver() (*secret.Resolver, error) {
+	st, err := f.Store()
+	if err != nil {
+		return nil, err
+	}
+	return &secret.Resolver{Store: st, Getenv: f.Getenv}, nil
+}

@@ -1,0 +1,53 @@
+package cmdutil
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// PrintJSON writes v as indented JSON: the one exporter every command uses
+// for --json, so shapes stay consistent.
+func PrintJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// Table prints rows: aligned columns with a header on a terminal,
+// tab-separated values without a header otherwise (for scripts).
+type Table struct {
+	w      io.Writer
+	tty    bool
+	header []string
+	rows   [][]string
+}
+
+// NewTable starts a table.
+func NewTable(w io.Writer, tty bool, header ...string) *Table {
+	return &Table{w: w, tty: tty, header: header}
+}
+
+// Row adds a row.
+func (t *Table) Row(cells ...string) { t.rows = append(t.rows, cells) }
+
+// Render writes the table.
+func (t *Table) Render() error {
+	if !t.tty {
+		for _, r := range t.rows {
+			if _, err := fmt.Fprintln(t.w, strings.Join(r, "\t")); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(t.w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(t.header, "\t"))
+	for _, r := range t.rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}

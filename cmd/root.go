@@ -1,0 +1,174 @@
+// Package cmd is mailport's command tree: Cobra commands that parse flags,
+// call into pkg/ and print. Execute runs it and maps errors to exit codes.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailport/mailport/cmd/account"
+	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/cmd/configcmd"
+	"github.com/mailport/mailport/cmd/tokenconfig"
+)
+
+// NewCmdRoot builds the command tree on a factory.
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "mailport <command>",
+		Short: "Set up mail accounts and run one-shot mail operations",
+		Long: `mailport connects to mailboxes at Microsoft 365, Google and any IMAP, POP3 or SMTP server,
+with OAuth2 or passwords. Set up a token config and an account, authenticate, then test,
+fetch or send. Configuration is YAML; secrets live in the OS keyring (or a file for CI).
+
+Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configuration error,
+3 authentication required, 130 interrupted.`,
+		Example: `  mailport token-config add ms365 --provider microsoft --tenant contoso.com --client-id <guid> --client-secret-stdin
+  mailport account add support --preset office365 --type inbound --login support@contoso.com --token-config ms365
+  mailport authenticate support
+  mailport test support
+  mailport fetch support --to ./in`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Version:       cmdutil.Version,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			f.IO.SetNeverPrompt(f.NoInput)
+			return nil
+		},
+	}
+	root.SetVersionTemplate(versionLine() + "\n")
+	pf := root.PersistentFlags()
+	pf.StringVar(&f.ConfigFlag, "config", "", "config `FILE` (default $MAILPORT_CONFIG, else <user config dir>/mailport/config.yaml)")
+	pf.StringVar(&f.SecretsFlag, "secrets", "", "secret store: keyring or file (default $MAILPORT_SECRETS, else keyring)")
+	pf.BoolVar(&f.JSON, "json", false, "print results as JSON")
+	pf.BoolVar(&f.NoInput, "no-input", false, "never prompt; fail listing what is missing instead")
+	pf.BoolVarP(&f.Verbose, "verbose", "v", false, "say more about what happens")
+	pf.StringVar(&f.TraceFile, "trace", "", "write a protocol transcript to `FILE` (secrets redacted)")
+
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &cmdutil.FlagError{Err: fmt.Errorf("%w; see `%s --help`", err, cmd.CommandPath())}
+	})
+	root.AddCommand(
+		tokenconfig.NewCmdTokenConfig(f),
+		account.NewCmdAccount(f),
+		configcmd.NewCmdConfig(f),
+		newCmdVersion(f),
+		newCmdCompletion(f),
+	)
+	for _, add := range extraCommands {
+		root.AddCommand(add(f))
+	}
+	// An unknown subcommand of a group is a usage error, not silent help.
+	for _, c := range root.Commands() {
+		if c.HasSubCommands() && c.RunE == nil {
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				if len(args) == 0 {
+					return cmd.Help()
+				}
+				return cmdutil.FlagErrorf("unknown command %q for %q; see `%s --help`", args[0], cmd.CommandPath(), cmd.CommandPath())
+			}
+			c.Args = cobra.ArbitraryArgs
+		}
+	}
+	return root
+}
+
+// extraCommands are registered by the files that define more commands.
+var extraCommands []func(*cmdutil.Factory) *cobra.Command
+
+func versionLine() string {
+	return fmt.Sprintf("mailport %s (commit %s, built %s)", cmdutil.Version, cmdutil.Commit, cmdutil.Date)
+}
+
+func newCmdVersion(f *cmdutil.Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:     "version",
+		Short:   "Print the version",
+		Example: "  mailport version\n  mailport version --json",
+		Args:    cmdutil.ExactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.JSON {
+				return cmdutil.PrintJSON(f.IO.Out, map[string]string{"version": cmdutil.Version, "commit": cmdutil.Commit, "date": cmdutil.Date})
+			}
+			fmt.Fprintln(f.IO.Out, versionLine())
+			return nil
+		},
+	}
+}
+
+func newCmdCompletion(f *cmdutil.Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "completion bash|zsh|fish|powershell",
+		Short: "Print a shell completion script",
+		Example: `  # bash, for the current shell
+  source <(mailport completion bash)
+  # zsh, installed
+  mailport completion zsh > "${fpath[1]}/_mailport"`,
+		ValidArgs: []string{"bash", "zsh", "fish", "powershell"},
+		Args:      cmdutil.ExactArgs(1, "a shell: bash, zsh, fish or powershell"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			root := cmd.Root()
+			switch args[0] {
+			case "bash":
+				return root.GenBashCompletionV2(f.IO.Out, true)
+			case "zsh":
+				return root.GenZshCompletion(f.IO.Out)
+			case "fish":
+				return root.GenFishCompletion(f.IO.Out, true)
+			case "powershell":
+				return root.GenPowerShellCompletionWithDesc(f.IO.Out)
+			}
+			return cmdutil.FlagErrorf("unknown shell %q: use bash, zsh, fish or powershell", args[0])
+		},
+	}
+}
+
+// Execute runs mailport with the process's arguments and returns the exit code.
+func Execute() int {
+	return Run(cmdutil.NewFactory(), os.Args[1:])
+}
+
+// Run runs the command tree on f with args, printing any error as one
+// clear message on f.IO.ErrOut, and returns the exit code.
+func Run(f *cmdutil.Factory, args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := NewCmdRoot(f)
+	root.SetArgs(args)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("%w: %v", cmdutil.ErrCancel, err)
+	}
+	code := cmdutil.ExitCode(err)
+	if err != nil && !errors.Is(err, cmdutil.ErrSilent) {
+		printError(f, err)
+	}
+	return code
+}
+
+func printError(f *cmdutil.Factory, err error) {
+	msg := err.Error()
+	if errors.Is(err, cmdutil.ErrCancel) {
+		msg = "interrupted"
+	}
+	// Cobra's own messages ("unknown command", "unknown flag") start in lower case; keep them.
+	msg = strings.TrimSpace(msg)
+	var cfgErr *cmdutil.ConfigError
+	if errors.As(err, &cfgErr) && strings.Contains(msg, "\n") {
+		fmt.Fprintln(f.IO.ErrOut, "error: the configuration has problems:")
+		for _, line := range strings.Split(msg, "\n") {
+			fmt.Fprintln(f.IO.ErrOut, "  "+line)
+		}
+		return
+	}
+	fmt.Fprintln(f.IO.ErrOut, "error: "+msg)
+}

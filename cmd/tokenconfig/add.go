@@ -1,0 +1,235 @@
+package tokenconfig
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/pkg/config"
+	"github.com/mailport/mailport/pkg/secret"
+)
+
+// AddOptions are the inputs of `token-config add`.
+type AddOptions struct {
+	F      *cmdutil.Factory
+	Name   string
+	Fields fields
+	Force  bool
+}
+
+// NewCmdAdd is `mailport token-config add`. runF replaces the run function in tests.
+func NewCmdAdd(f *cmdutil.Factory, runF func(*AddOptions) error) *cobra.Command {
+	opts := &AddOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "add NAME --provider P --client-id ID [flags]",
+		Short: "Add an OAuth2 client registration",
+		Long: `Add a token config. Presets fill the endpoints and scopes:
+
+  microsoft  --tenant T gives base_url https://login.microsoftonline.com/T/ and the scopes
+             user.read mail.read mail.send mail.read.shared mail.send.shared openid email offline_access
+             (Microsoft Graph). For IMAP, POP3 or SMTP use --for imap|pop3|smtp: a token serves one
+             resource, and those protocols need https://outlook.office.com/... scopes.
+  google     auth URL https://accounts.google.com/o/oauth2/v2/auth (access_type=offline, prompt=consent),
+             token URL https://oauth2.googleapis.com/token, scope https://mail.google.com/.
+  generic    give --auth-url and --token-url (and --device-url for the device flow).
+
+The client secret is read from stdin (--client-secret-stdin), from a named environment variable
+(--client-secret-env VAR) or from a hidden prompt on a terminal, and kept in the secret store.
+Public clients (desktop apps with PKCE) need no secret.`,
+		Example: `  # Microsoft 365, Graph (the seed's settings); the secret comes from stdin
+  printf '%s' "$SECRET" | mailport token-config add ms365 --provider microsoft \
+      --tenant contoso.com --client-id 3f0c1a2b-0000-4000-8000-123456789abc --client-secret-stdin
+
+  # Microsoft 365 for IMAP with a Web app registration's fixed redirect
+  mailport token-config add ms365-imap --provider microsoft --tenant contoso.com \
+      --client-id 3f0c1a2b-0000-4000-8000-123456789abc --for imap \
+      --redirect-url http://localhost:8400/receiveTokenAuthentication.htm --client-secret-env MS_SECRET
+
+  # Google
+  mailport token-config add gmail --provider google --client-id 1234-abc.apps.googleusercontent.com \
+      --client-secret-env GOOGLE_SECRET`,
+		Args: cmdutil.ExactArgs(1, "a token config NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Name = args[0]
+			if err := opts.Fields.check(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return addRun(opts)
+		},
+	}
+	opts.Fields.bind(cmd)
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace an existing token config of that name")
+	return cmd
+}
+
+func addRun(opts *AddOptions) error {
+	f := opts.F
+	if !config.ValidName(opts.Name) {
+		return cmdutil.FlagErrorf("invalid name %q: use letters, digits, '.', '_' and '-'", opts.Name)
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
+	if _, exists := cfg.TokenConfigs[opts.Name]; exists && !opts.Force {
+		return cmdutil.ConfigErrorf("token config %q already exists; use --force to replace it or `mailport token-config edit %s` to change it", opts.Name, opts.Name)
+	}
+	fl := &opts.Fields
+	if err := promptMissing(f, fl); err != nil {
+		return err
+	}
+	var missing []string
+	if fl.Provider == "" {
+		missing = append(missing, "--provider")
+	}
+	if fl.ClientID == "" {
+		missing = append(missing, "--client-id")
+	}
+	if fl.Provider == config.ProviderMicrosoft && !fl.changed("tenant") && !fl.changed("base-url") && fl.Tenant == "" && !(fl.changed("auth-url") && fl.changed("token-url")) {
+		missing = append(missing, "--tenant (or --base-url)")
+	}
+	if fl.Provider == config.ProviderGeneric {
+		if fl.TokenURL == "" {
+			missing = append(missing, "--token-url")
+		}
+	}
+	if len(missing) > 0 {
+		return cmdutil.FlagErrorf("missing %s: pass %s, or run on a terminal without --no-input to be asked", strings.Join(missing, ", "), plural(len(missing)))
+	}
+	tc := config.TokenConfigPreset(fl.Provider, fl.Tenant)
+	if err := fl.apply(tc); err != nil {
+		return err
+	}
+	if tc.Flow == "" {
+		tc.Flow = config.FlowUser
+	}
+	// Validate the whole config with the new entry before touching any store.
+	old, had := cfg.TokenConfigs[opts.Name]
+	cfg.TokenConfigs[opts.Name] = tc
+	if err := cfg.Validate(); err != nil {
+		restore(cfg, opts.Name, old, had)
+		return &cmdutil.ConfigError{Err: err}
+	}
+	sec, got, err := fl.Secret.Read(f.IO, f.Getenv, "client-secret", "Client secret (the secret's Value, not its ID; empty for a public client)", tc.Flow == config.FlowClientCredentials)
+	if err != nil {
+		restore(cfg, opts.Name, old, had)
+		return err
+	}
+	store, err := f.Store()
+	if err != nil {
+		restore(cfg, opts.Name, old, had)
+		return err
+	}
+	if got {
+		if err := store.Set(secret.ClientSecretKey(opts.Name), sec); err != nil {
+			restore(cfg, opts.Name, old, had)
+			return fmt.Errorf("store the %s: %w", secretNote(opts.Name), err)
+		}
+	} else if had {
+		// A replaced token config must not keep the old client's secret.
+		if err := store.Delete(secret.ClientSecretKey(opts.Name)); err != nil && !secret.IsNotFound(err) {
+			return fmt.Errorf("remove the old %s: %w", secretNote(opts.Name), err)
+		}
+	}
+	if err := cfg.Save(); err != nil {
+		return err
+	}
+	if f.JSON {
+		return cmdutil.PrintJSON(f.IO.Out, describe(opts.Name, tc, sourceOf(f, opts.Name)))
+	}
+	verb := "Added"
+	if had {
+		verb = "Replaced"
+	}
+	fmt.Fprintf(f.IO.Out, "%s token config %q (%s, %s flow) in %s\n", verb, opts.Name, tc.Provider, tc.Flow, cfg.Path)
+	if got {
+		fmt.Fprintf(f.IO.Out, "Client secret stored in the %s.\n", storeWord(store.Name()))
+	}
+	return nil
+}
+
+func restore(cfg *config.Config, name string, old *config.TokenConfig, had bool) {
+	if had {
+		cfg.TokenConfigs[name] = old
+	} else {
+		delete(cfg.TokenConfigs, name)
+	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
+}
+
+func storeWord(name string) string {
+	if name == "file" {
+		return "secrets file"
+	}
+	return name
+}
+
+// promptMissing asks for required fields on a terminal.
+func promptMissing(f *cmdutil.Factory, fl *fields) error {
+	if !f.IO.CanPrompt() {
+		return nil
+	}
+	ask := func(flag string, dst *string, q, def string) error {
+		if *dst != "" || fl.changed(flag) {
+			return nil
+		}
+		v, err := f.IO.Prompt(q, def)
+		if err != nil {
+			return err
+		}
+		*dst = strings.TrimSpace(v)
+		return nil
+	}
+	if err := ask("provider", &fl.Provider, "Provider (microsoft, google, generic)", "microsoft"); err != nil {
+		return err
+	}
+	if err := oneOf("provider", fl.Provider, config.Providers); err != nil {
+		return err
+	}
+	if err := ask("client-id", &fl.ClientID, "Client (application) id", ""); err != nil {
+		return err
+	}
+	if fl.Provider == config.ProviderMicrosoft && !fl.changed("base-url") {
+		if err := ask("tenant", &fl.Tenant, "Tenant (your domain, e.g. contoso.com, or the tenant id)", ""); err != nil {
+			return err
+		}
+		if fl.Tenant != "" {
+			fl.BaseURL = config.MicrosoftBaseURL(fl.Tenant)
+		}
+	}
+	if fl.Provider == config.ProviderGeneric {
+		if err := ask("auth-url", &fl.AuthURL, "Authorization URL", ""); err != nil {
+			return err
+		}
+		if err := ask("token-url", &fl.TokenURL, "Token URL", ""); err != nil {
+			return err
+		}
+	}
+	// Prompted values count as given.
+	prev := fl.changed
+	fl.changed = func(name string) bool {
+		switch name {
+		case "provider":
+			return fl.Provider != ""
+		case "client-id":
+			return fl.ClientID != ""
+		case "auth-url":
+			return fl.AuthURL != "" || prev(name)
+		case "token-url":
+			return fl.TokenURL != "" || prev(name)
+		}
+		return prev(name)
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+package tokenconfig
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/pkg/secret"
+)
+
+// EditOptions are the inputs of `token-config edit`.
+type EditOptions struct {
+	F      *cmdutil.Factory
+	Name   string
+	Fields fields
+}
+
+// NewCmdEdit is `mailport token-config edit`.
+func NewCmdEdit(f *cmdutil.Factory, runF func(*EditOptions) error) *cobra.Command {
+	opts := &EditOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "edit NAME [flags]",
+		Short: "Change a token config; only the flags given change",
+		Example: `  # the client secret was renewed in Entra
+  printf '%s' "$NEW_SECRET" | mailport token-config edit ms365 --client-secret-stdin --secret-expires 2027-11-01
+  # switch to IMAP scopes
+  mailport token-config edit ms365 --for imap`,
+		Args: cmdutil.ExactArgs(1, "a token config NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Name = args[0]
+			if err := opts.Fields.check(); err != nil {
+				return err
+			}
+			if cmd.Flags().NFlag() == 0 {
+				return cmdutil.FlagErrorf("nothing to change: give the flags to change, see `mailport token-config edit --help`")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return editRun(opts)
+		},
+	}
+	opts.Fields.bind(cmd)
+	return cmd
+}
+
+func editRun(opts *EditOptions) error {
+	f := opts.F
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
+	tc, err := Lookup(cfg, opts.Name)
+	if err != nil {
+		return err
+	}
+	updated := *tc
+	if err := opts.Fields.apply(&updated); err != nil {
+		return err
+	}
+	cfg.TokenConfigs[opts.Name] = &updated
+	if err := cfg.Validate(); err != nil {
+		cfg.TokenConfigs[opts.Name] = tc
+		return &cmdutil.ConfigError{Err: err}
+	}
+	if opts.Fields.Secret.Given() {
+		sec, _, err := opts.Fields.Secret.Read(f.IO, f.Getenv, "client-secret", "Client secret", true)
+		if err != nil {
+			cfg.TokenConfigs[opts.Name] = tc
+			return err
+		}
+		store, err := f.Store()
+		if err != nil {
+			return err
+		}
+		if err := store.Set(secret.ClientSecretKey(opts.Name), sec); err != nil {
+			return fmt.Errorf("store the %s: %w", secretNote(opts.Name), err)
+		}
+	}
+	if err := cfg.Save(); err != nil {
+		return err
+	}
+	if f.JSON {
+		return cmdutil.PrintJSON(f.IO.Out, describe(opts.Name, &updated, sourceOf(f, opts.Name)))
+	}
+	fmt.Fprintf(f.IO.Out, "Updated token config %q\n", opts.Name)
+	return nil
+}

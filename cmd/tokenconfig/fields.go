@@ -1,0 +1,154 @@
+package tokenconfig
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/pkg/config"
+	"github.com/mailport/mailport/pkg/oauth"
+)
+
+// fields are the flags add and edit share.
+type fields struct {
+	Provider      string
+	Tenant        string
+	ClientID      string
+	BaseURL       string
+	AuthURL       string
+	TokenURL      string
+	DeviceURL     string
+	RedirectURL   string
+	Flow          string
+	Scopes        string
+	For           string
+	IdentityClaim string
+	Inbound       bool
+	Outbound      bool
+	SecretExpires string
+	Secret        cmdutil.SecretInput
+
+	changed func(name string) bool
+}
+
+func (fl *fields) bind(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&fl.Provider, "provider", "", "identity provider: microsoft, google or generic")
+	f.StringVar(&fl.Tenant, "tenant", "", "Microsoft tenant (domain such as contoso.com, tenant id, or organizations/common); sets --base-url")
+	f.StringVar(&fl.ClientID, "client-id", "", "application (client) id from the provider's console")
+	f.StringVar(&fl.BaseURL, "base-url", "", "Microsoft authority URL, e.g. https://login.microsoftonline.com/contoso.com/")
+	f.StringVar(&fl.AuthURL, "auth-url", "", "authorization endpoint URL (google, generic)")
+	f.StringVar(&fl.TokenURL, "token-url", "", "token endpoint URL (google, generic)")
+	f.StringVar(&fl.DeviceURL, "device-url", "", "device authorization endpoint URL (generic, device flow)")
+	f.StringVar(&fl.RedirectURL, "redirect-url", "", "fixed loopback redirect URL registered for a Web app, e.g. http://localhost:8400/receiveTokenAuthentication.htm")
+	f.StringVar(&fl.Flow, "flow", "", "OAuth2 flow: user (browser), device, or client_credentials (app-only)")
+	f.StringVar(&fl.Scopes, "scopes", "", "space- or comma-separated scopes (default: the provider's)")
+	f.StringVar(&fl.For, "for", "", "pick Microsoft scopes for one protocol: imap, pop3, smtp or graph")
+	f.StringVar(&fl.IdentityClaim, "identity-claim", "", "token claim naming the signed-in user (default per provider)")
+	f.BoolVar(&fl.Inbound, "inbound", true, "usable by inbound accounts")
+	f.BoolVar(&fl.Outbound, "outbound", true, "usable by outbound accounts")
+	f.StringVar(&fl.SecretExpires, "secret-expires", "", "date the client secret expires (YYYY-MM-DD); status and test warn 30 days ahead")
+	f.BoolVar(&fl.Secret.Stdin, "client-secret-stdin", false, "read the client secret from stdin")
+	f.StringVar(&fl.Secret.EnvVar, "client-secret-env", "", "read the client secret from the environment variable `VAR`")
+	fl.changed = f.Changed
+}
+
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' || r == '\n' })
+}
+
+func oneOf(flag, v string, choices []string) error {
+	for _, c := range choices {
+		if v == c {
+			return nil
+		}
+	}
+	return cmdutil.FlagErrorf("--%s: %q is not one of %s", flag, v, strings.Join(choices, ", "))
+}
+
+// check validates flag values and combinations before anything is loaded.
+func (fl *fields) check() error {
+	if fl.changed("provider") {
+		if err := oneOf("provider", fl.Provider, config.Providers); err != nil {
+			return err
+		}
+	}
+	if fl.changed("flow") {
+		if err := oneOf("flow", fl.Flow, config.Flows); err != nil {
+			return err
+		}
+	}
+	if fl.changed("for") {
+		if err := oneOf("for", fl.For, []string{"imap", "pop3", "smtp", "graph"}); err != nil {
+			return err
+		}
+		if fl.changed("scopes") {
+			return cmdutil.FlagErrorf("use either --for or --scopes, not both")
+		}
+	}
+	if fl.changed("tenant") && fl.changed("base-url") {
+		return cmdutil.FlagErrorf("use either --tenant or --base-url, not both")
+	}
+	if fl.changed("tenant") && strings.TrimSpace(fl.Tenant) == "" {
+		return cmdutil.FlagErrorf("--tenant is empty; give a domain such as contoso.com or a tenant id")
+	}
+	if fl.changed("secret-expires") && fl.SecretExpires != "" {
+		if _, err := time.Parse(config.DateLayout, fl.SecretExpires); err != nil {
+			return cmdutil.FlagErrorf("--secret-expires: %q is not a date like 2027-05-01", fl.SecretExpires)
+		}
+	}
+	return nil
+}
+
+// apply copies the flags that were given onto tc.
+func (fl *fields) apply(tc *config.TokenConfig) error {
+	set := func(flag string, dst *string, v string) {
+		if fl.changed(flag) {
+			*dst = v
+		}
+	}
+	set("provider", &tc.Provider, fl.Provider)
+	set("client-id", &tc.ClientID, strings.TrimSpace(fl.ClientID))
+	set("base-url", &tc.BaseURL, fl.BaseURL)
+	set("auth-url", &tc.AuthURL, fl.AuthURL)
+	set("token-url", &tc.TokenURL, fl.TokenURL)
+	set("device-url", &tc.DeviceURL, fl.DeviceURL)
+	set("redirect-url", &tc.RedirectURL, fl.RedirectURL)
+	set("flow", &tc.Flow, fl.Flow)
+	set("identity-claim", &tc.IdentityClaim, fl.IdentityClaim)
+	set("secret-expires", &tc.SecretExpires, fl.SecretExpires)
+	if fl.changed("tenant") {
+		tc.BaseURL = config.MicrosoftBaseURL(fl.Tenant)
+	}
+	if fl.changed("scopes") {
+		tc.Scopes = splitList(fl.Scopes)
+	}
+	if fl.changed("for") {
+		if tc.Provider != config.ProviderMicrosoft {
+			return cmdutil.FlagErrorf("--for picks Microsoft scopes; for provider %s set --scopes", tc.Provider)
+		}
+		tc.Scopes = oauth.DefaultScopes(tc.Provider, tc.Flow, protocolFor(fl.For))
+	}
+	if fl.changed("inbound") {
+		tc.Inbound = fl.Inbound
+	}
+	if fl.changed("outbound") {
+		tc.Outbound = fl.Outbound
+	}
+	return nil
+}
+
+// protocolFor maps --for to an account protocol name.
+func protocolFor(s string) string {
+	if s == "graph" {
+		return config.Microsoft
+	}
+	return s
+}
+
+func secretNote(name string) string {
+	return fmt.Sprintf("client secret of token config %q", name)
+}

@@ -1,0 +1,150 @@
+package tokenconfig
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/pkg/config"
+	"github.com/mailport/mailport/pkg/secret"
+)
+
+// Description is the documented JSON shape of a token config.
+type Description struct {
+	Name          string   `json:"name"`
+	Provider      string   `json:"provider"`
+	Flow          string   `json:"flow"`
+	ClientID      string   `json:"client_id"`
+	BaseURL       string   `json:"base_url,omitempty"`
+	AuthURL       string   `json:"auth_url,omitempty"`
+	TokenURL      string   `json:"token_url,omitempty"`
+	DeviceURL     string   `json:"device_url,omitempty"`
+	RedirectURL   string   `json:"redirect_url,omitempty"`
+	Scopes        []string `json:"scopes"`
+	IdentityClaim string   `json:"identity_claim,omitempty"`
+	Inbound       bool     `json:"inbound"`
+	Outbound      bool     `json:"outbound"`
+	SecretExpires string   `json:"secret_expires,omitempty"`
+	// ClientSecret tells where the secret lives: keyring, file, environment or "not set".
+	ClientSecret string   `json:"client_secret"`
+	UsedBy       []string `json:"used_by"`
+}
+
+func describe(name string, tc *config.TokenConfig, source secret.Source) Description {
+	scopes := tc.Scopes
+	if scopes == nil {
+		scopes = []string{}
+	}
+	return Description{
+		Name: name, Provider: tc.Provider, Flow: tc.Flow, ClientID: tc.ClientID, BaseURL: tc.BaseURL,
+		AuthURL: tc.AuthURL, TokenURL: tc.TokenURL, DeviceURL: tc.DeviceURL, RedirectURL: tc.RedirectURL,
+		Scopes: scopes, IdentityClaim: tc.IdentityClaim, Inbound: tc.Inbound, Outbound: tc.Outbound,
+		SecretExpires: tc.SecretExpires, ClientSecret: string(source), UsedBy: []string{},
+	}
+}
+
+// sourceOf tells where a token config's secret comes from, or an error
+// word when the store cannot be read.
+func sourceOf(f *cmdutil.Factory, name string) secret.Source {
+	r, err := f.Resolver()
+	if err != nil {
+		return secret.Source("unknown (" + err.Error() + ")")
+	}
+	_, src, err := r.ClientSecret(name)
+	if err != nil && !secret.IsNotFound(err) {
+		return secret.Source("unknown (" + err.Error() + ")")
+	}
+	return src
+}
+
+func usedBy(cfg *config.Config, name string) []string {
+	var names []string
+	for _, an := range sortedNames(cfg.Accounts) {
+		if cfg.Accounts[an].TokenConfig == name {
+			names = append(names, an)
+		}
+	}
+	return names
+}
+
+// ShowOptions are the inputs of `token-config show`.
+type ShowOptions struct {
+	F    *cmdutil.Factory
+	Name string
+}
+
+// NewCmdShow is `mailport token-config show`.
+func NewCmdShow(f *cmdutil.Factory, runF func(*ShowOptions) error) *cobra.Command {
+	opts := &ShowOptions{F: f}
+	return &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show a token config and where its client secret lives",
+		Example: `  mailport token-config show ms365
+  mailport token-config show ms365 --json | jq -r .client_secret`,
+		Args: cmdutil.ExactArgs(1, "a token config NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Name = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return showRun(opts)
+		},
+	}
+}
+
+// Lookup returns a token config or a ConfigError naming the known ones.
+func Lookup(cfg *config.Config, name string) (*config.TokenConfig, error) {
+	tc, ok := cfg.TokenConfigs[name]
+	if !ok {
+		known := "there are none yet; add one with `mailport token-config add`"
+		if len(cfg.TokenConfigs) > 0 {
+			known = "known: " + strings.Join(sortedNames(cfg.TokenConfigs), ", ")
+		}
+		return nil, cmdutil.ConfigErrorf("no token config named %q (%s)", name, known)
+	}
+	return tc, nil
+}
+
+func showRun(opts *ShowOptions) error {
+	f := opts.F
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
+	tc, err := Lookup(cfg, opts.Name)
+	if err != nil {
+		return err
+	}
+	d := describe(opts.Name, tc, sourceOf(f, opts.Name))
+	if u := usedBy(cfg, opts.Name); u != nil {
+		d.UsedBy = u
+	}
+	if f.JSON {
+		return cmdutil.PrintJSON(f.IO.Out, d)
+	}
+	w := f.IO.Out
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(w, "%-15s %s\n", k+":", v)
+		}
+	}
+	row("name", d.Name)
+	row("provider", d.Provider)
+	row("flow", d.Flow)
+	row("client id", d.ClientID)
+	row("base url", d.BaseURL)
+	row("auth url", d.AuthURL)
+	row("token url", d.TokenURL)
+	row("device url", d.DeviceURL)
+	row("redirect url", d.RedirectURL)
+	row("scopes", strings.Join(d.Scopes, " "))
+	row("identity claim", d.IdentityClaim)
+	row("inbound", fmt.Sprint(d.Inbound))
+	row("outbound", fmt.Sprint(d.Outbound))
+	row("secret expires", d.SecretExpires)
+	row("client secret", d.ClientSecret)
+	row("used by", strings.Join(d.UsedBy, ", "))
+	return nil
+}
