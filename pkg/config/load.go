@@ -99,12 +99,13 @@ func Parse(path string, data []byte) (*Config, error) {
 	c := New(path)
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, &FieldError{File: filepath.Base(path), Line: yamlErrLine(err), Msg: "invalid YAML: " + yamlErrText(err)}
+		return nil, Errors{{File: filepath.Base(path), Line: yamlErrLine(err), Msg: "invalid YAML: " + yamlErrText(err)}}
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return c, nil // empty file
 	}
 	c.doc = &doc
+	c.Version = 0 // a file must say its version
 	d := decoder{file: filepath.Base(path), lines: map[string]int{}}
 	d.decode(doc.Content[0], reflect.ValueOf(c).Elem(), "")
 	c.lines = d.lines
@@ -176,7 +177,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
-	d.lines[path] = n.Line
+	if _, ok := d.lines[path]; !ok {
+		d.lines[path] = n.Line
+	}
 	switch v.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {

@@ -43,8 +43,20 @@ type validator struct {
 
 func (v *validator) add(path, format string, args ...any) {
 	e := &FieldError{Field: path, Msg: fmt.Sprintf(format, args...)}
-	if line := v.c.lines[path]; line > 0 && v.c.Path != "" {
-		e.File, e.Line = filepath.Base(v.c.Path), line
+	// A missing field is reported at its parent's line.
+	for p := path; p != "" && v.c.Path != ""; {
+		if line := v.c.lines[p]; line > 0 {
+			e.File, e.Line = filepath.Base(v.c.Path), line
+			break
+		}
+		i := strings.LastIndex(p, ".")
+		if i < 0 {
+			if line := v.c.lines[""]; line > 0 {
+				e.File, e.Line = filepath.Base(v.c.Path), line
+			}
+			break
+		}
+		p = p[:i]
 	}
 	v.errs = append(v.errs, e)
 }
