@@ -1,0 +1,28 @@
+// Package pop3 is mailport's POP3 adapter: a small client (RFC 1939, CAPA and
+// PIPELINING from RFC 2449, STLS from RFC 2595, AUTH from RFC 5034) that
+// implements mail.Inbound.
+//
+// It is written on the standard library rather than on a POP3 module because
+// retrieval must be byte-exact and streamed: a message is handed to the
+// caller as it arrives, with dot-stuffing undone and every line ending and
+// line length left exactly as the server sent them. net/textproto's
+// DotReader is not used for bodies because it rewrites CRLF into LF.
+//
+// Capabilities are reported one per CAPA line, upper-cased, with arguments
+// separated by single spaces ("UIDL", "PIPELINING", "STLS",
+// "IMPLEMENTATION DOVECOT"), except that the SASL line becomes one entry per
+// mechanism: "SASL PLAIN XOAUTH2" is reported as "SASL PLAIN" and
+// "SASL XOAUTH2".
+//
+// POP3 has one folder, the inbox, no flags and no dates: Open accepts only ""
+// and INBOX, MarkSeen and Move return mail.ErrUnsupported, and List ignores
+// Criteria.Unseen (callers keep their own record of what they fetched).
+// Deletions are marked with DELE and take effect only when the server
+// accepts QUIT at Close; if the connection breaks first, the messages stay.
+//
+// XOAUTH2 is sent in the two-line form by default (AUTH XOAUTH2, then the
+// base64 response after the server's "+"), which Microsoft requires because a
+// real token makes the one-line form longer than POP3's 255-octet command
+// limit. The account property pop3.xoauth2.two_line: "false" selects the
+// one-line form.
+package pop3

@@ -1,0 +1,280 @@
+package pop3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/mailport/mailport/pkg/mail"
+)
+
+// InboxOnlyError is returned by Open for any folder but the inbox. It
+// unwraps to a *mail.FolderNotFoundError.
+type InboxOnlyError struct{ Folder string }
+
+func (e *InboxOnlyError) Error() string {
+	return fmt.Sprintf("pop3: POP3 has only the inbox, so folder %q cannot be opened: leave the folder empty or set it to INBOX, or use IMAP to reach other folders", e.Folder)
+}
+
+func (e *InboxOnlyError) Unwrap() error {
+	return &mail.FolderNotFoundError{Path: e.Folder, Missing: e.Folder}
+}
+
+var errNotAuthenticated = errors.New("pop3: not authenticated: call Authenticate first")
+
+// Open selects the inbox: folder must be "" or INBOX in any case.
+func (c *Client) Open(ctx context.Context, folder string) (*mail.Folder, error) {
+	if folder != "" && !strings.EqualFold(folder, "INBOX") {
+		return nil, &InboxOnlyError{Folder: folder}
+	}
+	if !c.authed {
+		return nil, errNotAuthenticated
+	}
+	n, _, err := c.Stat(ctx)
+	if err != nil {
+		return nil, err
+	}
+	name := folder
+	if name == "" {
+		name = "INBOX"
+	}
+	return &mail.Folder{Name: name, Count: n}, nil
+}
+
+// List returns the messages not marked for deletion, in the server's
+// message-number order (arrival order), with the UIDL as ID and the LIST
+// size. POP3 has no flags and no dates: Criteria.Unseen is ignored (callers
+// remember what they fetched by UIDL) and a Since bound is refused with an
+// error wrapping mail.ErrUnsupported rather than silently ignored.
+func (c *Client) List(ctx context.Context, crit mail.Criteria) ([]mail.Message, error) {
+	if !crit.Since.IsZero() {
+		return nil, fmt.Errorf("pop3: cannot select messages received since %s, POP3 servers do not report dates: %w", crit.Since.Format("2006-01-02"), mail.ErrUnsupported)
+	}
+	if !c.authed {
+		return nil, errNotAuthenticated
+	}
+	if err := c.load(ctx, true); err != nil {
+		return nil, err
+	}
+	msgs := make([]mail.Message, 0, len(c.nums))
+	for id, n := range c.nums {
+		msgs = append(msgs, mail.Message{ID: id, Size: c.sizes[n]})
+	}
+	sort.Slice(msgs, func(i, j int) bool { return c.nums[msgs[i].ID] < c.nums[msgs[j].ID] })
+	return msgs, nil
+}
+
+// load reads UIDL (and, with sizes, LIST, pipelined) into c.nums and c.sizes.
+func (c *Client) load(ctx context.Context, sizes bool) error {
+	cmds := []string{"UIDL"}
+	if sizes {
+		cmds = append(cmds, "LIST")
+	}
+	pipe := c.pipelining(ctx)
+	return c.op(ctx, "UIDL", func() error {
+		nums := map[string]int{}
+		szs := map[int]int64{}
+		read := func(i int) error {
+			cmd := cmds[i]
+			if _, err := c.readStatus(cmd); err != nil {
+				var perr *Error
+				if cmd == "UIDL" && errors.As(err, &perr) {
+					return fmt.Errorf("pop3: %s does not support UIDL (%s), which mailport needs to tell messages apart across sessions: use IMAP for this mailbox", c.ep.Addr(), perr.Text)
+				}
+				return err
+			}
+			return c.readMulti(cmd, func(line string) error {
+				f := strings.Fields(line)
+				if len(f) < 2 {
+					return c.fail(fmt.Errorf("pop3: %s: cannot read the server's line %q", cmd, line))
+				}
+				n, err := strconv.Atoi(f[0])
+				if err != nil {
+					return c.fail(fmt.Errorf("pop3: %s: cannot read the server's line %q", cmd, line))
+				}
+				if cmd == "UIDL" {
+					nums[f[1]] = n
+					return nil
+				}
+				size, err := strconv.ParseInt(f[1], 10, 64)
+				if err != nil {
+					return c.fail(fmt.Errorf("pop3: %s: cannot read the server's line %q", cmd, line))
+				}
+				szs[n] = size
+				return nil
+			})
+		}
+		skip := func(i int) error { return skipReply(c, cmds[i], true) }
+		if err := c.pipeline(pipe, len(cmds), func(i int) string { return cmds[i] }, read, skip); err != nil {
+			return err
+		}
+		c.nums = nums
+		if sizes {
+			c.sizes = szs
+		}
+		return nil
+	})
+}
+
+// resolve maps UIDLs to message numbers, listing first if needed.
+func (c *Client) resolve(ctx context.Context, ids []string) ([]int, error) {
+	if !c.authed {
+		return nil, errNotAuthenticated
+	}
+	if c.nums == nil {
+		if err := c.load(ctx, c.sizes == nil); err != nil {
+			return nil, err
+		}
+	}
+	nums := make([]int, len(ids))
+	for i, id := range ids {
+		n, ok := c.nums[id]
+		if !ok {
+			return nil, fmt.Errorf("pop3: message %q is not in the mailbox (it was deleted, or removed by another client)", id)
+		}
+		nums[i] = n
+	}
+	return nums, nil
+}
+
+// Fetch retrieves msgs (by UIDL) with RETR, pipelined when the server offers
+// PIPELINING, and hands each to fn as a stream as it arrives: dot-stuffing
+// is undone and nothing else changes. The reader is valid only during fn;
+// whatever fn leaves unread is skipped. When fn returns an error, Fetch
+// stops and returns it unchanged.
+func (c *Client) Fetch(ctx context.Context, msgs []mail.Message, fn func(mail.Message, io.Reader) error) error {
+	ids := make([]string, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	nums, err := c.resolve(ctx, ids)
+	if err != nil {
+		return err
+	}
+	pipe := c.pipelining(ctx)
+	cmd := func(i int) string { return "RETR " + strconv.Itoa(nums[i]) }
+	return c.op(ctx, "RETR", func() error {
+		read := func(i int) error {
+			if _, err := c.readStatus(cmd(i)); err != nil {
+				return err
+			}
+			m := msgs[i]
+			if m.Size == 0 {
+				m.Size = c.sizes[nums[i]]
+			}
+			d := newDotReader(c.r, func(err error) error { return c.ioError(cmd(i), err) })
+			ferr := fn(m, d)
+			if _, err := io.Copy(io.Discard, d); err != nil {
+				return err
+			}
+			d.err = errors.New("pop3: message reader used after its Fetch callback returned")
+			if c.trace {
+				c.strace.Write([]byte("<" + strconv.FormatInt(d.n, 10) + " octets>\n.\n"))
+			}
+			return ferr
+		}
+		skip := func(i int) error { return skipReply(c, cmd(i), true) }
+		return c.pipeline(pipe, len(nums), cmd, read, skip)
+	})
+}
+
+// Delete marks msgs (by UIDL) for deletion with DELE, pipelined when
+// possible. The server removes them only when it accepts QUIT, at Close; a
+// connection that breaks before leaves them on the server. Reset unmarks
+// them. A refusal of one DELE does not stop the others; the first is
+// returned.
+func (c *Client) Delete(ctx context.Context, ids []string) error {
+	nums, err := c.resolve(ctx, ids)
+	if err != nil {
+		return err
+	}
+	pipe := c.pipelining(ctx)
+	cmd := func(i int) string { return "DELE " + strconv.Itoa(nums[i]) }
+	return c.op(ctx, "DELE", func() error {
+		var first error
+		read := func(i int) error {
+			_, err := c.readStatus(cmd(i))
+			var perr *Error
+			switch {
+			case err == nil:
+				c.deletes++
+				delete(c.nums, ids[i])
+			case errors.As(err, &perr):
+				if first == nil {
+					first = fmt.Errorf("pop3: cannot delete message %q: %s", ids[i], perr.Text)
+				}
+			default:
+				return err
+			}
+			return nil
+		}
+		if err := c.pipeline(pipe, len(nums), cmd, read, nil); err != nil {
+			return err
+		}
+		return first
+	})
+}
+
+// MarkSeen returns mail.ErrUnsupported: POP3 has no flags.
+func (c *Client) MarkSeen(ctx context.Context, ids []string) error {
+	return fmt.Errorf("pop3: cannot mark messages seen, POP3 has no flags: %w", mail.ErrUnsupported)
+}
+
+// Move returns mail.ErrUnsupported: POP3 has only the inbox.
+func (c *Client) Move(ctx context.Context, ids []string, dest string) error {
+	return fmt.Errorf("pop3: cannot move messages to %q, POP3 has only the inbox: %w", dest, mail.ErrUnsupported)
+}
+
+// pipeline sends n commands and reads their replies in order with read. With
+// pipe, up to pipelineWindow commands are in flight; otherwise each waits
+// for the previous reply. When read fails without breaking the connection,
+// the replies already requested are consumed with skip so the session stays
+// in step (a nil skip reads them with read).
+func (c *Client) pipeline(pipe bool, n int, cmd func(int) string, read, skip func(int) error) error {
+	window := 1
+	if pipe {
+		window = pipelineWindow
+	}
+	if skip == nil {
+		skip = read
+	}
+	sent := 0
+	for i := 0; i < n; i++ {
+		for sent < n && sent < i+window {
+			if err := c.send(cmd(sent)); err != nil {
+				return err
+			}
+			sent++
+		}
+		if err := c.flush(); err != nil {
+			return err
+		}
+		if err := read(i); err != nil {
+			for j := i + 1; j < sent && c.err == nil; j++ {
+				skip(j)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// skipReply consumes a reply nobody wants any more.
+func skipReply(c *Client, cmd string, multi bool) error {
+	if _, err := c.readStatus(cmd); err != nil {
+		var perr *Error
+		if errors.As(err, &perr) {
+			return nil
+		}
+		return err
+	}
+	if !multi {
+		return nil
+	}
+	_, err := io.Copy(io.Discard, newDotReader(c.r, func(err error) error { return c.ioError(cmd, err) }))
+	return err
+}
