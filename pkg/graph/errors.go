@@ -1,0 +1,117 @@
+package graph
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/mailport/mailport/pkg/mail"
+)
+
+// Graph error codes callers commonly branch on. Graph has many more; Error
+// keeps whatever code the service sent.
+const (
+	CodeInvalidIDMalformed   = "ErrorInvalidIdMalformed"
+	CodeAccessDenied         = "ErrorAccessDenied"
+	CodeItemNotFound         = "ErrorItemNotFound"
+	CodeMailboxNotEnabled    = "MailboxNotEnabledForRESTAPI"
+	CodeInvalidAuthToken     = "InvalidAuthenticationToken"
+	CodeInvalidUser          = "ErrorInvalidUser"
+	CodeApplicationThrottled = "ApplicationThrottled"
+	CodeInefficientFilter    = "InefficientFilter"
+)
+
+// Error is an error answer from Microsoft Graph, decoded from its
+// {"error":{"code","message","innerError"}} body. Callers branch on Code,
+// not on Message, which Microsoft rewords from time to time.
+type Error struct {
+	StatusCode int    // the HTTP status
+	Code       string // e.g. "ErrorInvalidIdMalformed"
+	Message    string // e.g. "Id is malformed."
+	RequestID  string // the request-id Microsoft support asks for
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "graph: HTTP %d", e.StatusCode)
+	if e.Code != "" {
+		b.WriteString(" " + e.Code)
+	}
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	if e.RequestID != "" {
+		b.WriteString(" (request-id " + e.RequestID + ")")
+	}
+	return b.String()
+}
+
+// ErrorCode returns the Graph error code in err's chain, or "" when err
+// holds no *Error.
+func ErrorCode(err error) string {
+	var ge *Error
+	if errors.As(err, &ge) {
+		return ge.Code
+	}
+	return ""
+}
+
+// errorBody is Graph's error envelope.
+type errorBody struct {
+	Error struct {
+		Code       string `json:"code"`
+		Message    string `json:"message"`
+		InnerError struct {
+			RequestID string `json:"request-id"`
+		} `json:"innerError"`
+	} `json:"error"`
+}
+
+// maxErrorBody bounds how much of an error answer is read; Graph's are small.
+const maxErrorBody = 64 << 10
+
+// parseError reads an error response. A body that is not Graph's JSON
+// (a proxy's HTML page, say) still yields an *Error with the HTTP status text.
+func parseError(resp *http.Response) *Error {
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	e := &Error{StatusCode: resp.StatusCode, RequestID: resp.Header.Get("request-id")}
+	var eb errorBody
+	if json.Unmarshal(raw, &eb) == nil && eb.Error.Code != "" {
+		e.Code = eb.Error.Code
+		e.Message = eb.Error.Message
+		if e.RequestID == "" {
+			e.RequestID = eb.Error.InnerError.RequestID
+		}
+		return e
+	}
+	e.Message = http.StatusText(resp.StatusCode)
+	if s := strings.TrimSpace(string(raw)); s != "" && len(s) < 200 {
+		e.Message += ": " + s
+	}
+	return e
+}
+
+// authFailure is what Authenticate returns for 401/403: a *mail.AuthError
+// (what every adapter returns for a refusal) that also unwraps to the
+// *Error, so the diagnosis can match on the Graph code.
+type authFailure struct {
+	auth  *mail.AuthError
+	graph *Error
+}
+
+func (a *authFailure) Error() string   { return a.auth.Error() }
+func (a *authFailure) Unwrap() []error { return []error{a.auth, a.graph} }
+
+// TooLargeError refuses a message that Graph's sendMail cannot take.
+type TooLargeError struct {
+	Size  int64 // octets of MIME read before giving up (at least Limit+1)
+	Limit int64 // the largest MIME message sendMail can carry
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("message is larger than %d bytes: Microsoft Graph sendMail accepts at most 4 MB per request, "+
+		"which base64 leaves about 3 MB of MIME for; send it through an SMTP outbound account instead", e.Limit)
+}
