@@ -121,6 +121,7 @@ func addRun(opts *AddOptions) error {
 			delete(cfg.Accounts, opts.Name)
 		}
 	}
+	cfg.Unplace("accounts." + opts.Name)
 	if err := cfg.Validate(); err != nil {
 		restore()
 		return &cmdutil.ConfigError{Err: err}

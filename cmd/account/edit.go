@@ -32,7 +32,7 @@ func NewCmdEdit(f *cmdutil.Factory, runF func(*EditOptions) error) *cobra.Comman
 			if err := opts.Fields.check(); err != nil {
 				return err
 			}
-			if cmd.Flags().NFlag() == 0 {
+			if cmdutil.LocalFlagsSet(cmd) == 0 {
 				return cmdutil.FlagErrorf("nothing to change: give the flags to change, see `mailport account edit --help`")
 			}
 			if runF != nil {
@@ -62,6 +62,7 @@ func editRun(opts *EditOptions) error {
 	}
 	opts.Fields.apply(&updated)
 	cfg.Accounts[opts.Name] = &updated
+	cfg.Unplace("accounts." + opts.Name)
 	if err := cfg.Validate(); err != nil {
 		cfg.Accounts[opts.Name] = a
 		return &cmdutil.ConfigError{Err: err}

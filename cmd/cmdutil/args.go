@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // ExactArgs requires n positional arguments and says what they are.
@@ -15,4 +16,17 @@ func ExactArgs(n int, what string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// LocalFlagsSet counts the command's own flags the user set (global flags
+// such as --config do not count).
+func LocalFlagsSet(cmd *cobra.Command) int {
+	n := 0
+	local := cmd.LocalFlags()
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if local.Lookup(f.Name) != nil {
+			n++
+		}
+	})
+	return n
 }

@@ -111,6 +111,7 @@ func addRun(opts *AddOptions) error {
 	// Validate the whole config with the new entry before touching any store.
 	old, had := cfg.TokenConfigs[opts.Name]
 	cfg.TokenConfigs[opts.Name] = tc
+	cfg.Unplace("token_configs." + opts.Name)
 	if err := cfg.Validate(); err != nil {
 		restore(cfg, opts.Name, old, had)
 		return &cmdutil.ConfigError{Err: err}

@@ -32,7 +32,7 @@ func NewCmdEdit(f *cmdutil.Factory, runF func(*EditOptions) error) *cobra.Comman
 			if err := opts.Fields.check(); err != nil {
 				return err
 			}
-			if cmd.Flags().NFlag() == 0 {
+			if cmdutil.LocalFlagsSet(cmd) == 0 {
 				return cmdutil.FlagErrorf("nothing to change: give the flags to change, see `mailport token-config edit --help`")
 			}
 			if runF != nil {
@@ -60,6 +60,7 @@ func editRun(opts *EditOptions) error {
 		return err
 	}
 	cfg.TokenConfigs[opts.Name] = &updated
+	cfg.Unplace("token_configs." + opts.Name)
 	if err := cfg.Validate(); err != nil {
 		cfg.TokenConfigs[opts.Name] = tc
 		return &cmdutil.ConfigError{Err: err}

@@ -43,20 +43,15 @@ type validator struct {
 
 func (v *validator) add(path, format string, args ...any) {
 	e := &FieldError{Field: path, Msg: fmt.Sprintf(format, args...)}
-	// A missing field is reported at its parent's line.
-	for p := path; p != "" && v.c.Path != ""; {
-		if line := v.c.lines[p]; line > 0 {
-			e.File, e.Line = filepath.Base(v.c.Path), line
-			break
-		}
-		i := strings.LastIndex(p, ".")
-		if i < 0 {
-			if line := v.c.lines[""]; line > 0 {
+	// A missing field is reported at its entry's line; an entry that did
+	// not come from the file (added or changed by a command) has none.
+	if v.c.Path != "" {
+		for _, p := range placesOf(path) {
+			if line := v.c.lines[p]; line > 0 {
 				e.File, e.Line = filepath.Base(v.c.Path), line
+				break
 			}
-			break
 		}
-		p = p[:i]
 	}
 	v.errs = append(v.errs, e)
 }
@@ -82,6 +77,32 @@ func sortedKeys[T any](m map[string]T) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// placesOf lists where a field's line may be found: the field, then its
+// ancestors up to its entry ("accounts.x"); a top-level field falls back
+// to the document's first line.
+func placesOf(path string) []string {
+	parts := strings.Split(path, ".")
+	if len(parts) == 1 {
+		return []string{path, ""}
+	}
+	var out []string
+	for n := len(parts); n >= 2; n-- {
+		out = append(out, strings.Join(parts[:n], "."))
+	}
+	return out
+}
+
+// Unplace forgets the file lines of an entry (e.g. "accounts.support")
+// that a command is changing, so problems with it are not reported at a
+// line of the file it never came from.
+func (c *Config) Unplace(entry string) {
+	for p := range c.lines {
+		if p == entry || strings.HasPrefix(p, entry+".") {
+			delete(c.lines, p)
+		}
+	}
 }
 
 // Validate checks every field, cross-reference and combination and

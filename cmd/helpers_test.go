@@ -1,0 +1,13 @@
+package cmd
+
+import "github.com/spf13/cobra"
+
+type cobraCommand = cobra.Command
+
+func allCommands(c *cobra.Command) []*cobra.Command {
+	out := []*cobra.Command{c}
+	for _, sub := range c.Commands() {
+		out = append(out, allCommands(sub)...)
+	}
+	return out
+}
