@@ -15,8 +15,10 @@
 // "SASL XOAUTH2".
 //
 // POP3 has one folder, the inbox, no flags and no dates: Open accepts only ""
-// and INBOX, MarkSeen and Move return mail.ErrUnsupported, and List ignores
-// Criteria.Unseen (callers keep their own record of what they fetched).
+// and INBOX, MarkSeen and Move return mail.ErrUnsupported, List ignores
+// Criteria.Unseen (callers keep their own record of what they fetched by
+// UIDL) and refuses Criteria.Since with an error wrapping
+// mail.ErrUnsupported.
 // Deletions are marked with DELE and take effect only when the server
 // accepts QUIT at Close; if the connection breaks first, the messages stay.
 //
