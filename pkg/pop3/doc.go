@@ -27,4 +27,15 @@
 // real token makes the one-line form longer than POP3's 255-octet command
 // limit. The account property pop3.xoauth2.two_line: "false" selects the
 // one-line form.
+//
+// Timeouts: every read and write must make progress within the endpoint's
+// step timeout, so a silent server is noticed in time while a large message
+// streams for as long as it needs. A cancelled context interrupts a blocked
+// call at once. After a timeout, a cancellation mid-exchange or any other
+// I/O error the client is out of step with the server and refuses further
+// work; Close then only closes the connection.
+//
+// The transcript written to Endpoint.Trace has lines "pop3 C: ..." (sent)
+// and "pop3 S: ..." (received); passwords, tokens and SASL responses are
+// redacted and message bodies appear as "<n octets>".
 package pop3
