@@ -1,0 +1,153 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/mailport/mailport/pkg/config"
+)
+
+// Client is one OAuth2 client registration ready to talk to its
+// authorization server: a token config with its endpoints and secret.
+type Client struct {
+	Name      string // the token config's name
+	Config    *config.TokenConfig
+	Endpoints Endpoints
+	Secret    string // client secret; "" for a public client
+	// HTTP is the client for token requests; nil means a client with a
+	// 30-second timeout.
+	HTTP *http.Client
+	// Now is the clock tokens' times are based on; nil means time.Now.
+	Now func() time.Time
+}
+
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// NewClient resolves tc's endpoints. secret may be empty (public client).
+// The warnings come from ResolveEndpoints.
+func NewClient(name string, tc *config.TokenConfig, secret string, hc *http.Client) (*Client, []string, error) {
+	ep, warnings, err := ResolveEndpoints(tc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("token config %s: %w", name, err)
+	}
+	return &Client{Name: name, Config: tc, Endpoints: ep, Secret: secret, HTTP: hc}, warnings, nil
+}
+
+func (c *Client) httpClient() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return &http.Client{Timeout: 30 * time.Second}
+}
+
+// oauth2Config is the x/oauth2 view of the client for the user flow.
+func (c *Client) oauth2Config(redirect string, scopes []string) *oauth2.Config {
+	return &oauth2.Config{
+		ClientID:     c.Config.ClientID,
+		ClientSecret: c.Secret,
+		RedirectURL:  redirect,
+		Scopes:       scopes,
+		Endpoint: oauth2.Endpoint{
+			AuthURL:       stripQuery(c.Endpoints.AuthURL),
+			TokenURL:      c.Endpoints.TokenURL,
+			DeviceAuthURL: c.Endpoints.DeviceURL,
+			// Both Microsoft and Google take the secret in the body;
+			// auto-detection would send a second request on every failure.
+			AuthStyle: oauth2.AuthStyleInParams,
+		},
+	}
+}
+
+func (c *Client) ctx(ctx context.Context) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, c.httpClient())
+}
+
+// postToken sends one token request with the client's credentials in the
+// body and returns the token or a *ProviderError.
+func (c *Client) postToken(ctx context.Context, form url.Values) (*oauth2.Token, error) {
+	form.Set("client_id", c.Config.ClientID)
+	if c.Secret != "" {
+		form.Set("client_secret", c.Secret)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Endpoints.TokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("token request to %s: %w", c.Endpoints.TokenURL, err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("token request to %s: %w", c.Endpoints.TokenURL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("reading the token response of %s: %w", c.Endpoints.TokenURL, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, parseProviderError("token", resp.StatusCode, body, nil)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return nil, fmt.Errorf("the token endpoint %s answered something that is not JSON: %w", c.Endpoints.TokenURL, err)
+	}
+	str := func(k string) string { s, _ := raw[k].(string); return s }
+	t := &oauth2.Token{AccessToken: str("access_token"), TokenType: str("token_type"), RefreshToken: str("refresh_token")}
+	switch v := raw["expires_in"].(type) {
+	case float64:
+		t.ExpiresIn = int64(v)
+	case string:
+		t.ExpiresIn, _ = strconv.ParseInt(v, 10, 64) // Microsoft v1 sends a string; garbage means unknown
+	}
+	if t.ExpiresIn > 0 {
+		t.Expiry = time.Now().Add(time.Duration(t.ExpiresIn) * time.Second)
+	}
+	if t.AccessToken == "" {
+		return nil, fmt.Errorf("the token endpoint %s answered without an access_token", c.Endpoints.TokenURL)
+	}
+	return t.WithExtra(raw), nil
+}
+
+// refresh redeems a refresh token. The scopes are sent because Microsoft
+// issues the token for the resource of the scopes asked for.
+func (c *Client) refresh(ctx context.Context, refreshToken string, scopes []string) (*oauth2.Token, error) {
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}}
+	if len(scopes) > 0 {
+		form.Set("scope", strings.Join(scopes, " "))
+	}
+	return c.postToken(ctx, form)
+}
+
+// ClientCredentials fetches an app-only token.
+func (c *Client) clientCredentials(ctx context.Context, scopes []string) (*oauth2.Token, error) {
+	if c.Secret == "" {
+		return nil, fmt.Errorf("token config %s uses client credentials but has no client secret: store it with mailport token-config edit %s --client-secret-stdin", c.Name, c.Name)
+	}
+	form := url.Values{"grant_type": {"client_credentials"}}
+	if len(scopes) > 0 {
+		form.Set("scope", strings.Join(scopes, " "))
+	}
+	return c.postToken(ctx, form)
+}
+
+// scopes are the token config's scopes, or the defaults for protocol.
+func (c *Client) scopes(protocol string) []string {
+	if len(c.Config.Scopes) > 0 {
+		return c.Config.Scopes
+	}
+	return DefaultScopes(c.Config.Provider, c.Config.Flow, protocol)
+}

@@ -1,0 +1,224 @@
+package oauth
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"golang.org/x/oauth2"
+)
+
+// ProviderError is an authorization server's refusal, with its own words:
+// the OAuth2 error code, the description (Microsoft's starts with an AADSTS
+// code) and, from Microsoft, the numeric error codes.
+type ProviderError struct {
+	Endpoint    string // "token", "authorize", "device"
+	Status      int    // HTTP status (0 for a redirect callback)
+	Code        string // RFC 6749 "error", e.g. invalid_grant
+	Description string // "error_description", verbatim
+	AADSTS      int    // Microsoft's code, from error_codes or the description; 0 when none
+}
+
+var aadstsRE = regexp.MustCompile(`AADSTS(\d+)`)
+
+func (e *ProviderError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "the %s endpoint refused", e.Endpoint)
+	if e.Code != "" {
+		fmt.Fprintf(&b, " with %s", e.Code)
+	} else if e.Status != 0 {
+		fmt.Fprintf(&b, " with HTTP %d", e.Status)
+	}
+	if d := firstLine(e.Description); d != "" {
+		fmt.Fprintf(&b, ": %s", d)
+	}
+	if h := e.Hint(); h != "" {
+		fmt.Fprintf(&b, " (%s)", h)
+	}
+	return b.String()
+}
+
+// firstLine drops Microsoft's "Trace ID: … Correlation ID: …" tail.
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = strings.TrimSpace(s[:i])
+	}
+	return s
+}
+
+// Hint is our advice for known codes, "" when we have none.
+func (e *ProviderError) Hint() string {
+	if h, ok := aadstsHints[e.AADSTS]; ok {
+		return h
+	}
+	d := strings.ToLower(e.Description)
+	switch {
+	case e.Code == "invalid_client" && e.AADSTS == 0:
+		return "check the client id and client secret of the token config"
+	case e.Code == "redirect_uri_mismatch":
+		return "register the redirect URI mailport printed with the app, or set redirect_url to the one registered"
+	case e.Code == "access_denied":
+		return "the sign-in was cancelled or consent was refused; an administrator may have to grant consent to the app"
+	case e.Code == "invalid_scope":
+		return "the app is not allowed these scopes; check the token config's scopes and the app's API permissions"
+	case e.Code == "invalid_grant" && strings.Contains(d, "code verifier"):
+		return "the PKCE verifier did not match; start the sign-in again"
+	}
+	return ""
+}
+
+// aadstsHints is our advice for Microsoft codes seen in practice.
+var aadstsHints = map[int]string{
+	50194:   "the app is single-tenant: set base_url to https://login.microsoftonline.com/<your tenant>/ instead of common or organizations",
+	7000215: "the client secret is wrong: use the secret's Value, not its Secret ID, and store it with mailport token-config edit --client-secret-stdin",
+	7000222: "the client secret has expired: create a new one in the app registration and store it with mailport token-config edit --client-secret-stdin",
+	700016:  "no app with this client id exists in the tenant: check client_id and the tenant in base_url",
+	90002:   "the tenant in base_url does not exist: use your tenant id or a verified domain",
+	50011:   "the redirect URI is not registered for the app: add the URL mailport printed as a redirect URI, or set redirect_url to the registered one",
+	65001:   "the app lacks consent for these scopes: have an administrator grant consent in the app registration",
+	7000218: "the device flow needs \"Allow public client flows\" enabled in the app registration's Authentication page",
+	501481:  "the PKCE verifier did not match; start the sign-in again",
+	54005:   "the authorization code was already used; start the sign-in again",
+	70011:   "a scope is invalid: check the token config's scopes",
+	28000:   "the scopes name more than one resource: keep the scopes of one resource per token config",
+	50020:   "the signed-in user is not from this tenant: sign in with an account of the tenant in base_url",
+	50076:   "multi-factor authentication is required: sign in again interactively",
+}
+
+// parseProviderError turns x/oauth2's RetrieveError (or our own response
+// body) into a ProviderError, keeping Microsoft's error_codes.
+func parseProviderError(endpoint string, status int, body []byte, fallback *oauth2.RetrieveError) *ProviderError {
+	pe := &ProviderError{Endpoint: endpoint, Status: status}
+	var j struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+		Codes       []int  `json:"error_codes"`
+	}
+	if json.Unmarshal(body, &j) == nil && j.Error != "" {
+		pe.Code, pe.Description = j.Error, j.Description
+		if len(j.Codes) > 0 {
+			pe.AADSTS = j.Codes[0]
+		}
+	} else if v, err := url.ParseQuery(string(body)); err == nil && v.Get("error") != "" {
+		pe.Code, pe.Description = v.Get("error"), v.Get("error_description")
+	} else if fallback != nil {
+		pe.Code, pe.Description = fallback.ErrorCode, fallback.ErrorDescription
+	} else {
+		pe.Description = strings.TrimSpace(string(body))
+		if len(pe.Description) > 200 {
+			pe.Description = pe.Description[:200] + "…"
+		}
+	}
+	if pe.AADSTS == 0 {
+		pe.AADSTS = aadstsOf(pe.Description)
+	}
+	return pe
+}
+
+func aadstsOf(s string) int {
+	if m := aadstsRE.FindStringSubmatch(s); m != nil {
+		n, _ := strconv.Atoi(m[1]) // the regexp guarantees digits
+		return n
+	}
+	return 0
+}
+
+// fromRetrieveError converts an x/oauth2 error; other errors pass through.
+func fromRetrieveError(endpoint string, err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		status := 0
+		if re.Response != nil {
+			status = re.Response.StatusCode
+		}
+		return parseProviderError(endpoint, status, re.Body, re)
+	}
+	return err
+}
+
+// AuthRequiredError means the account has to be (re-)authenticated by a
+// person: no token is stored, or the provider refused the refresh token.
+// Commands map it to exit code 3.
+type AuthRequiredError struct {
+	Account string
+	// Reauth is true when a token existed but can no longer be used.
+	Reauth bool
+	// Cause names why, in words a support person can act on ("" when unknown).
+	Cause string
+	// Provider is the provider's refusal, when there was one.
+	Provider *ProviderError
+}
+
+func (e *AuthRequiredError) Error() string {
+	var b strings.Builder
+	if e.Reauth {
+		fmt.Fprintf(&b, "account %s must sign in again", e.Account)
+	} else {
+		fmt.Fprintf(&b, "account %s is not authenticated", e.Account)
+	}
+	if e.Cause != "" {
+		fmt.Fprintf(&b, ": %s", e.Cause)
+	}
+	if e.Provider != nil {
+		if d := firstLine(e.Provider.Description); d != "" {
+			fmt.Fprintf(&b, " (provider said: %s)", d)
+		} else if e.Provider.Code != "" {
+			fmt.Fprintf(&b, " (provider said: %s)", e.Provider.Code)
+		}
+	}
+	fmt.Fprintf(&b, "; run: mailport authenticate %s", e.Account)
+	return b.String()
+}
+
+// IsAuthRequired reports whether err means a person must run
+// `mailport authenticate` (exit code 3).
+func IsAuthRequired(err error) bool {
+	var e *AuthRequiredError
+	return errors.As(err, &e)
+}
+
+// reauthCodes are the token endpoint errors that only a new sign-in fixes.
+var reauthCodes = map[string]bool{
+	"invalid_grant":        true,
+	"interaction_required": true,
+	"consent_required":     true,
+	"login_required":       true,
+}
+
+// reauthCause explains a refused refresh token, when we know why.
+func reauthCause(pe *ProviderError, provider string) string {
+	switch pe.AADSTS {
+	case 70043:
+		return "the refresh token expired under a Conditional Access sign-in frequency policy (AADSTS70043)"
+	case 700082:
+		return "the refresh token expired after 90 days without use (AADSTS700082)"
+	case 700084:
+		return "the refresh token issued to a single-page app expired after 24 hours (AADSTS700084)"
+	case 50173:
+		return "the grant was revoked, usually because the user's password changed or an admin revoked sessions (AADSTS50173)"
+	case 70008:
+		return "the refresh token expired (AADSTS70008)"
+	case 70000:
+		return "the refresh token is no longer valid, most likely revoked (AADSTS70000)"
+	case 50076, 50079:
+		return "multi-factor authentication is now required"
+	case 65001:
+		return "consent to the app was withdrawn or never granted"
+	}
+	d := strings.ToLower(pe.Description)
+	if provider == "google" || strings.Contains(d, "expired or revoked") {
+		return "Google refused the refresh token as expired or revoked: when the app's OAuth consent screen is in Testing mode Google expires refresh tokens after 7 days (publish the app to stop this); otherwise the user removed the app's access or changed their password"
+	}
+	if strings.Contains(d, "revoked") {
+		return "the refresh token was revoked"
+	}
+	if strings.Contains(d, "expired") {
+		return "the refresh token expired"
+	}
+	return "the provider refused the refresh token"
+}

@@ -1,0 +1,243 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofrs/flock"
+
+	"github.com/mailport/mailport/pkg/config"
+	"github.com/mailport/mailport/pkg/secret"
+)
+
+// DefaultSkew is how long before its expiry an access token is refreshed,
+// so that it does not expire between our check and the server's.
+const DefaultSkew = 2 * time.Minute
+
+// TokenSource hands out a current access token for one account. Every
+// protocol adapter gets its token here (AccessToken fits mail.TokenFunc).
+// Safe for concurrent use; several TokenSources of one account, in one
+// process or many, coordinate through the store and the lock directory.
+type TokenSource struct {
+	Account string
+	Client  *Client
+	Store   secret.Store
+	// Override is a refresh token from the environment
+	// (MAILPORT_REFRESH_TOKEN_<ACCOUNT>); it wins over the store, and
+	// tokens obtained with it stay in memory (the environment cannot be
+	// rewritten, and a CI machine may have no writable store).
+	Override string
+	// LockDir holds the lock files that serialise refreshes across
+	// processes (beside the config). Empty: this process only.
+	LockDir string
+	// Scopes are sent with refreshes and client-credentials requests.
+	Scopes []string
+	Skew   time.Duration    // 0 means DefaultSkew
+	Now    func() time.Time // nil means time.Now
+
+	mu  sync.Mutex
+	mem *Token // client credentials and Override tokens
+}
+
+func (ts *TokenSource) now() time.Time {
+	if ts.Now != nil {
+		return ts.Now()
+	}
+	return time.Now()
+}
+
+func (ts *TokenSource) skew() time.Duration {
+	if ts.Skew > 0 {
+		return ts.Skew
+	}
+	return DefaultSkew
+}
+
+// AccessToken returns a current access token (a mail.TokenFunc).
+func (ts *TokenSource) AccessToken(ctx context.Context) (string, error) {
+	t, err := ts.Token(ctx)
+	if err != nil {
+		return "", err
+	}
+	return t.AccessToken, nil
+}
+
+// Token returns a current token, refreshing it when it has expired or is
+// about to. Errors needing a person are *AuthRequiredError.
+func (ts *TokenSource) Token(ctx context.Context) (*Token, error) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	switch {
+	case ts.Client.Config.Flow == config.FlowClientCredentials:
+		return ts.appOnly(ctx)
+	case ts.Override != "":
+		return ts.fromOverride(ctx)
+	}
+	t, err := ts.load()
+	if err != nil {
+		return nil, err
+	}
+	if t.Valid(ts.now(), ts.skew()) {
+		return t, nil
+	}
+	if t.RefreshToken == "" {
+		return nil, ts.noRefreshToken()
+	}
+	unlock, err := ts.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	// Another process may have refreshed while we waited for the lock.
+	t, err = ts.load()
+	if err != nil {
+		return nil, err
+	}
+	if t.Valid(ts.now(), ts.skew()) {
+		return t, nil
+	}
+	nt, err := ts.refresh(ctx, t)
+	if err != nil {
+		var ar *AuthRequiredError
+		if errors.As(err, &ar) {
+			// Remember it, so status says NEEDS REAUTH without asking again.
+			t.ReauthCause = ar.Cause
+			if serr := SaveToken(ts.Store, ts.Account, t); serr != nil {
+				return nil, fmt.Errorf("%w (and recording that failed: %v)", err, serr)
+			}
+		}
+		return nil, err
+	}
+	// The provider may have invalidated the old refresh token already:
+	// the new one must be safe before the access token is used.
+	if err := SaveToken(ts.Store, ts.Account, nt); err != nil {
+		return nil, fmt.Errorf("refreshed the token of account %s but could not keep it: %w", ts.Account, err)
+	}
+	return nt, nil
+}
+
+func (ts *TokenSource) load() (*Token, error) {
+	t, err := LoadToken(ts.Store, ts.Account)
+	if err != nil {
+		if secret.IsNotFound(err) {
+			return nil, &AuthRequiredError{Account: ts.Account, Cause: "no token is stored"}
+		}
+		return nil, err
+	}
+	if t.ReauthCause != "" {
+		return nil, &AuthRequiredError{Account: ts.Account, Reauth: true, Cause: t.ReauthCause}
+	}
+	if t.ClientID != "" && t.ClientID != ts.Client.Config.ClientID {
+		return nil, &AuthRequiredError{Account: ts.Account, Reauth: true,
+			Cause: fmt.Sprintf("the stored token was issued to client id %s, but token config %s now has client id %s", t.ClientID, ts.Client.Name, ts.Client.Config.ClientID)}
+	}
+	return t, nil
+}
+
+func (ts *TokenSource) noRefreshToken() error {
+	cause := "the access token expired and the provider gave no refresh token"
+	switch ts.Client.Config.Provider {
+	case config.ProviderMicrosoft:
+		cause += " (add offline_access to the token config's scopes)"
+	case config.ProviderGoogle:
+		cause += " (" + googleNoRefreshRemedy + ")"
+	}
+	return &AuthRequiredError{Account: ts.Account, Reauth: true, Cause: cause}
+}
+
+// lock takes the account's refresh lock file.
+func (ts *TokenSource) lock(ctx context.Context) (func(), error) {
+	if ts.LockDir == "" {
+		return func() {}, nil
+	}
+	if err := os.MkdirAll(ts.LockDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the lock directory %s: %w", ts.LockDir, err)
+	}
+	path := filepath.Join(ts.LockDir, "token-"+safeName(ts.Account)+".lock")
+	fl := flock.New(path, flock.SetPermissions(0o600))
+	lctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	ok, err := fl.TryLockContext(lctx, 20*time.Millisecond)
+	if err != nil || !ok {
+		return nil, fmt.Errorf("waiting for the token lock %s (another mailport refreshing account %s?): %w", path, ts.Account, errors.Join(err, lctx.Err()))
+	}
+	return func() { fl.Unlock() }, nil
+}
+
+// safeName keeps account names (already [a-zA-Z0-9._-] when valid) safe
+// as file names whatever they are.
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '.' || r == '-' || r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// refresh redeems old's refresh token; the result keeps what the response
+// leaves out (the refresh token when not rotated, the user).
+func (ts *TokenSource) refresh(ctx context.Context, old *Token) (*Token, error) {
+	var scopes []string
+	if ts.Client.Config.Provider == config.ProviderMicrosoft {
+		scopes = ts.Scopes
+	}
+	ot, err := ts.Client.refresh(ctx, old.RefreshToken, scopes)
+	if err != nil {
+		return nil, ts.refreshError(err)
+	}
+	nt := fromOAuth2(ot, old.Scopes, old.Flow, ts.Client.Config.ClientID, ts.Client.Config.IdentityClaim, ts.now())
+	if nt.RefreshToken == "" {
+		nt.RefreshToken = old.RefreshToken
+	}
+	if nt.User == "" {
+		nt.User = old.User
+	}
+	return nt, nil
+}
+
+func (ts *TokenSource) refreshError(err error) error {
+	var pe *ProviderError
+	if errors.As(err, &pe) && reauthCodes[pe.Code] {
+		cause := reauthCause(pe, ts.Client.Config.Provider)
+		if ts.Override != "" {
+			cause = "the refresh token in " + secret.EnvName(secret.EnvRefreshTokenPrefix, ts.Account) + " was refused: " + cause
+		}
+		return &AuthRequiredError{Account: ts.Account, Reauth: true, Cause: cause, Provider: pe}
+	}
+	return fmt.Errorf("refreshing the token of account %s at %s: %w", ts.Account, ts.Client.Endpoints.TokenURL, err)
+}
+
+func (ts *TokenSource) fromOverride(ctx context.Context) (*Token, error) {
+	if ts.mem.Valid(ts.now(), ts.skew()) {
+		return ts.mem, nil
+	}
+	old := &Token{RefreshToken: ts.Override, Scopes: ts.Scopes, Flow: config.FlowUser}
+	if ts.mem != nil {
+		old = ts.mem // the rotated refresh token, if any
+	}
+	nt, err := ts.refresh(ctx, old)
+	if err != nil {
+		return nil, err
+	}
+	ts.mem = nt
+	return nt, nil
+}
+
+func (ts *TokenSource) appOnly(ctx context.Context) (*Token, error) {
+	if ts.mem.Valid(ts.now(), ts.skew()) {
+		return ts.mem, nil
+	}
+	t, err := ts.Client.ClientCredentialsToken(ctx, ts.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	ts.mem = t
+	return t, nil
+}
