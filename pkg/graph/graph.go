@@ -93,7 +93,6 @@ type Client struct {
 	base     *url.URL
 	baseStr  string
 	mailbox  string // "/me" or "/users/{login}"
-	login    string
 	hc       *http.Client
 	ownHC    bool
 	trace    *mail.Redactor
@@ -124,7 +123,6 @@ func New(opts Options) (*Client, error) {
 	c := &Client{
 		base:     u,
 		baseStr:  base,
-		login:    opts.Login,
 		hc:       opts.HTTPClient,
 		retries:  opts.MaxRetries,
 		conc:     opts.Concurrency,
@@ -200,14 +198,11 @@ func (c *Client) Authenticate(ctx context.Context, cr mail.Credentials) error {
 	if cr.Kind != "" && cr.Kind != mail.AuthOAuth2 {
 		return errors.New("graph: Microsoft Graph accepts only OAuth2 tokens: set the account's auth to oauth2")
 	}
-	c.mu.Lock()
 	if cr.Token != nil {
+		c.mu.Lock()
 		c.token = cr.Token
+		c.mu.Unlock()
 	}
-	if c.login == "" && cr.Username != "" {
-		c.login = cr.Username
-	}
-	c.mu.Unlock()
 	var f apiFolder
 	err := c.getJSON(ctx, c.mailboxURL("/mailFolders/inbox", query{{"$select", "id,displayName"}}), &f)
 	if err == nil {

@@ -181,7 +181,7 @@ func (s *Server) dispatch(c *call, path string) *graphError {
 		if c.caller == nil || c.caller.restDisabled {
 			return gerr(404, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
 		}
-		c.mailbox, c.prefix, c.segs = c.caller, "me", segs[1:]
+		c.mailbox, c.prefix, c.segs = c.caller, "users('"+c.caller.id+"')", segs[1:]
 	case len(segs) >= 2 && segs[0] == "users":
 		s.mu.Lock()
 		mb := s.users[strings.ToLower(segs[1])]
@@ -366,6 +366,13 @@ func project(obj map[string]any, sel string, known []string, typ string) (map[st
 	return out, nil
 }
 
+// checkSelect refuses a $select naming a property the type lacks, as
+// Graph does even when nothing would be returned.
+func checkSelect(sel string, known []string, typ string) *graphError {
+	_, e := project(map[string]any{}, sel, known, typ)
+	return e
+}
+
 // page applies $top (default 10, at most 1000) and $skip and returns the
 // nextLink for the rest.
 func (s *Server) page(c *call, n int) (from, to int, next string, e *graphError) {
@@ -406,6 +413,9 @@ func (s *Server) listFolders(c *call, ref string) *graphError {
 				return gerr(400, "ErrorInvalidUrlQueryFilter", "The fake Graph filters folders only by displayName eq/ne '...'.")
 			}
 		}
+	}
+	if e := checkSelect(q.Get("$select"), folderProps, "microsoft.graph.mailFolder"); e != nil {
+		return e
 	}
 	s.mu.Lock()
 	parent, e := s.folderRef(c, ref)
@@ -584,6 +594,9 @@ func (s *Server) listMessages(c *call, ref string) *graphError {
 				return gerr(400, "BadRequest", "The operator '%s' is not supported for '%s'.", cl.op, cl.prop)
 			}
 		}
+	}
+	if e := checkSelect(q.Get("$select"), messageProps, "microsoft.graph.message"); e != nil {
+		return e
 	}
 	desc := true // Graph lists newest first unless told otherwise
 	var orderProps []string
