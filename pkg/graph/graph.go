@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -68,8 +69,12 @@ type Options struct {
 	// replace it.
 	Token mail.TokenFunc
 	// HTTPClient defaults to a client without an overall timeout (message
-	// downloads may be long); requests are bounded by their context.
+	// downloads may be long); requests are bounded by their context and,
+	// for the default client, by Timeout.
 	HTTPClient *http.Client
+	// Timeout bounds connecting and waiting for an answer's headers (not
+	// the download of a body) when HTTPClient is nil; 0 means 30 s.
+	Timeout time.Duration
 	// Trace receives a transcript of requests and answers. The
 	// Authorization header and the token never reach it.
 	Trace io.Writer
@@ -133,7 +138,15 @@ func New(opts Options) (*Client, error) {
 		folders:  map[string]string{},
 	}
 	if c.hc == nil {
-		c.hc = &http.Client{}
+		timeout := opts.Timeout
+		if timeout <= 0 {
+			timeout = 30 * time.Second
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DialContext = (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
+		tr.TLSHandshakeTimeout = timeout
+		tr.ResponseHeaderTimeout = timeout
+		c.hc = &http.Client{Transport: tr}
 		c.ownHC = true
 	}
 	if opts.Trace != nil {

@@ -117,7 +117,8 @@ type prefetched struct {
 // Fetch streams each message's raw MIME to fn in the order given. Up to
 // Concurrency messages download at the same time into temporary files
 // (memory stays flat whatever their size); fn reads them one by one in
-// order. fn may call other methods of the Client.
+// order. fn may call other methods of the Client. The Size of each
+// mail.Message is Graph's approximate one; the stream is the exact MIME.
 func (c *Client) Fetch(ctx context.Context, msgs []mail.Message, fn func(mail.Message, io.Reader) error) error {
 	if len(msgs) == 0 {
 		return nil

@@ -98,3 +98,17 @@ func TestNonJSONErrorKeepsStatus(t *testing.T) {
 		t.Errorf("proxy error page = %v, want a graph.Error with status 502", err)
 	}
 }
+
+func TestTimeoutBoundsASilentServer(t *testing.T) {
+	block := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-block }))
+	defer srv.Close()
+	defer close(block)
+	c, _ := graph.New(graph.Options{BaseURL: srv.URL + "/v1.0", Timeout: 200 * time.Millisecond, MaxRetries: -1,
+		Token: func(context.Context) (string, error) { return "tok", nil }})
+	start := time.Now()
+	_, err := c.Open(context.Background(), "")
+	if err == nil || time.Since(start) > 3*time.Second {
+		t.Errorf("Open against a silent server = %v after %v, want a timeout error within seconds", err, time.Since(start))
+	}
+}
