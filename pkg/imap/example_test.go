@@ -1,6 +1,7 @@
 package imap_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -46,7 +47,8 @@ func Example() {
 	var done []string
 	err = c.Fetch(ctx, msgs, func(m mail.Message, r io.Reader) error {
 		fmt.Printf("UID %s, %d bytes:\n", m.ID, m.Size)
-		if _, err := io.Copy(os.Stdout, r); err != nil {
+		// A real caller streams to a file; here the CRs go so the output reads well.
+		if _, err := io.Copy(dropCR{os.Stdout}, r); err != nil {
 			return err
 		}
 		done = append(done, m.ID)
@@ -64,4 +66,11 @@ func Example() {
 	// Subject: hello
 	//
 	// Hi!
+}
+
+type dropCR struct{ w io.Writer }
+
+func (d dropCR) Write(p []byte) (int, error) {
+	_, err := d.w.Write(bytes.ReplaceAll(p, []byte("\r"), nil))
+	return len(p), err
 }
