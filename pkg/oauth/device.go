@@ -23,7 +23,7 @@ type DeviceFlowOptions struct {
 }
 
 // ErrGoogleDeviceMail explains why Gmail cannot use the device flow.
-var ErrGoogleDeviceMail = errors.New("Google's device flow does not allow the Gmail scope https://mail.google.com/, which IMAP, POP and SMTP need: use the browser flow instead (mailport authenticate ACCOUNT, with --no-browser on a machine without a browser)")
+var ErrGoogleDeviceMail = errors.New("the device flow of Google does not allow the Gmail scope https://mail.google.com/, which IMAP, POP and SMTP need: use the browser flow instead (mailport authenticate ACCOUNT, with --no-browser on a machine without a browser)")
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)

@@ -115,7 +115,7 @@ type ScopeError struct {
 }
 
 func (e *ScopeError) Error() string {
-	return fmt.Sprintf("token config %s cannot serve a %s account: %s; add %s to its scopes (mailport token-config edit %s --scopes %q)",
+	return fmt.Sprintf("token config %s cannot serve an account of protocol %s: %s; add %s to its scopes (mailport token-config edit %s --scopes %q)",
 		e.TokenConfig, e.Protocol, e.Reason, strings.Join(e.Add, " "), e.TokenConfig, strings.Join(e.fixed(), " "))
 }
 

@@ -1,9 +1,7 @@
 package oauth
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -220,10 +218,4 @@ func DeleteToken(store secret.Store, account string) error {
 		return fmt.Errorf("deleting the token of account %s from the %s store: %w", account, store.Name(), err)
 	}
 	return nil
-}
-
-// fingerprint identifies a secret without revealing it.
-func fingerprint(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:8])
 }

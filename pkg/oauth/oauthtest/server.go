@@ -964,7 +964,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	if g := s.refresh[tok]; g != nil {
 		g.revoked = true
-		w.WriteHeader(http.StatusOK)
+		writeJSON(w, http.StatusOK, map[string]any{})
 		return
 	}
 	if a := s.access[tok]; a != nil {
@@ -972,7 +972,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		if a.grant != nil {
 			a.grant.revoked = true
 		}
-		w.WriteHeader(http.StatusOK)
+		writeJSON(w, http.StatusOK, map[string]any{})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
