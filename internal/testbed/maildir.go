@@ -25,8 +25,10 @@ func (b *Bed) Maildir(user string) (string, error) {
 }
 
 // CreateFolder creates (and subscribes) an IMAP folder such as
-// "Inbox/Endpoint" or "Archive/2024" through doveadm, so it is laid out
-// exactly as Dovecot expects. Creating an existing folder is not an error.
+// "INBOX/Endpoint" or "Archive/2024" through doveadm, so it is laid out
+// exactly as Dovecot expects (Maildir++, hierarchy separator "/"). Spell
+// INBOX in capitals inside a path: Dovecot 2.3 keeps "Inbox/Endpoint" as a
+// different folder. Creating an existing folder is not an error.
 func (b *Bed) CreateFolder(user, folder string) error {
 	if isInbox(folder) {
 		return nil

@@ -41,6 +41,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -407,12 +408,13 @@ func (b *Bed) Stop() {
 	})
 }
 
-// Users returns the bed's mailboxes.
+// Users returns the bed's mailboxes, sorted by name.
 func (b *Bed) Users() []User {
 	out := make([]User, 0, len(b.users))
 	for _, u := range b.users {
 		out = append(out, u)
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
