@@ -7,6 +7,7 @@
 GO          ?= go
 BIN         := $(CURDIR)/bin
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GORELEASER  := github.com/goreleaser/goreleaser/v2@v2.15.1
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT      ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 DATE        ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -40,6 +41,28 @@ unit:
 # an unlocked gnome-keyring for the Secret Service tests.
 test: deps lint
 	MAILPORT_REQUIRE_REALSERVERS=1 scripts/with-keyring.sh $(GO) test -count=1 -timeout 12m -p 2 ./...
+
+# Man pages from the Cobra commands; internal/gendocs's test fails when
+# docs/man is stale.
+docs:
+	$(GO) run ./internal/gendocs -dir docs/man
+
+$(BIN)/goreleaser:
+	GOBIN=$(BIN) $(GO) install $(GORELEASER)
+
+# Validate .goreleaser.yaml and build a snapshot for this machine only,
+# then show that the version was stamped in.
+release-check: $(BIN)/goreleaser
+	$(BIN)/goreleaser check
+	@# goreleaser reads the commit only when `git ls-remote --get-url` works;
+	@# a checkout without a remote gets itself as one, for this command only.
+	if [ -z "$$(git remote)" ]; then export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.url GIT_CONFIG_VALUE_0="$(CURDIR)"; fi; \
+	$(BIN)/goreleaser build --snapshot --clean --single-target
+	@bin=$$(find dist -type f \( -name mailport -o -name mailport.exe \) | head -n 1); \
+	test -n "$$bin" || { echo "release-check: no mailport binary under dist/"; exit 1; }; \
+	echo "$$bin version: $$($$bin version)"
+
+.PHONY: release-check
 
 clean:
 	rm -rf $(BIN) dist
