@@ -1052,8 +1052,37 @@ func (m *Mailbox) receipts(want func(*Entry) bool) []Receipt {
 	rs := make([]Receipt, len(es))
 	for i, e := range es {
 		rs[i] = Receipt{Entry: *e, store: m.s}
+		rs[i].File = m.s.locate(e.File)
 	}
 	return rs
+}
+
+// locate finds a Maildir message a mail reader has moved from new/ to cur/
+// (adding flags after a colon) since it was recorded, so a retried --exec
+// gets a path that exists. Anything else is returned as recorded.
+func (s *Store) locate(file string) string {
+	if s.format != Maildir || !strings.HasPrefix(file, "new/") {
+		return file
+	}
+	if _, err := s.root.Lstat(file); err == nil {
+		return file
+	}
+	unique, _, _ := strings.Cut(path.Base(file), ":")
+	d, err := s.root.Open("cur")
+	if err != nil {
+		return file
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return file
+	}
+	for _, n := range names {
+		if u, _, _ := strings.Cut(n, ":"); u == unique {
+			return "cur/" + n
+		}
+	}
+	return file
 }
 
 // Delivered records that --exec succeeded for these messages (synced

@@ -854,3 +854,23 @@ func countLines(t *testing.T, p string) int {
 	}
 	return bytes.Count(b, []byte("\n"))
 }
+
+func TestReceiptFollowsAMaildirMessageMovedToCur(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, dir, Options{Format: Maildir})
+	mb := mustMailbox(t, st, "acct", "INBOX", "1")
+	w := put(t, mb, mail.Message{ID: "1"}, message(1, 100))
+	rs := mustCommit(t, mb)
+	if err := mb.Fail(rs[0], errors.New("exit status 1")); err != nil {
+		t.Fatal(err)
+	}
+	// A mail reader takes it: new/X becomes cur/X:2,S.
+	moved := "cur/" + strings.TrimPrefix(w.File, "new/") + ":2,S"
+	if err := os.Rename(filepath.Join(dir, w.File), filepath.Join(dir, moved)); err != nil {
+		t.Fatal(err)
+	}
+	failed := mb.Failed()
+	if len(failed) != 1 || failed[0].Path() != filepath.Join(st.Dir(), moved) {
+		t.Fatalf("Failed()[0].Path() = %q, want %q", failed[0].Path(), filepath.Join(st.Dir(), moved))
+	}
+}
