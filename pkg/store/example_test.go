@@ -53,7 +53,7 @@ func Example() {
 	}
 	fmt.Println(mb.Seen("42"), len(mb.Unacknowledged()))
 	// Output:
-	// 20261126T101500Z_41.eml 26
-	// 20261126T101500Z_42.eml 26
+	// 20261126T101500Z_41.eml 24
+	// 20261126T101500Z_42.eml 24
 	// true 0
 }
