@@ -1,0 +1,177 @@
+package smtp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/mailport/mailport/pkg/mail"
+)
+
+// Probe asks the server whether it would take mail from one address to
+// another — MAIL FROM, RCPT TO, then RSET — without sending any. A refusal
+// is a *ReplyError with the server's words (e.g. "550 5.7.60 SMTP; Client
+// does not have permissions to send as this sender").
+func (c *Client) Probe(ctx context.Context, from, to string) error {
+	if err := checkAddr(from); err != nil {
+		return err
+	}
+	if err := checkAddr(to); err != nil {
+		return err
+	}
+	err := c.mail(ctx, from, false)
+	if err == nil {
+		_, err = c.cmd(ctx, "RCPT TO:<"+to+">", 250, "RCPT TO:<%s>", to)
+		if re := (*ReplyError)(nil); errors.As(err, &re) && re.Code == 251 {
+			err = nil // "user not local; will forward" is a yes
+		}
+	}
+	if rerr := c.reset(ctx); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// Send transmits the message read from r to the envelope's recipients.
+// The bytes are streamed as they are read: SMTP's dot-stuffing is added,
+// bare LF line ends become CRLF, and a missing final line end is added;
+// nothing else changes. If any recipient is refused, nothing is sent. If
+// reading r fails midway, the connection is dropped before the final "."
+// so the server discards the partial message.
+func (c *Client) Send(ctx context.Context, env mail.Envelope, r io.Reader) error {
+	if len(env.To) == 0 {
+		return errors.New("no recipients: give at least one address to send to")
+	}
+	if env.From != "" {
+		if err := checkAddr(env.From); err != nil {
+			return err
+		}
+	}
+	for _, to := range env.To {
+		if err := checkAddr(to); err != nil {
+			return err
+		}
+	}
+	utf8 := !isASCII(env.From)
+	for _, to := range env.To {
+		utf8 = utf8 || !isASCII(to)
+	}
+	if err := c.mail(ctx, env.From, utf8); err != nil {
+		return err
+	}
+	for _, to := range env.To {
+		if _, err := c.cmd(ctx, "RCPT TO:<"+to+">", 250, "RCPT TO:<%s>", to); err != nil {
+			var re *ReplyError
+			if !errors.As(err, &re) || re.Code != 251 {
+				_ = c.reset(ctx)
+				return err
+			}
+		}
+	}
+	if _, err := c.cmd(ctx, "DATA", 354, "DATA"); err != nil {
+		_ = c.reset(ctx)
+		return err
+	}
+	return c.data(ctx, r)
+}
+
+// data streams the message, then reads the server's verdict.
+func (c *Client) data(ctx context.Context, r io.Reader) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, c.cancel)
+	defer stop()
+	c.trace.startData()
+	w := c.text.DotWriter()
+	buf := make([]byte, 32*1024)
+	for {
+		n, rerr := r.Read(buf)
+		if n > 0 {
+			// Each chunk gets a fresh step timeout: a large message on a
+			// slow line is progress, not a hang.
+			c.extendDeadline()
+			if _, err := w.Write(buf[:n]); err != nil {
+				return c.breakData(ctx, fmt.Errorf("send the message to %s: %w", c.ep.Addr(), err))
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return c.breakData(ctx, fmt.Errorf("read the message to send: %w", rerr))
+		}
+	}
+	c.extendDeadline()
+	if err := w.Close(); err != nil {
+		return c.breakData(ctx, fmt.Errorf("send the message to %s: %w", c.ep.Addr(), err))
+	}
+	if !stop() {
+		return c.breakData(ctx, ctx.Err())
+	}
+	c.trace.endData()
+	// The verdict on the whole message is one more step.
+	err := c.step(ctx, "the reply to the message", func() error {
+		code, msg, err := c.text.ReadResponse(0)
+		if err != nil {
+			return err
+		}
+		if code != 250 {
+			return &ReplyError{Command: "the message", Code: code, Text: oneLine(msg)}
+		}
+		return nil
+	})
+	return err
+}
+
+// breakData abandons a DATA transfer: without the final "." the server
+// must not deliver, so closing the connection is the only safe way out.
+func (c *Client) breakData(ctx context.Context, err error) error {
+	c.trace.endData()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("send the message to %s: %w", c.ep.Addr(), ctx.Err())
+	}
+	c.broken = err
+	c.raw.Close()
+	return err
+}
+
+func (c *Client) mail(ctx context.Context, from string, utf8 bool) error {
+	params := ""
+	if _, ok := c.ext["8BITMIME"]; ok {
+		params += " BODY=8BITMIME"
+	}
+	if utf8 {
+		if _, ok := c.ext["SMTPUTF8"]; !ok {
+			return fmt.Errorf("%s does not offer SMTPUTF8, so it cannot take the non-ASCII address in the envelope", c.ep.Addr())
+		}
+		params += " SMTPUTF8"
+	}
+	_, err := c.cmd(ctx, "MAIL FROM:<"+from+">", 250, "MAIL FROM:<%s>%s", from, params)
+	return err
+}
+
+func (c *Client) reset(ctx context.Context) error {
+	_, err := c.cmd(ctx, "RSET", 250, "RSET")
+	return err
+}
+
+// checkAddr refuses what would break the command line; the server judges
+// the rest.
+func checkAddr(a string) error {
+	if a == "" || strings.ContainsAny(a, "\r\n<> \t") || !strings.Contains(a, "@") {
+		return fmt.Errorf("%q is not a plain mail address (like name@example.com) usable in the SMTP envelope", a)
+	}
+	return nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
