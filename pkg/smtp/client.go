@@ -56,8 +56,9 @@ type Client struct {
 
 	// broken is set when the session can no longer be used (a timeout,
 	// a cancelled context, a message cut short); later calls return it.
-	broken error
-	closed bool
+	broken   error
+	timedOut bool // a step ran out of time
+	closed   bool
 
 	// mu guards the deadline so a cancelled context cannot be overridden
 	// by a step that extends it.
@@ -99,6 +100,10 @@ func Dial(ctx context.Context, ep mail.Endpoint) (*Client, error) {
 	}
 	raw, err := mail.Dial(ctx, ep)
 	if err != nil {
+		var rh tls.RecordHeaderError
+		if ep.Encryption == mail.SSL && errors.As(err, &rh) {
+			return nil, fmt.Errorf("%w: the server answered in plain text, so use encryption starttls (port 587) or none", err)
+		}
 		return nil, err
 	}
 	c := &Client{ep: ep, raw: raw, heloName: heloName(ep), trace: newTracer(ep.Trace)}
@@ -125,6 +130,10 @@ func (c *Client) start(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
+		if c.timedOut && c.ep.Encryption != mail.SSL {
+			// A TLS server waits for our handshake and never greets.
+			return fmt.Errorf("greeting from %s: %w; if the port expects TLS from the start (like 465), use encryption ssl", c.ep.Addr(), err)
+		}
 		return fmt.Errorf("greeting from %s: %w", c.ep.Addr(), err)
 	}
 	if err := c.ehlo(ctx); err != nil {
@@ -303,6 +312,7 @@ func (c *Client) step(ctx context.Context, what string, fn func() error) error {
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
+		c.timedOut = true
 		c.broken = fmt.Errorf("%s: no answer from %s within %s", what, c.ep.Addr(), c.ep.StepTimeout())
 	} else {
 		c.broken = fmt.Errorf("%s with %s: %w", what, c.ep.Addr(), err)

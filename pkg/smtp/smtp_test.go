@@ -195,6 +195,25 @@ func TestSSLUnknownCA(t *testing.T) {
 	}
 }
 
+func TestWrongEncryptionForPort(t *testing.T) {
+	s := startServer(t, smtptest.Options{Security: smtptest.StartTLS})
+	ep := endpoint(t, s, mail.SSL)
+	_, err := smtp.Dial(context.Background(), ep)
+	t.Log(err)
+	if err == nil || !strings.Contains(err.Error(), "answered in plain text, so use encryption starttls") {
+		t.Errorf("ssl to a plain-text port: err = %v, want a hint to use starttls", err)
+	}
+
+	s2 := startServer(t, smtptest.Options{Security: smtptest.ImplicitTLS})
+	ep2 := endpoint(t, s2, mail.StartTLS)
+	ep2.Timeout = 300 * time.Millisecond
+	_, err = smtp.Dial(context.Background(), ep2)
+	t.Log(err)
+	if err == nil || !strings.Contains(err.Error(), "use encryption ssl") {
+		t.Errorf("starttls to an implicit-TLS port: err = %v, want a hint to use ssl", err)
+	}
+}
+
 func TestAuthMechanisms(t *testing.T) {
 	tests := []struct {
 		name     string
