@@ -246,6 +246,17 @@ func (c *Client) Capabilities(ctx context.Context) ([]string, error) {
 	return caps, nil
 }
 
+// MaxMessageSize is the message size limit the server announced with
+// SIZE, in octets; 0 when it announced none. Checking a known size
+// against it saves uploading a message the server will refuse.
+func (c *Client) MaxMessageSize() int64 {
+	var n int64
+	if _, err := fmt.Sscan(c.ext["SIZE"], &n); err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
 // Close ends the session with QUIT and closes the connection. It is safe
 // to call more than once.
 func (c *Client) Close() error {

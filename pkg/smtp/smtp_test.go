@@ -167,6 +167,9 @@ func TestGreetingAndCapabilities(t *testing.T) {
 			t.Errorf("Capabilities() = %v, missing %s", caps, want)
 		}
 	}
+	if got := c.MaxMessageSize(); got != 35882577 {
+		t.Errorf("MaxMessageSize() = %d, want 35882577", got)
+	}
 	// After STARTTLS the server no longer offers it: proof that EHLO was
 	// asked again over TLS.
 	if slices.Contains(caps, "STARTTLS") {
