@@ -174,24 +174,55 @@ func (m *Message) WriteMessage(w io.Writer) (messageID string, err error) {
 	if err := m.Validate(); err != nil {
 		return "", err
 	}
+	msgID, err := m.messageID()
+	if err != nil {
+		return "", err
+	}
+	return msgID, m.write(w, msgID)
+}
+
+// Stream validates the message and returns a reader of its bytes, written
+// by a goroutine as they are read, and its Message-ID — the shape
+// smtp.Client.Send wants. Close the reader when done: closing it early
+// (say, after a refused recipient) stops the writer. A failure to write
+// (an attachment that became unreadable) is returned by Read, so the
+// sender abandons the message instead of sending it cut short.
+func (m *Message) Stream() (io.ReadCloser, string, error) {
+	if err := m.Validate(); err != nil {
+		return nil, "", err
+	}
+	msgID, err := m.messageID()
+	if err != nil {
+		return nil, "", err
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(m.write(pw, msgID)) }()
+	return pr, msgID, nil
+}
+
+// messageID is the given Message-ID header, else a new one.
+func (m *Message) messageID() (string, error) {
+	for _, h := range m.Headers {
+		if strings.EqualFold(h.Name, "Message-ID") {
+			id := strings.TrimSpace(h.Value)
+			if !strings.HasPrefix(id, "<") {
+				id = "<" + id + ">"
+			}
+			return id, nil
+		}
+	}
+	from, err := parseOne("From", m.From)
+	if err != nil {
+		return "", err
+	}
+	return newMessageID(from.Address)
+}
+
+// write writes the validated message with msgID.
+func (m *Message) write(w io.Writer, msgID string) error {
 	from, _ := parseOne("From", m.From)
 	to, _ := parseList("To", m.To)
 	cc, _ := parseList("Cc", m.Cc)
-
-	msgID := ""
-	for _, h := range m.Headers {
-		if strings.EqualFold(h.Name, "Message-ID") {
-			msgID = strings.TrimSpace(h.Value)
-			if !strings.HasPrefix(msgID, "<") {
-				msgID = "<" + msgID + ">"
-			}
-		}
-	}
-	if msgID == "" {
-		if msgID, err = newMessageID(from.Address); err != nil {
-			return "", err
-		}
-	}
 	date := m.Date
 	if date.IsZero() {
 		date = time.Now()
@@ -216,10 +247,7 @@ func (m *Message) WriteMessage(w io.Writer) (messageID string, err error) {
 		h.SetAddressList("From", []*mail.Address{from})
 		h.SetDate(date)
 	}
-	if err := m.writeBody(w, fields); err != nil {
-		return "", err
-	}
-	return msgID, nil
+	return m.writeBody(w, fields)
 }
 
 // writeBody writes the message: the top header is the MIME fields (set

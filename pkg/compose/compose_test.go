@@ -288,14 +288,12 @@ func TestComposeBccOnlyInEnvelope(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	pr, pw := io.Pipe()
-	var id string
-	go func() {
-		var err error
-		id, err = m.WriteMessage(pw)
-		pw.CloseWithError(err)
-	}()
-	if err := c.Send(context.Background(), mp.Envelope{From: m.Sender(), To: m.Recipients()}, pr); err != nil {
+	r, id, err := m.Stream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := c.Send(context.Background(), mp.Envelope{From: m.Sender(), To: m.Recipients()}, r); err != nil {
 		t.Fatal(err)
 	}
 	got := s.Messages()[0]
@@ -307,6 +305,39 @@ func TestComposeBccOnlyInEnvelope(t *testing.T) {
 	}
 	if !bytes.Contains(got.Data, []byte("Message-Id: "+id)) && !bytes.Contains(got.Data, []byte("Message-ID: "+id)) {
 		t.Errorf("the delivered message lacks Message-ID %s:\n%s", id, got.Data)
+	}
+}
+
+func TestStreamClosedEarlyAndFailingAttachment(t *testing.T) {
+	p := writeFile(t, "a.pdf", bytes.Repeat([]byte("x"), 1<<20))
+	m := compose.Message{From: "alice@example.com", To: []string{"bob@example.net"}, Attachments: []string{p}}
+	r, _, err := m.Stream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 100)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		t.Fatal(err)
+	}
+	// Closing early ends the pipe: reading again fails at once instead of
+	// hanging, and the writer's next Write fails, ending its goroutine.
+	r.Close()
+	if _, err := r.Read(buf); err == nil {
+		t.Error("Read after Close worked")
+	}
+
+	// An attachment that vanishes between Validate and writing surfaces
+	// as a read error, so a sender abandons the message.
+	r2, _, err := m.Stream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(r2); err == nil || !strings.Contains(err.Error(), "a.pdf") {
+		t.Errorf("reading a message whose attachment vanished: err = %v, want one naming a.pdf", err)
 	}
 }
 
