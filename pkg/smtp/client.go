@@ -44,10 +44,8 @@ type Client struct {
 	text *textproto.Conn
 
 	greeting string
-	hello    string            // the server's EHLO greeting line
 	ext      map[string]string // EHLO keywords (upper-cased) → parameters
 	extOrder []string
-	esmtp    bool // EHLO worked (false: HELO fallback)
 	isTLS    bool
 	authed   bool
 
@@ -129,12 +127,12 @@ func (c *Client) start(ctx context.Context) error {
 		}
 		return nil
 	})
+	if err != nil && c.timedOut && c.ep.Encryption != mail.SSL {
+		// A TLS server waits for our handshake and never greets.
+		return fmt.Errorf("%w; if the port expects TLS from the start (like 465), use encryption ssl", err)
+	}
 	if err != nil {
-		if c.timedOut && c.ep.Encryption != mail.SSL {
-			// A TLS server waits for our handshake and never greets.
-			return fmt.Errorf("greeting from %s: %w; if the port expects TLS from the start (like 465), use encryption ssl", c.ep.Addr(), err)
-		}
-		return fmt.Errorf("greeting from %s: %w", c.ep.Addr(), err)
+		return err
 	}
 	if err := c.ehlo(ctx); err != nil {
 		return err
@@ -166,15 +164,13 @@ func (c *Client) setConn(conn net.Conn) {
 }
 
 func (c *Client) ehlo(ctx context.Context) error {
-	c.ext, c.extOrder, c.esmtp = map[string]string{}, nil, false
+	c.ext, c.extOrder = map[string]string{}, nil
 	code, msg, err := c.cmdAny(ctx, "EHLO", "EHLO %s", c.heloName)
 	if err != nil {
 		return err
 	}
 	if code == 250 {
-		c.esmtp = true
 		lines := strings.Split(msg, "\n")
-		c.hello = lines[0]
 		for _, l := range lines[1:] {
 			kw, param, _ := strings.Cut(strings.TrimSpace(l), " ")
 			kw = strings.ToUpper(kw)
@@ -205,7 +201,6 @@ func (c *Client) ehlo(ctx context.Context) error {
 	if code != 250 {
 		return fmt.Errorf("HELO at %s: %w", c.ep.Addr(), &ReplyError{Command: "HELO", Code: code, Text: oneLine(msg)})
 	}
-	c.hello = oneLine(msg)
 	return nil
 }
 
