@@ -23,6 +23,7 @@ type env struct {
 	config string
 	store  *secret.Memory
 	vars   map[string]string
+	open   func(string) error // the browser
 }
 
 func newEnv(t *testing.T) *env {
@@ -41,9 +42,10 @@ func (e *env) run(stdin string, args ...string) result {
 	ios, in, out, errOut := iostreams.Test()
 	in.WriteString(stdin)
 	f := &cmdutil.Factory{
-		IO:     ios,
-		Getenv: func(k string) string { return e.vars[k] },
-		Now:    time.Now,
+		IO:          ios,
+		Getenv:      func(k string) string { return e.vars[k] },
+		Now:         time.Now,
+		OpenBrowser: e.open,
 		OpenStore: func(backend, configPath string) (secret.Store, error) {
 			if backend != "keyring" && backend != "file" {
 				return secret.Open(backend, configPath, ios.ErrOut)

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailport/mailport/cmd/account"
+	"github.com/mailport/mailport/cmd/auth"
 	"github.com/mailport/mailport/cmd/cmdutil"
 	"github.com/mailport/mailport/cmd/configcmd"
 	"github.com/mailport/mailport/cmd/tokenconfig"
@@ -58,6 +59,9 @@ Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configurati
 	root.AddCommand(
 		tokenconfig.NewCmdTokenConfig(f),
 		account.NewCmdAccount(f),
+		auth.NewCmdAuthenticate(f, nil),
+		auth.NewCmdStatus(f, nil),
+		auth.NewCmdLogout(f, nil),
 		configcmd.NewCmdConfig(f),
 		newCmdVersion(f),
 		newCmdCompletion(f),
@@ -145,6 +149,7 @@ func Run(f *cmdutil.Factory, args []string) int {
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	err := root.ExecuteContext(ctx)
+	f.Close()
 	if err != nil && ctx.Err() != nil {
 		err = fmt.Errorf("%w: %v", cmdutil.ErrCancel, err)
 	}

@@ -1,8 +1,11 @@
 package cmdutil
 
 import (
+	"context"
 	"errors"
 	"fmt"
+
+	"github.com/mailport/mailport/pkg/oauth"
 )
 
 // Exit codes, as documented in the README and design.
@@ -48,24 +51,19 @@ var ErrSilent = errors.New("silent failure")
 // ErrCancel means the user interrupted.
 var ErrCancel = errors.New("interrupted")
 
-// ReauthRequired is implemented by errors (e.g. from pkg/oauth) that mean
-// the user must run `mailport authenticate` again.
-type ReauthRequired interface{ ReauthRequired() bool }
-
 // ExitCode maps an error to the process exit code.
 func ExitCode(err error) int {
 	var flagErr *FlagError
 	var cfgErr *ConfigError
 	var authErr *AuthRequiredError
-	var reauth ReauthRequired
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.Is(err, ErrCancel):
+	case errors.Is(err, ErrCancel), errors.Is(err, context.Canceled):
 		return ExitInterrupted
 	case errors.As(err, &authErr):
 		return ExitAuth
-	case errors.As(err, &reauth) && reauth.ReauthRequired():
+	case oauth.IsAuthRequired(err):
 		return ExitAuth
 	case errors.As(err, &flagErr), errors.As(err, &cfgErr):
 		return ExitUsage

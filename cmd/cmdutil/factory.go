@@ -5,6 +5,8 @@ package cmdutil
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/iostreams"
+	"github.com/mailport/mailport/pkg/oauth"
 	"github.com/mailport/mailport/pkg/secret"
 )
 
@@ -43,6 +46,15 @@ type Factory struct {
 	store   secret.Store
 	openErr error
 	sOnce   sync.Once
+
+	tOnce    sync.Once
+	trace    *os.File
+	traceErr error
+
+	// HTTPClient, when set, is used for OAuth2 and Graph requests (tests).
+	HTTPClient *http.Client
+	// OpenBrowser, when set, replaces the browser opener (tests, demo).
+	OpenBrowser func(url string) error
 
 	// OpenStore opens a secret backend; replaceable in tests.
 	OpenStore func(backend, configPath string) (secret.Store, error)
@@ -127,4 +139,42 @@ func (f *Factory) Resolver() (*secret.Resolver, error) {
 		return nil, err
 	}
 	return &secret.Resolver{Store: st, Getenv: f.Getenv}, nil
+}
+
+// OAuth returns the token manager over the loaded config and secrets.
+func (f *Factory) OAuth() (*oauth.Manager, error) {
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	r, err := f.Resolver()
+	if err != nil {
+		return nil, err
+	}
+	return &oauth.Manager{Config: cfg, Secrets: r, LockDir: filepath.Dir(cfg.Path), HTTP: f.HTTPClient, Now: f.Now}, nil
+}
+
+// Trace is the --trace file, opened once (0600: a transcript is private
+// even with secrets redacted). It is nil without --trace.
+func (f *Factory) Trace() (io.Writer, error) {
+	if f.TraceFile == "" {
+		return nil, nil
+	}
+	f.tOnce.Do(func() {
+		f.trace, f.traceErr = os.OpenFile(f.TraceFile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if f.traceErr != nil {
+			f.traceErr = FlagErrorf("--trace: %v", f.traceErr)
+		}
+	})
+	if f.trace == nil {
+		return nil, f.traceErr
+	}
+	return f.trace, f.traceErr
+}
+
+// Close releases what the factory opened.
+func (f *Factory) Close() {
+	if f.trace != nil {
+		f.trace.Close()
+	}
 }

@@ -1,0 +1,109 @@
+package auth
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailport/mailport/cmd/account"
+	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/pkg/oauth"
+)
+
+// StatusOptions are the inputs of `mailport status`.
+type StatusOptions struct {
+	F        *cmdutil.Factory
+	Accounts []string
+}
+
+// NewCmdStatus is `mailport status`.
+func NewCmdStatus(f *cmdutil.Factory, runF func(*StatusOptions) error) *cobra.Command {
+	opts := &StatusOptions{F: f}
+	return &cobra.Command{
+		Use:   "status [ACCOUNT...]",
+		Short: "Show each account's authentication state, token expiry and scopes",
+		Long: `Show, for each account (all by default): AUTHENTICATED (a token that is usable or
+refreshable), NOT AUTHENTICATED, NEEDS REAUTH, PASSWORD SET, NO PASSWORD or DISABLED; the
+access token's expiry, the user it is for, the granted scopes, and a warning when the token
+config's client secret expires within 30 days. No server is contacted: run mailport test for that.`,
+		Example: `  mailport status
+  mailport status support --json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Accounts = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return statusRun(opts)
+		},
+	}
+}
+
+func statusRun(opts *StatusOptions) error {
+	f := opts.F
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
+	for _, a := range opts.Accounts {
+		if _, err := account.Lookup(cfg, a); err != nil {
+			return err
+		}
+	}
+	m, err := f.OAuth()
+	if err != nil {
+		return err
+	}
+	list, err := m.StatusAll(opts.Accounts...)
+	if err != nil {
+		return err
+	}
+	if f.JSON {
+		return cmdutil.PrintJSON(f.IO.Out, list)
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(f.IO.ErrOut, "No accounts yet. Add one with `mailport account add NAME`.")
+		return nil
+	}
+	now := f.Now()
+	t := cmdutil.NewTable(f.IO.Out, f.IO.IsStdoutTTY(), "ACCOUNT", "STATE", "USER", "EXPIRES", "SCOPES")
+	var notes []string
+	for _, st := range list {
+		t.Row(st.Account, string(st.State), dash(st.User), expiry(st, now), dash(strings.Join(st.Scopes, " ")))
+		if st.Cause != "" && st.State != oauth.StateAuthenticated {
+			notes = append(notes, fmt.Sprintf("%s: %s", st.Account, st.Cause))
+		}
+		for _, w := range st.Warnings {
+			notes = append(notes, fmt.Sprintf("%s: warning: %s", st.Account, w))
+		}
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	for _, n := range notes {
+		fmt.Fprintln(f.IO.ErrOut, n)
+	}
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func expiry(st *oauth.Status, now time.Time) string {
+	if st.Expiry.IsZero() {
+		return "-"
+	}
+	s := st.Expiry.Local().Format("2006-01-02 15:04")
+	if st.Expiry.Before(now) {
+		if st.Refreshable {
+			return s + " (expired, refreshable)"
+		}
+		return s + " (expired)"
+	}
+	return s
+}
