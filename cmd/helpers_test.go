@@ -1,6 +1,10 @@
 package cmd
 
-import "github.com/spf13/cobra"
+import (
+	"strconv"
+
+	"github.com/spf13/cobra"
+)
 
 type cobraCommand = cobra.Command
 
@@ -11,3 +15,5 @@ func allCommands(c *cobra.Command) []*cobra.Command {
 	}
 	return out
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

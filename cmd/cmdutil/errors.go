@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/mailport/mailport/pkg/connect"
 	"github.com/mailport/mailport/pkg/oauth"
 )
 
@@ -63,7 +64,7 @@ func ExitCode(err error) int {
 		return ExitInterrupted
 	case errors.As(err, &authErr):
 		return ExitAuth
-	case oauth.IsAuthRequired(err):
+	case oauth.IsAuthRequired(err), errors.As(err, new(*connect.NoPasswordError)):
 		return ExitAuth
 	case errors.As(err, &flagErr), errors.As(err, &cfgErr):
 		return ExitUsage

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mailport/mailport/pkg/config"
+	"github.com/mailport/mailport/pkg/connect"
 	"github.com/mailport/mailport/pkg/iostreams"
 	"github.com/mailport/mailport/pkg/oauth"
 	"github.com/mailport/mailport/pkg/secret"
@@ -169,7 +170,7 @@ func (f *Factory) Trace() (io.Writer, error) {
 	if f.trace == nil {
 		return nil, f.traceErr
 	}
-	return f.trace, f.traceErr
+	return f.trace, nil
 }
 
 // Close releases what the factory opened.
@@ -177,4 +178,18 @@ func (f *Factory) Close() {
 	if f.trace != nil {
 		f.trace.Close()
 	}
+}
+
+// Opener connects accounts: endpoint, credentials and protocol adapter.
+// timeout bounds each network step (0: the adapters' default).
+func (f *Factory) Opener(timeout time.Duration) (*connect.Opener, error) {
+	m, err := f.OAuth()
+	if err != nil {
+		return nil, err
+	}
+	trace, err := f.Trace()
+	if err != nil {
+		return nil, err
+	}
+	return &connect.Opener{Config: m.Config, Secrets: m.Secrets, OAuth: m, Trace: trace, Timeout: timeout, HTTPClient: f.HTTPClient}, nil
 }
