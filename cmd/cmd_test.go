@@ -313,3 +313,16 @@ func TestVersionAndHelpHaveExamples(t *testing.T) {
 		t.Fatalf("account add --help:\n%s", buf.String())
 	}
 }
+
+func TestUnknownCommandAndBackendExitTwo(t *testing.T) {
+	e := newEnv(t)
+	r := e.run("", "frob")
+	if r.code != 2 || r.err != "error: unknown command \"frob\" for \"mailport\"; see `mailport --help`\n" {
+		t.Fatalf("unknown command: %d %q", r.code, r.err)
+	}
+	e.setupMicrosoft()
+	r = e.run("", "--secrets", "bogus", "account", "show", "support")
+	if r.code != 2 || r.out != "" {
+		t.Fatalf("unknown backend: %d %q %q", r.code, r.out, r.err)
+	}
+}

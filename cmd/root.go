@@ -150,6 +150,10 @@ func Run(f *cmdutil.Factory, args []string) int {
 	root.SetErr(f.IO.ErrOut)
 	err := root.ExecuteContext(ctx)
 	f.Close()
+	var flagErr *cmdutil.FlagError
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command ") && !errors.As(err, &flagErr) {
+		err = &cmdutil.FlagError{Err: fmt.Errorf("%w; see `mailport --help`", err)}
+	}
 	if err != nil && ctx.Err() != nil {
 		err = fmt.Errorf("%w: %v", cmdutil.ErrCancel, err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mailport/mailport/cmd/cmdutil"
 	"github.com/mailport/mailport/pkg/config"
+	"github.com/mailport/mailport/pkg/oauth"
 	"github.com/mailport/mailport/pkg/secret"
 )
 
@@ -157,6 +158,12 @@ func addRun(opts *AddOptions) error {
 	if err := cfg.Save(); err != nil {
 		return err
 	}
+	if tc := cfg.TokenConfigs[a.TokenConfig]; a.Auth == config.AuthOAuth2 && tc != nil {
+		// Caught again (as an error) by authenticate; said now so the admin can fix it in one go.
+		if err := oauth.CheckScopes(a.TokenConfig, tc, a); err != nil {
+			fmt.Fprintln(f.IO.ErrOut, "warning: "+err.Error())
+		}
+	}
 	if f.JSON {
 		return cmdutil.PrintJSON(f.IO.Out, describe(f, cfg, opts.Name, a))
 	}
@@ -169,7 +176,7 @@ func addRun(opts *AddOptions) error {
 	case a.Auth == config.AuthOAuth2:
 		fmt.Fprintf(f.IO.Out, "Next: mailport authenticate %s\n", opts.Name)
 	case gotPassword:
-		fmt.Fprintf(f.IO.Out, "Password stored in the %s. Next: mailport test %s\n", store.Name(), opts.Name)
+		fmt.Fprintf(f.IO.Out, "Password stored in the %s. Next: mailport test %s\n", storeWord(store.Name()), opts.Name)
 	default:
 		fmt.Fprintf(f.IO.Out, "No password stored: set %s at run time or run `mailport account edit %s --password-stdin`\n", secret.EnvName(secret.EnvPasswordPrefix, opts.Name), opts.Name)
 	}
@@ -244,4 +251,11 @@ func promptMissing(f *cmdutil.Factory, fl *fields, preset string, cfg *config.Co
 	prev := fl.changed
 	fl.changed = func(name string) bool { return given[name] || prev(name) }
 	return nil
+}
+
+func storeWord(name string) string {
+	if name == "file" {
+		return "secrets file"
+	}
+	return name
 }

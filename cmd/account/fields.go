@@ -42,7 +42,7 @@ func (fl *fields) bind(cmd *cobra.Command) {
 	f.StringVar(&fl.Folder, "folder", "", "inbound folder path, e.g. Inbox/Endpoint (default INBOX)")
 	f.StringVar(&fl.OnReceived, "on-received", "", "what fetch does with mail: hold (into a directory) or exec (run a command)")
 	f.StringVar(&fl.Exec, "exec", "", "command run for each message with on-received exec")
-	f.StringVar(&fl.HoldDir, "hold-dir", "", "default directory for `mailport fetch`")
+	f.StringVar(&fl.HoldDir, "hold-dir", "", "default target directory of mailport fetch")
 	f.StringArrayVar(&fl.Properties, "property", nil, "protocol switch `KEY=VALUE` (repeatable; KEY= removes), e.g. pop3.xoauth2.two_line=false")
 	f.BoolVar(&fl.Password.Stdin, "password-stdin", false, "read the password (auth basic) from stdin")
 	f.StringVar(&fl.Password.EnvVar, "password-env", "", "read the password (auth basic) from the environment variable `VAR`")

@@ -36,6 +36,9 @@ func listRun(opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
+	if _, err := f.Store(); err != nil {
+		return err
+	}
 	list := []Description{}
 	for _, name := range sortedNames(cfg.Accounts) {
 		list = append(list, describe(f, cfg, name, cfg.Accounts[name]))

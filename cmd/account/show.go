@@ -116,6 +116,9 @@ func showRun(opts *ShowOptions) error {
 	if err != nil {
 		return err
 	}
+	if _, err := f.Store(); err != nil {
+		return err
+	}
 	a, err := Lookup(cfg, opts.Name)
 	if err != nil {
 		return err

@@ -47,6 +47,9 @@ func listRun(opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
+	if _, err := f.Store(); err != nil {
+		return err
+	}
 	list := []Description{}
 	for _, name := range sortedNames(cfg.TokenConfigs) {
 		d := describe(name, cfg.TokenConfigs[name], sourceOf(f, name))

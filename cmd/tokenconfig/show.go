@@ -113,6 +113,9 @@ func showRun(opts *ShowOptions) error {
 	if err != nil {
 		return err
 	}
+	if _, err := f.Store(); err != nil {
+		return err
+	}
 	tc, err := Lookup(cfg, opts.Name)
 	if err != nil {
 		return err

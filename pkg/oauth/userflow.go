@@ -283,8 +283,17 @@ func (c *Client) redirectPlan(listen string) (listenAddr, path, redirect, pinned
 			return "", "", "", "", fmt.Errorf("--listen %q has no numeric port", listen)
 		}
 		listenAddr, pinned = net.JoinHostPort(host, port), "--listen"
-		if redirect == "" && port != "0" {
+		switch {
+		case redirect == "" && port != "0":
 			redirect = "http://" + listenAddr + "/"
+		case redirect != "" && port != "0":
+			// A loopback redirect_url keeps its host and path but takes
+			// the port listened on: Microsoft and Google ignore the port
+			// of loopback redirect URIs when matching them.
+			if u, perr := url.Parse(redirect); perr == nil && isLoopbackHost(u.Hostname()) {
+				u.Host = net.JoinHostPort(u.Hostname(), port)
+				redirect = u.String()
+			}
 		}
 		return listenAddr, path, redirect, pinned, nil
 	}
