@@ -155,6 +155,26 @@ func New(tb testing.TB, opts Options) *Server {
 // Close stops the server.
 func (s *Server) Close() { s.hs.Close() }
 
+// Start runs a fake Graph outside a test (mailport demo). Misuse of the
+// helpers panics instead of failing a test; Close stops it.
+func Start(opts Options) (s *Server, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	return New(panicTB{}, opts), nil
+}
+
+// panicTB is the testing.TB of a fake started outside a test. Embedding
+// the interface satisfies its unexported method; only the methods the
+// fake calls are implemented.
+type panicTB struct{ testing.TB }
+
+func (panicTB) Helper()                           {}
+func (panicTB) Cleanup(func())                    {}
+func (panicTB) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+
 // SetAuthorize replaces the bearer-token hook.
 func (s *Server) SetAuthorize(fn func(token string) (string, error)) {
 	s.mu.Lock()
