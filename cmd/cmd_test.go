@@ -169,7 +169,6 @@ func TestBadInputExitsTwoAndChangesNothing(t *testing.T) {
 		{"bad date", "", []string{"token-config", "add", "t2", "--provider", "microsoft", "--secret-expires", "1/5/2027"}, "error: --secret-expires: \"1/5/2027\" is not a date like 2027-05-01\n"},
 		{"missing provider and id", "", []string{"token-config", "add", "t2"}, "error: missing --provider, --client-id: pass them, or run on a terminal without --no-input to be asked\n"},
 		{"missing tenant", "", []string{"token-config", "add", "t2", "--provider", "microsoft", "--client-id", clientID}, "error: missing --tenant (or --base-url): pass it, or run on a terminal without --no-input to be asked\n"},
-		{"client credentials needs secret", "", []string{"token-config", "add", "t2", "--provider", "microsoft", "--tenant", "contoso.com", "--client-id", clientID, "--flow", "client_credentials"}, "error: a client-secret is required: pipe it to --client-secret-stdin or name a variable with --client-secret-env\n"},
 		{"empty stdin secret", "", []string{"token-config", "add", "t2", "--provider", "microsoft", "--tenant", "contoso.com", "--client-id", clientID, "--client-secret-stdin"}, "error: --client-secret-stdin was given but stdin was empty\n"},
 		{"unset secret env", "", []string{"token-config", "add", "t2", "--provider", "microsoft", "--tenant", "contoso.com", "--client-id", clientID, "--client-secret-env", "NOPE"}, "error: --client-secret-env NOPE: the environment variable NOPE is empty or not set\n"},
 		{"remote redirect", "", []string{"token-config", "add", "t2", "--provider", "microsoft", "--tenant", "contoso.com", "--client-id", clientID, "--redirect-url", "http://phixflowhost.com/phixflow/receiveTokenAuthentication.htm"}, "error: token_configs.t2.redirect_url: \"http://phixflowhost.com/phixflow/receiveTokenAuthentication.htm\" must point at this machine (localhost or 127.0.0.1) so mailport can receive the redirect; register that URL in the app too\n"},
@@ -324,5 +323,16 @@ func TestUnknownCommandAndBackendExitTwo(t *testing.T) {
 	r = e.run("", "--secrets", "bogus", "account", "show", "support")
 	if r.code != 2 || r.out != "" {
 		t.Fatalf("unknown backend: %d %q %q", r.code, r.out, r.err)
+	}
+}
+
+func TestClientCredentialsWithoutSecretWarnsForCI(t *testing.T) {
+	e := newEnv(t)
+	r := e.mustRun("", "token-config", "add", "app", "--provider", "microsoft", "--tenant", "contoso.com", "--client-id", clientID, "--flow", "client_credentials", "--for", "imap")
+	if !strings.Contains(r.err, "warning: no client secret stored; client credentials need one: set MAILPORT_CLIENT_SECRET_APP at run time") {
+		t.Fatalf("stderr %q", r.err)
+	}
+	if !strings.Contains(e.configText(), "https://outlook.office365.com/.default") {
+		t.Fatalf("app-only scopes not chosen:\n%s", e.configText())
 	}
 }

@@ -116,7 +116,7 @@ func addRun(opts *AddOptions) error {
 		restore(cfg, opts.Name, old, had)
 		return &cmdutil.ConfigError{Err: err}
 	}
-	sec, got, err := fl.Secret.Read(f.IO, f.Getenv, "client-secret", "Client secret (the secret's Value, not its ID; empty for a public client)", tc.Flow == config.FlowClientCredentials)
+	sec, got, err := fl.Secret.Read(f.IO, f.Getenv, "client-secret", "Client secret (the secret's Value, not its ID; empty for a public client)", false)
 	if err != nil {
 		restore(cfg, opts.Name, old, had)
 		return err
@@ -148,8 +148,12 @@ func addRun(opts *AddOptions) error {
 		verb = "Replaced"
 	}
 	fmt.Fprintf(f.IO.Out, "%s token config %q (%s, %s flow) in %s\n", verb, opts.Name, tc.Provider, tc.Flow, cfg.Path)
-	if got {
+	switch {
+	case got:
 		fmt.Fprintf(f.IO.Out, "Client secret stored in the %s.\n", storeWord(store.Name()))
+	case tc.Flow == config.FlowClientCredentials:
+		fmt.Fprintf(f.IO.ErrOut, "warning: no client secret stored; client credentials need one: set %s at run time or run `mailport token-config edit %s --client-secret-stdin`\n",
+			secret.EnvName(secret.EnvClientSecretPrefix, opts.Name), opts.Name)
 	}
 	return nil
 }
