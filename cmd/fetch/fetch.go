@@ -1,0 +1,607 @@
+// Package fetch holds `mailport fetch`: an inbound account's mail into a
+// directory (.eml files or a Maildir), safely, optionally handing each
+// message to a command. The engine is pkg/fetch; this file is flags in,
+// summary out.
+package fetch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/mailport/mailport/cmd/account"
+	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/pkg/config"
+	"github.com/mailport/mailport/pkg/connect"
+	"github.com/mailport/mailport/pkg/fetch"
+	"github.com/mailport/mailport/pkg/mail"
+	"github.com/mailport/mailport/pkg/store"
+)
+
+// Concurrency bounds how many accounts --all fetches at the same time.
+const Concurrency = 4
+
+// Options are the inputs of `mailport fetch`.
+type Options struct {
+	F        *cmdutil.Factory
+	Account  string
+	All      bool
+	To       string
+	Format   string
+	Folder   string
+	Unseen   bool
+	Since    string
+	Limit    int
+	MarkSeen bool
+	Delete   bool
+	MoveTo   string
+	Exec     string
+	DryRun   bool
+	Wait     time.Duration
+	Timeout  time.Duration
+
+	since time.Time
+}
+
+// NewCmdFetch is `mailport fetch`.
+func NewCmdFetch(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{F: f}
+	cmd := &cobra.Command{
+		Use:   "fetch ACCOUNT [--to DIR] [flags] | --all",
+		Short: "Fetch an inbound account's mail into a directory, safely",
+		Long: `Fetch the messages of an inbound account (IMAP, POP3 or Microsoft Graph) into a directory:
+one file per message, byte for byte as the server sent it, named
+<received date>_<server id>.eml (--format eml, the default) or delivered into a Maildir's
+new/ (--format maildir). --to defaults to the account's hold_dir.
+
+Nothing is lost and nothing is fetched twice, even when the fetch is killed: each message is
+streamed to a temporary file, synced and renamed into place, then recorded in the state file
+.mailport-state.jsonl in the directory; only after that is it marked seen (--mark-seen), moved
+(--move-to) or deleted (--delete) on the server, or handed to --exec. A rerun skips what the
+directory already holds and finishes what an interrupted run left. Without --mark-seen,
+--move-to or --delete the messages stay on the server as they were. POP3 deletes only when the
+server accepts the end of the session. When the server renumbers an IMAP folder (UIDVALIDITY),
+messages are matched by Message-ID and size, so none is stored twice; the change is reported.
+Two fetches into the same directory never interleave: the second refuses at once, or waits
+up to --wait for the first to finish.
+
+--exec CMD runs CMD with "sh -c" for every message: the file's path is "$1" and the message
+is on standard input; the environment has MAILPORT_ACCOUNT, MAILPORT_FOLDER,
+MAILPORT_MESSAGE_ID (the server's id: IMAP UID, POP3 UIDL or Graph id) and MAILPORT_FILE.
+Its output goes to mailport's standard error. Only when it exits 0 is the message
+marked, moved or deleted on the server; otherwise the message stays on the server, is
+listed as failed, and the next fetch runs the command on it again. --exec defaults to the
+account's exec when its on_received is exec.
+
+--all fetches every enabled inbound account (up to 4 at a time) into --to or each account's
+hold_dir, and prints one summary line per account.
+
+Output: a progress bar on standard error on a terminal (not with --json or NO_COLOR), then
+one line per account: "fetched 42 messages (3.1 MB) into ./in, 0 failed". With --json,
+standard output is JSON lines: one {"type":"message"} record per message (account, folder,
+id, file, size, from, subject, date, status: fetched|matched|recovered|failed|would-fetch,
+action: deleted|moved|seen|kept|none, error) and one {"type":"summary"} record per account
+(account, folder, dir, fetched, matched, recovered, skipped, failed, gone, bytes,
+would_fetch, validity_change, error).
+
+Exit status: 0 when every message went through; 1 when any message or account failed
+(the others are kept); 2 for a usage or configuration error, found before connecting;
+3 when the account must authenticate again.`,
+		Example: `  # collect the inbox into ./in, leaving the server as it is
+  mailport fetch support --to ./in
+  # a CI job: move what was fetched to an archive folder
+  mailport fetch support --to /var/spool/support --move-to Archive/Done
+  # POP3: fetch and delete, as a Maildir
+  mailport fetch legacy --to ~/Maildir --format maildir --delete
+  # hand every new message to a script; delete only what it accepted
+  mailport fetch support --to ./in --delete --exec 'process-ticket "$1"'
+  # what would be fetched, from the last day, unread only
+  mailport fetch support --to ./in --unseen --since 2026-11-25 --dry-run
+  # every enabled inbound account into its hold_dir
+  mailport fetch --all
+  mailport fetch support --to ./in --json | jq -r 'select(.type=="message") | .file'`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if opts.All {
+				if len(args) > 0 {
+					return cmdutil.FlagErrorf("give either an ACCOUNT or --all, not both")
+				}
+				return nil
+			}
+			return cmdutil.ExactArgs(1, "an inbound ACCOUNT name (or --all)")(cmd, args)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Account = args[0]
+			}
+			if err := opts.check(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return run(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&opts.All, "all", false, "fetch every enabled inbound account")
+	fl.StringVar(&opts.To, "to", "", "target `DIR` (default: the account's hold_dir)")
+	fl.StringVar(&opts.Format, "format", "eml", "eml (one .eml file per message) or maildir")
+	fl.StringVar(&opts.Folder, "folder", "", "folder path to fetch, e.g. Inbox/Endpoint (default: the account's folder)")
+	fl.BoolVar(&opts.Unseen, "unseen", false, "only messages not yet seen/read on the server (IMAP, Graph)")
+	fl.StringVar(&opts.Since, "since", "", "only messages received on or after `DATE` (2026-11-25 or RFC 3339; IMAP, Graph)")
+	fl.IntVar(&opts.Limit, "limit", 0, "fetch at most `N` new messages, oldest first")
+	fl.BoolVar(&opts.MarkSeen, "mark-seen", false, "mark fetched messages seen/read on the server (IMAP, Graph)")
+	fl.BoolVar(&opts.Delete, "delete", false, "delete fetched messages from the server")
+	fl.StringVar(&opts.MoveTo, "move-to", "", "move fetched messages to `FOLDER` on the server (IMAP, Graph)")
+	fl.StringVar(&opts.Exec, "exec", "", "run `CMD` (sh -c) for each message, file path as $1; acknowledge only on exit 0")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "list what would be fetched; write and change nothing")
+	fl.DurationVar(&opts.Wait, "wait", 0, "wait up to this long for another fetch into the same directory to finish")
+	fl.DurationVar(&opts.Timeout, "timeout", 30*time.Second, "bound each network step")
+	return cmd
+}
+
+func (o *Options) check() error {
+	if o.Delete && o.MoveTo != "" {
+		return cmdutil.FlagErrorf("use either --delete or --move-to, not both")
+	}
+	if o.Format != string(store.EML) && o.Format != string(store.Maildir) {
+		return cmdutil.FlagErrorf("--format: %q is not one of eml, maildir", o.Format)
+	}
+	if o.Limit < 0 {
+		return cmdutil.FlagErrorf("--limit must be 0 (no limit) or more")
+	}
+	if o.Timeout <= 0 {
+		return cmdutil.FlagErrorf("--timeout must be positive, e.g. 30s")
+	}
+	if o.Wait < 0 {
+		return cmdutil.FlagErrorf("--wait must not be negative")
+	}
+	if o.Since != "" {
+		t, err := parseDate(o.Since)
+		if err != nil {
+			return cmdutil.FlagErrorf("--since: %q is not a date like 2026-11-25 or 2026-11-25T10:15:00Z", o.Since)
+		}
+		o.since = t
+	}
+	return nil
+}
+
+func parseDate(s string) (time.Time, error) {
+	if t, err := time.ParseInLocation("2006-01-02", s, time.Local); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.RFC3339, s)
+}
+
+// Summary is the documented {"type":"summary"} JSON record, one per account.
+type Summary struct {
+	Type           string          `json:"type"` // "summary"
+	Account        string          `json:"account"`
+	Folder         string          `json:"folder,omitempty"`
+	Dir            string          `json:"dir"`
+	Fetched        int             `json:"fetched"`
+	Matched        int             `json:"matched"`
+	Recovered      int             `json:"recovered"`
+	Skipped        int             `json:"skipped"`
+	Failed         int             `json:"failed"`
+	Gone           int             `json:"gone"`
+	Bytes          int64           `json:"bytes"`
+	WouldFetch     int             `json:"would_fetch,omitempty"`
+	ValidityChange *ValidityChange `json:"validity_change,omitempty"`
+	Error          string          `json:"error,omitempty"`
+}
+
+// ValidityChange reports that the server renumbered the folder.
+type ValidityChange struct {
+	Old string `json:"old"`
+	New string `json:"new"`
+}
+
+// job is one account to fetch.
+type job struct {
+	name   string
+	acct   *config.Account
+	dir    string // as the user gave it, for messages
+	exec   string
+	folder string
+}
+
+func run(ctx context.Context, opts *Options) error {
+	f := opts.F
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
+	jobs, err := opts.jobs(cfg)
+	if err != nil {
+		return err
+	}
+	o, err := f.Opener(opts.Timeout)
+	if err != nil {
+		return err
+	}
+	out := &output{f: f, json: f.JSON, all: opts.All, dry: opts.DryRun}
+
+	// One Store per directory: accounts sharing a directory share its lock.
+	stores := map[string]*store.Store{}
+	defer func() {
+		for _, st := range stores {
+			if err := st.Close(); err != nil {
+				fmt.Fprintf(f.IO.ErrOut, "error: closing %s: %v\n", st.Dir(), err)
+			}
+		}
+	}()
+	for _, j := range jobs {
+		if _, ok := stores[j.dir]; ok {
+			continue
+		}
+		if opts.DryRun {
+			if _, err := os.Stat(j.dir); errors.Is(err, os.ErrNotExist) {
+				stores[j.dir] = nil
+				continue
+			}
+		}
+		st, err := store.Open(j.dir, store.Options{Format: store.Format(opts.Format), Wait: opts.Wait})
+		if err != nil {
+			var le *store.LockedError
+			if errors.As(err, &le) {
+				return err
+			}
+			return fmt.Errorf("open the target directory %s: %w", j.dir, err)
+		}
+		stores[j.dir] = st
+	}
+	for dir, st := range stores {
+		if st == nil {
+			delete(stores, dir)
+		}
+	}
+
+	results := make([]error, len(jobs))
+	sem := make(chan struct{}, Concurrency)
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i] = opts.fetchOne(ctx, o, stores[j.dir], j, out)
+		}()
+	}
+	wg.Wait()
+
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var failed, auth int
+	var only error
+	for _, err := range results {
+		if err == nil {
+			continue
+		}
+		failed++
+		only = err
+		if cmdutil.ExitCode(err) == cmdutil.ExitAuth {
+			auth++
+		}
+	}
+	switch {
+	case failed == 0:
+		return nil
+	case !opts.All && !errors.Is(only, cmdutil.ErrSilent):
+		return only
+	case auth == failed:
+		return &cmdutil.AuthRequiredError{Err: cmdutil.ErrSilent}
+	}
+	return cmdutil.ErrSilent
+}
+
+// jobs resolves the accounts to fetch and checks everything that can be
+// checked before connecting.
+func (o *Options) jobs(cfg *config.Config) ([]job, error) {
+	var names []string
+	if o.All {
+		for name, a := range cfg.Accounts {
+			if a != nil && a.Type == config.Inbound && a.Enabled {
+				names = append(names, name)
+			}
+		}
+		if len(names) == 0 {
+			return nil, cmdutil.ConfigErrorf("no enabled inbound account to fetch; add one with `mailport account add NAME --type inbound`")
+		}
+		sort.Strings(names)
+	} else {
+		names = []string{o.Account}
+	}
+	var jobs []job
+	for _, name := range names {
+		a, err := account.Lookup(cfg, name)
+		if err != nil {
+			return nil, err
+		}
+		if a.Type != config.Inbound {
+			return nil, cmdutil.ConfigErrorf("account %s is an outbound account; fetch needs an inbound one (imap, pop3 or microsoft)", name)
+		}
+		if !a.Enabled {
+			return nil, cmdutil.ConfigErrorf("account %s is disabled; enable it with `mailport account enable %s`", name, name)
+		}
+		if a.Protocol == config.POP3 {
+			for _, c := range []struct {
+				flag string
+				set  bool
+			}{{"--mark-seen", o.MarkSeen}, {"--move-to", o.MoveTo != ""}, {"--unseen", o.Unseen}, {"--since", o.Since != ""}} {
+				if c.set {
+					return nil, cmdutil.FlagErrorf("%s needs IMAP or Microsoft Graph; account %s uses POP3, which has no folders, flags or dates", c.flag, name)
+				}
+			}
+		}
+		dir := o.To
+		if dir == "" {
+			dir = a.HoldDir
+		}
+		if dir == "" {
+			return nil, cmdutil.FlagErrorf("no target directory for account %s: pass --to DIR or set the account's hold_dir with `mailport account edit %s --hold-dir DIR`", name, name)
+		}
+		ex := o.Exec
+		if ex == "" && a.OnReceived == config.OnReceivedExec {
+			ex = a.Exec
+		}
+		folder := o.Folder
+		if folder == "" {
+			folder = a.FolderOrDefault()
+		}
+		jobs = append(jobs, job{name: name, acct: a, dir: dir, exec: ex, folder: folder})
+	}
+	return jobs, nil
+}
+
+func (o *Options) fetchOne(ctx context.Context, op *connect.Opener, st *store.Store, j job, out *output) error {
+	f := o.F
+	sum := &fetch.Summary{Account: j.name, Folder: j.folder}
+	fail := func(err error) error {
+		if connect.IsAuthFailure(err) {
+			err = &cmdutil.AuthRequiredError{Err: err}
+		}
+		if st != nil && !o.DryRun {
+			// status shows why the account was not fetched.
+			_ = st.RecordRun(store.Run{Account: j.name, Started: time.Now(), Error: err.Error()})
+		}
+		return out.finish(j, sum, err)
+	}
+	in, err := op.Inbound(ctx, j.name)
+	if err != nil {
+		return fail(fmt.Errorf("fetch %s: connect to %s: %w", j.name, connect.Describe(j.acct), err))
+	}
+	fo := fetch.Options{
+		Account:    j.name,
+		Folder:     j.folder,
+		Criteria:   mail.Criteria{Unseen: o.Unseen, Since: o.since},
+		Limit:      o.Limit,
+		Action:     fetch.Keep,
+		MoveTo:     o.MoveTo,
+		Exec:       j.exec,
+		ExecOutput: out.lockedErr(),
+		DryRun:     o.DryRun,
+		Report:     out.message,
+	}
+	switch {
+	case o.Delete:
+		fo.Action = fetch.Delete
+	case o.MoveTo != "":
+		fo.Action = fetch.Move
+	case o.MarkSeen:
+		fo.Action = fetch.MarkSeen
+	}
+	if !o.All && !f.JSON && !o.DryRun && f.IO.IsStderrTTY() && f.Getenv("NO_COLOR") == "" {
+		bar := newBar(f.IO.ErrOut)
+		fo.Start, fo.Progress = bar.start, bar.progress
+		defer bar.finish()
+	}
+	sum, err = fetch.Run(ctx, in, st, fo)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		err = fmt.Errorf("fetch %s: %w", j.name, err)
+		if connect.IsAuthFailure(err) {
+			err = &cmdutil.AuthRequiredError{Err: err}
+		}
+	}
+	return out.finish(j, sum, err)
+}
+
+// output serialises what concurrent account fetches print.
+type output struct {
+	f    *cmdutil.Factory
+	json bool
+	all  bool
+	dry  bool
+	mu   sync.Mutex
+}
+
+func (o *output) lockedErr() io.Writer { return &lockedWriter{mu: &o.mu, w: o.f.IO.ErrOut} }
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (o *output) message(r fetch.Record) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.json {
+		writeJSONLine(o.f.IO.Out, r)
+	}
+	switch {
+	case r.Status == fetch.StatusWouldFetch && !o.json:
+		date := r.Date
+		if date == "" {
+			date = "-"
+		}
+		fmt.Fprintf(o.f.IO.Out, "would fetch %s\t%s\t%s\n", r.ID, formatBytes(r.Size), date)
+	case r.Status == fetch.StatusFailed:
+		fmt.Fprintf(o.f.IO.ErrOut, "error: %s: message %s (%s): %s\n", r.Account, r.ID, r.File, r.Error)
+	}
+}
+
+// finish prints an account's summary and returns what the command should
+// make of it: err, or ErrSilent when messages failed.
+func (o *output) finish(j job, s *fetch.Summary, err error) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.json {
+		rec := Summary{Type: "summary", Account: j.name, Folder: s.Folder, Dir: j.dir, Fetched: s.Fetched, Matched: s.Matched,
+			Recovered: s.Recovered, Skipped: s.Skipped, Failed: s.Failed, Gone: s.Gone, Bytes: s.Bytes, WouldFetch: s.WouldFetch}
+		if vc := s.ValidityChange; vc != nil {
+			rec.ValidityChange = &ValidityChange{Old: vc.Old, New: vc.New}
+		}
+		if err != nil {
+			rec.Error = err.Error()
+		}
+		writeJSONLine(o.f.IO.Out, rec)
+	} else {
+		prefix := ""
+		if o.all {
+			prefix = j.name + ": "
+		}
+		if vc := s.ValidityChange; vc != nil {
+			fmt.Fprintf(o.f.IO.ErrOut, "warning: %sthe server renumbered folder %s (UIDVALIDITY %s, was %s); messages already in %s are recognised by Message-ID and size and not stored again\n",
+				prefix, s.Folder, vc.New, orNone(vc.Old), j.dir)
+		}
+		if s.Gone > 0 {
+			fmt.Fprintf(o.f.IO.ErrOut, "warning: %s%d messages were removed from the server by another client before they could be fetched\n", prefix, s.Gone)
+		}
+		if s.Pending > 0 {
+			fmt.Fprintf(o.f.IO.ErrOut, "warning: %s%d messages whose --exec failed earlier are kept on the server; run again with --exec to retry them\n", prefix, s.Pending)
+		}
+		switch {
+		case o.dry:
+			fmt.Fprintf(o.f.IO.Out, "%swould fetch %d messages (%s) into %s, %d already there\n", prefix, s.WouldFetch, formatBytes(s.WouldFetchBytes), j.dir, s.Skipped)
+		default:
+			line := fmt.Sprintf("%sfetched %d messages (%s) into %s, %d failed", prefix, s.Fetched, formatBytes(s.Bytes), j.dir, s.Failed)
+			if s.Matched > 0 {
+				line += fmt.Sprintf(", %d already there under their old numbers", s.Matched)
+			}
+			if s.Recovered > 0 {
+				line += fmt.Sprintf(", %d finished from an earlier run", s.Recovered)
+			}
+			fmt.Fprintln(o.f.IO.Out, line)
+		}
+		if err != nil && o.all {
+			fmt.Fprintf(o.f.IO.ErrOut, "error: %v\n", err)
+		}
+	}
+	switch {
+	case err != nil && o.all:
+		if cmdutil.ExitCode(err) == cmdutil.ExitAuth {
+			return &cmdutil.AuthRequiredError{Err: cmdutil.ErrSilent}
+		}
+		return cmdutil.ErrSilent
+	case err != nil:
+		return err
+	case s.Failed > 0:
+		return cmdutil.ErrSilent
+	}
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func writeJSONLine(w io.Writer, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	w.Write(append(b, '\n'))
+}
+
+// formatBytes is a size for people: "512 bytes", "3.1 KB", "3.1 MB" (powers of 1000).
+func formatBytes(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d bytes", n)
+	case n < 1000_000:
+		return fmt.Sprintf("%.1f KB", float64(n)/1e3)
+	case n < 1000_000_000:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+}
+
+// bar is the terminal progress bar: bytes, with messages in the description.
+type bar struct {
+	w     io.Writer
+	mu    sync.Mutex
+	b     *progressbar.ProgressBar
+	total int
+	done  int
+}
+
+func newBar(w io.Writer) *bar { return &bar{w: w} }
+
+func (b *bar) start(messages int, bytes int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if messages == 0 {
+		return
+	}
+	b.total = messages
+	b.b = progressbar.NewOptions64(bytes,
+		progressbar.OptionSetWriter(b.w),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetDescription(b.desc()),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetWidth(30),
+	)
+}
+
+func (b *bar) desc() string { return fmt.Sprintf("%d/%d messages", b.done, b.total) }
+
+func (b *bar) progress(n int64, message bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.b == nil {
+		return
+	}
+	if n > 0 {
+		// Server sizes are approximate (Graph); never let the bar overflow.
+		if b.b.GetMax64() < b.b.State().CurrentNum+n {
+			b.b.ChangeMax64(b.b.State().CurrentNum + n)
+		}
+		_ = b.b.Add64(n)
+	}
+	if message {
+		b.done++
+		b.b.Describe(b.desc())
+	}
+}
+
+func (b *bar) finish() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.b != nil {
+		_ = b.b.Finish()
+	}
+}

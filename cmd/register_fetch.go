@@ -1,0 +1,12 @@
+package cmd
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/cmd/fetch"
+)
+
+func init() {
+	extraCommands = append(extraCommands, func(f *cmdutil.Factory) *cobra.Command { return fetch.NewCmdFetch(f, nil) })
+}
