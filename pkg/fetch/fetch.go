@@ -222,7 +222,9 @@ func (r *runner) close() error {
 	}
 	if err != nil {
 		for _, p := range r.atClose {
-			r.failAction(p, fmt.Errorf("the server did not confirm the deletion (QUIT failed: %v); the next run deletes it", err))
+			rec := r.record(p, "none")
+			rec.Error = fmt.Sprintf("stored, but the server did not confirm the deletion (%v); the next run deletes it", err)
+			r.report(rec)
 		}
 		return fmt.Errorf("the server did not confirm the deletions when logging out: %w", err)
 	}
@@ -322,12 +324,17 @@ func (r *runner) fetchChunk(ctx context.Context, msgs []mail.Message) error {
 	}
 	fetchErr := r.in.Fetch(ctx, msgs, func(m mail.Message, body io.Reader) error {
 		hc := &headerCapture{}
-		src := io.TeeReader(body, hc)
+		nr := &netReader{r: body}
+		src := io.TeeReader(nr, hc)
 		if r.opts.Progress != nil {
 			src = &progressReader{r: src, fn: r.opts.Progress}
 		}
 		w, err := r.mb.Put(m, src)
 		if err != nil {
+			if nr.err != nil {
+				// The server's side broke, not our disk.
+				return nr.err
+			}
 			return &writeError{err: err}
 		}
 		written[m.ID] = w
@@ -352,27 +359,46 @@ func (r *runner) fetchChunk(ctx context.Context, msgs []mail.Message) error {
 		r.sum.Gone += len(gone.IDs)
 		fetchErr = nil
 	}
-	// Whatever was written is committed and acted on even when the
-	// download broke off, so the next run starts after it.
+	// Whatever was written is committed even when the download broke off,
+	// so the next run starts after it.
 	cerr := commit()
 	if fetchErr == nil {
 		fetchErr = cerr
 	}
-	var aerr error
-	if len(done) > 0 {
-		aerr = r.deliver(ctx, done)
+	if fetchErr == nil {
+		return r.deliver(ctx, done)
 	}
-	if fetchErr != nil {
-		var we *writeError
-		if errors.As(fetchErr, &we) {
-			return fmt.Errorf("write to %s: %w", r.st.Dir(), we.err)
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("download from the server: %w", fetchErr)
+	// The run stops here. What was stored is safe and recorded; --exec and
+	// the server side are left to the next run, which finds these messages
+	// unacknowledged (the connection may well be gone).
+	for _, p := range done {
+		rec := r.record(p, "none")
+		rec.Error = "stored; --exec and the server action are left for the next run"
+		r.report(rec)
 	}
-	return aerr
+	var we *writeError
+	if errors.As(fetchErr, &we) {
+		return fmt.Errorf("write to %s: %w", r.st.Dir(), we.err)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return fmt.Errorf("download from the server: %w", fetchErr)
+}
+
+// netReader remembers the error reading a message from the server, so a
+// broken connection is not mistaken for a failing disk.
+type netReader struct {
+	r   io.Reader
+	err error
+}
+
+func (n *netReader) Read(b []byte) (int, error) {
+	c, err := n.r.Read(b)
+	if err != nil && err != io.EOF {
+		n.err = err
+	}
+	return c, err
 }
 
 // writeError marks a failure of our own disk, as opposed to the server's.
@@ -474,7 +500,9 @@ func (r *runner) deliver(ctx context.Context, ps []pending) error {
 		}
 		werr := fmt.Errorf("%s on the server: %w", verb(r.opts.Action), err)
 		for _, p := range ready {
-			r.failAction(p, fmt.Errorf("stored, but %v; the next run tries again", werr))
+			rec := r.record(p, "none")
+			rec.Error = fmt.Sprintf("stored, but %v; the next run tries again", werr)
+			r.report(rec)
 		}
 		return fmt.Errorf("%d messages are stored but not yet %s: %w", len(ready), action, werr)
 	}
@@ -549,15 +577,6 @@ func (r *runner) acknowledge(action string, ps []pending) error {
 		r.report(r.record(p, action))
 	}
 	return nil
-}
-
-// failAction reports a stored message whose server action did not happen.
-// It stays unacknowledged in the store, so the next run does it.
-func (r *runner) failAction(p pending, err error) {
-	r.sum.Failed++
-	rec := r.record(p, "none")
-	rec.Status, rec.Error = StatusFailed, err.Error()
-	r.report(rec)
 }
 
 func (r *runner) record(p pending, action string) Record {

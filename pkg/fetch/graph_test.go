@@ -1,0 +1,175 @@
+package fetch_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailport/mailport/pkg/fetch"
+	"github.com/mailport/mailport/pkg/graph"
+	"github.com/mailport/mailport/pkg/graph/graphtest"
+	"github.com/mailport/mailport/pkg/mail"
+	"github.com/mailport/mailport/pkg/store"
+)
+
+const graphUser = "support@contoso.com"
+
+// graphClient is a Client on srv with small pages and no waiting between retries.
+func graphClient(t *testing.T, srv *graphtest.Server) *graph.Client {
+	t.Helper()
+	tok := srv.IssueToken(graphUser)
+	c, err := graph.New(graph.Options{
+		BaseURL: srv.URL, Login: graphUser, TokenUser: graphUser, PageSize: 7, TempDir: t.TempDir(),
+		Token: func(context.Context) (string, error) { return tok, nil },
+		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func graphRun(t *testing.T, srv *graphtest.Server, dir string, opts fetch.Options) *fetch.Summary {
+	t.Helper()
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	opts.Account = "support"
+	s, err := fetch.Run(context.Background(), graphClient(t, srv), st, opts)
+	if err != nil {
+		t.Fatalf("fetch: %v", err)
+	}
+	return s
+}
+
+func TestGraphPagingUnreadMoveDeleteAndThrottling(t *testing.T) {
+	srv := graphtest.New(t, graphtest.Options{})
+	srv.AddUser(graphUser)
+	base := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
+	want := map[string]bool{}
+	for i := 0; i < 40; i++ {
+		raw := fmt.Sprintf("From: c%d@example.com\r\nSubject: ticket %d\r\nMessage-ID: <t%d@example.com>\r\n\r\nbody %d\r\n", i, i, i, i)
+		srv.AddMessageWith(graphUser, "Inbox/Endpoint", graphtest.Message{Raw: []byte(raw), Received: base.Add(time.Duration(i) * time.Minute), IsRead: i%4 == 0})
+		if i%4 != 0 {
+			want[raw] = true
+		}
+	}
+	srv.AddFolder(graphUser, "Archive")
+
+	// Unread only, across six pages of 7, moved to Archive; throttled on the way.
+	srv.Throttle(3, "0.01")
+	dir := t.TempDir()
+	s := graphRun(t, srv, dir, fetch.Options{Folder: "Inbox/Endpoint", Criteria: mail.Criteria{Unseen: true}, Action: fetch.Move, MoveTo: "Archive"})
+	if s.Fetched != 30 || s.Failed != 0 {
+		t.Fatalf("summary %+v", s)
+	}
+	if srv.Stats().Throttled != 3 {
+		t.Fatalf("throttled %d times, want 3 (retried)", srv.Stats().Throttled)
+	}
+	if n := srv.Count("GET", "/$value"); n != 30 {
+		t.Fatalf("%d downloads, want 30", n)
+	}
+	pages := 0
+	for _, r := range srv.Requests() {
+		if r.Method == "GET" && strings.HasSuffix(r.Path, "/messages") && r.Status == 200 {
+			pages++
+		}
+	}
+	if pages < 5 {
+		t.Fatalf("%d list pages, want the 30 unread messages over at least 5 pages of 7", pages)
+	}
+	files := messageFiles(t, dir)
+	for _, content := range files {
+		if !want[content] {
+			t.Fatalf("unexpected content %q", content)
+		}
+	}
+	if len(files) != 30 {
+		t.Fatalf("%d files", len(files))
+	}
+	if got := len(srv.Messages(graphUser, "Archive")); got != 30 {
+		t.Fatalf("%d moved to Archive", got)
+	}
+	if got := len(srv.Messages(graphUser, "Inbox/Endpoint")); got != 10 {
+		t.Fatalf("%d left in the folder, want the 10 read ones", got)
+	}
+
+	// The read ones, deleted; a second run fetches nothing.
+	s = graphRun(t, srv, dir, fetch.Options{Folder: "Inbox/Endpoint", Action: fetch.Delete})
+	if s.Fetched != 10 || len(srv.Messages(graphUser, "Inbox/Endpoint")) != 0 {
+		t.Fatalf("delete: %+v", s)
+	}
+	s = graphRun(t, srv, dir, fetch.Options{Folder: "Inbox/Endpoint", Action: fetch.Delete})
+	if s.Fetched != 0 || s.Listed != 0 {
+		t.Fatalf("third run: %+v", s)
+	}
+	if srv.Stats().MaxConcurrent > graph.DefaultConcurrency {
+		t.Fatalf("%d concurrent requests", srv.Stats().MaxConcurrent)
+	}
+}
+
+func TestGraphIdempotentAndFiveNew(t *testing.T) {
+	srv := graphtest.New(t, graphtest.Options{})
+	srv.AddUser(graphUser)
+	add := func(n, from int) {
+		for i := from; i < from+n; i++ {
+			srv.AddMessage(graphUser, "Inbox", []byte(fmt.Sprintf("Subject: %d\r\nMessage-ID: <g%d@x>\r\n\r\n%d\r\n", i, i, i)))
+		}
+	}
+	add(12, 0)
+	dir := t.TempDir()
+	if s := graphRun(t, srv, dir, fetch.Options{Folder: "INBOX"}); s.Fetched != 12 {
+		t.Fatalf("first %+v", s)
+	}
+	if s := graphRun(t, srv, dir, fetch.Options{Folder: "INBOX"}); s.Fetched != 0 || s.Skipped != 12 {
+		t.Fatalf("second %+v", s)
+	}
+	add(5, 100)
+	if s := graphRun(t, srv, dir, fetch.Options{Folder: "INBOX"}); s.Fetched != 5 {
+		t.Fatalf("third %+v", s)
+	}
+	if n := len(messageFiles(t, dir)); n != 17 {
+		t.Fatalf("%d files", n)
+	}
+}
+
+// A message deleted on the server after it was stored but before the run
+// recorded it as deleted (a crash) counts as done on the next run.
+func TestGraphAlreadyGoneIsDone(t *testing.T) {
+	srv := graphtest.New(t, graphtest.Options{})
+	srv.AddUser(graphUser)
+	for i := 0; i < 3; i++ {
+		srv.AddMessage(graphUser, "Inbox", []byte(fmt.Sprintf("Subject: %d\r\n\r\n%d\r\n", i, i)))
+	}
+	dir := t.TempDir()
+	// Stored and recorded, but not acknowledged: a run whose delete failed.
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := graphClient(t, srv)
+	ctx := context.Background()
+	f, _ := c.Open(ctx, "INBOX")
+	mb, _ := st.Mailbox("support", f.Name, f.Validity)
+	list, _ := c.List(ctx, mail.Criteria{})
+	if err := c.Fetch(ctx, list, func(m mail.Message, r io.Reader) error { _, err := mb.Put(m, r); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mb.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	// Someone deleted one of them meanwhile.
+	if err := c.Delete(ctx, []string{list[1].ID}); err != nil {
+		t.Fatal(err)
+	}
+	s := graphRun(t, srv, dir, fetch.Options{Folder: "INBOX", Action: fetch.Delete})
+	if s.Recovered != 3 || s.Fetched != 0 || s.Failed != 0 || len(srv.Messages(graphUser, "Inbox")) != 0 {
+		t.Fatalf("%+v, left %d", s, len(srv.Messages(graphUser, "Inbox")))
+	}
+}
