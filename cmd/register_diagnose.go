@@ -1,0 +1,12 @@
+package cmd
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/cmd/diagnose"
+)
+
+func init() {
+	extraCommands = append(extraCommands, func(f *cmdutil.Factory) *cobra.Command { return diagnose.NewCmdTest(f, nil) })
+}

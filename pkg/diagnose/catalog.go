@@ -1,0 +1,576 @@
+package diagnose
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Entry is one known failure: how to recognise it and what to tell a
+// support person. docs/troubleshooting.md lists exactly these entries (a
+// test keeps the two in step), so a search for the message finds the page.
+type Entry struct {
+	// ID is stable: it is the anchor in docs/troubleshooting.md and the
+	// "entry" of a check in --json output.
+	ID string
+	// Title is the heading in the troubleshooting page.
+	Title string
+	// Message is what users see: the server's or provider's words, or
+	// mailport's own check result.
+	Message string
+	// Cause and Fix are written for a support person. <account> and
+	// <token-config> are replaced by the names of the account tested.
+	Cause string
+	Fix   string
+
+	match func(*Evidence) bool
+}
+
+// Evidence is what a check saw, in the terms the catalog matches on.
+type Evidence struct {
+	Check     string // the check's ID: config, secrets, token, scopes, dns, tcp, tls, greeting, capabilities, auth, folder, send
+	Protocol  string // imap, pop3, smtp, microsoft
+	Provider  string // microsoft, google, generic; "" for password accounts
+	Auth      string // basic, oauth2
+	Host      string
+	Reason    string // the check's own classification, e.g. "refused", "name-mismatch"
+	Text      string // the server's or provider's words, verbatim
+	Challenge string // a decoded SASL error challenge (XOAUTH2's base64 JSON)
+	SMTPCode  int    // 535
+	Enhanced  string // 5.7.139
+	AADSTS    int    // Microsoft's sign-in error code
+	OAuthCode string // RFC 6749 error, e.g. invalid_grant
+	Graph     string // Graph error code, e.g. ErrorInvalidIdMalformed
+	HTTP      int    // HTTP status of a Graph answer
+	// Audience is the access token's audience when it is a JWT.
+	Audience []string
+
+	own bool // Text is mailport's own sentence, not the server's words
+}
+
+func (e *Evidence) textHas(subs ...string) bool {
+	t := strings.ToLower(e.Text)
+	for _, s := range subs {
+		if strings.Contains(t, strings.ToLower(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// authRefused: the server's refusal of a login, in Microsoft's words
+// ("AUTHENTICATE failed.", "LOGIN failed.") or Dovecot's ("Authentication
+// failed."), or a POP3 -ERR to AUTH.
+func (e *Evidence) authRefused() bool {
+	return e.Check == "auth" && e.Reason == "refused"
+}
+
+func (e *Evidence) graphAudience() bool {
+	for _, a := range e.Audience {
+		a = strings.ToLower(strings.TrimRight(a, "/"))
+		if a == "https://graph.microsoft.com" || a == "00000003-0000-0000-c000-000000000000" {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Evidence) microsoftHost() bool {
+	h := strings.ToLower(e.Host)
+	return strings.HasSuffix(h, ".office365.com") || strings.HasSuffix(h, ".outlook.com") || h == "outlook.office.com"
+}
+
+func (e *Evidence) aadsts(codes ...int) bool {
+	for _, c := range codes {
+		if e.AADSTS == c {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Evidence) mailProtocol() bool {
+	return e.Protocol == "imap" || e.Protocol == "pop3" || e.Protocol == "smtp"
+}
+
+var enhancedRE = regexp.MustCompile(`\b([245]\.\d{1,3}\.\d{1,3})\b`)
+
+// parseSMTP fills SMTPCode and Enhanced from a reply such as
+// "535 5.7.139 Authentication unsuccessful".
+func (e *Evidence) parseSMTP() {
+	t := strings.TrimSpace(e.Text)
+	if len(t) >= 3 {
+		if n, err := strconv.Atoi(t[:3]); err == nil && e.SMTPCode == 0 {
+			e.SMTPCode = n
+		}
+	}
+	if m := enhancedRE.FindStringSubmatch(t); m != nil && e.Enhanced == "" {
+		e.Enhanced = m[1]
+	}
+}
+
+// Catalog is every known failure, most specific first: Lookup returns the
+// first entry that matches.
+var Catalog = []Entry{
+	// --- configuration ---
+	{
+		ID: "account-disabled", Title: "The account is disabled",
+		Message: "account <account> is disabled",
+		Cause:   "The account is switched off, so nothing polls or sends through it (the seed's \"Is the email account being polled?\").",
+		Fix:     "Enable it with `mailport account enable <account>` once the other checks pass.",
+		match:   func(e *Evidence) bool { return e.Check == "config" && e.Reason == "disabled" },
+	},
+	{
+		ID: "token-config-direction", Title: "The token config does not support this direction",
+		Message: "token config <token-config> does not support inbound mail",
+		Cause:   "The account receives (or sends) mail, but its token config has inbound (or outbound) switched off, so it may not be used for this account.",
+		Fix:     "Set inbound: true (or outbound: true) on the token config with `mailport token-config edit <token-config> --inbound=true`, or point the account at another token config.",
+		match:   func(e *Evidence) bool { return e.Check == "config" && e.Reason == "direction" },
+	},
+	{
+		ID: "config-inconsistent", Title: "Protocol, authorisation type and direction do not fit together",
+		Message: "the configuration has problems",
+		Cause:   "The account's protocol, authorisation type, direction or token config contradict each other (for example protocol microsoft with auth basic, an inbound smtp account, or a token config that does not exist).",
+		Fix:     "Correct the fields named with `mailport account edit <account>`; `mailport config validate` lists every problem of the file.",
+		match:   func(e *Evidence) bool { return e.Check == "config" && e.Reason == "invalid" },
+	},
+	{
+		ID: "scopes-wrong-resource", Title: "The token config's scopes cannot serve the protocol",
+		Message: "token config <token-config> cannot serve an account of protocol imap",
+		Cause:   "A Microsoft token serves one resource, the first one named in the scopes: IMAP, POP and SMTP need https://outlook.office.com/... scopes, Graph needs Graph scopes (mail.read, mail.send). With the wrong scopes the token is issued but the server refuses it with \"AUTHENTICATE failed\".",
+		Fix:     "Set the scopes the message names with `mailport token-config edit <token-config> --scopes \"...\"`, then run `mailport authenticate <account>`.",
+		match:   func(e *Evidence) bool { return e.Check == "config" && e.Reason == "scopes" },
+	},
+	{
+		ID: "tenant-placeholder", Title: "The tenant in base_url looks like a placeholder",
+		Message: "base_url's tenant \"<tenant>\" looks like a placeholder",
+		Cause:   "The token config's base_url still holds an example tenant, so Microsoft cannot find the directory (it answers AADSTS90002).",
+		Fix:     "Put your tenant id or verified domain in base_url: `mailport token-config edit <token-config> --tenant yourdomain.com`.",
+		match:   func(e *Evidence) bool { return e.Check == "config" && e.Reason == "tenant" && e.textHas("placeholder") },
+	},
+	{
+		ID: "aadsts50194", Title: "AADSTS50194: the app is not multi-tenant",
+		Message: "AADSTS50194: Application '<id>' is not configured as a multi-tenant application.",
+		Cause:   "The token config's base_url uses the tenant common or organizations, which Microsoft accepts only for multi-tenant apps.",
+		Fix:     "Use your own tenant in base_url: `mailport token-config edit <token-config> --tenant yourdomain.com` (or your tenant id).",
+		match: func(e *Evidence) bool {
+			return e.aadsts(50194) || (e.Check == "config" && e.Reason == "tenant" && e.textHas("AADSTS50194"))
+		},
+	},
+	{
+		ID: "client-secret-expiring", Title: "The client secret expires soon or has expired",
+		Message: "the client secret of token config <token-config> expires on <date>",
+		Cause:   "The token config's secret_expires date is near or past. Once the secret expires Microsoft refuses every refresh with AADSTS7000222 and all accounts using it stop.",
+		Fix:     "Create a new client secret in the app registration (Certificates & secrets), store its Value with `mailport token-config edit <token-config> --client-secret-stdin`, and update secret_expires.",
+		match: func(e *Evidence) bool {
+			return e.aadsts(7000222) || (e.Check == "config" && e.Reason == "secret-expiry")
+		},
+	},
+	{
+		ID: "plaintext-auth", Title: "A password would travel without encryption",
+		Message: "refusing to send a password to <host> without encryption",
+		Cause:   "The account uses encryption none with a password, so the password would cross the network in plain text; mailport refuses unless told otherwise.",
+		Fix:     "Use encryption ssl or starttls (`mailport account edit <account> --encryption ssl`); only on a trusted network set the property allow_plaintext_auth=true.",
+		match:   func(e *Evidence) bool { return e.Reason == "plaintext" },
+	},
+
+	// --- secrets ---
+	{
+		ID: "password-missing", Title: "No password is stored",
+		Message: "account <account> has no password",
+		Cause:   "The account uses a password, but none is in the secret store and no MAILPORT_PASSWORD_<ACCOUNT> variable is set.",
+		Fix:     "Store it with `mailport account edit <account> --password-stdin`, or set the environment variable the check names.",
+		match:   func(e *Evidence) bool { return e.Check == "secrets" && e.Reason == "no-password" },
+	},
+	{
+		ID: "not-authenticated", Title: "The account was never authenticated",
+		Message: "account <account> is not authenticated",
+		Cause:   "The account uses OAuth2 but no token is stored for it (or it was logged out).",
+		Fix:     "Run `mailport authenticate <account>` and sign in as the mailbox's user.",
+		match:   func(e *Evidence) bool { return e.Check == "secrets" && e.Reason == "no-token" },
+	},
+	{
+		ID: "client-secret-missing", Title: "The token config has no client secret",
+		Message: "token config <token-config> has no client secret",
+		Cause:   "The token config uses the client credentials (app-only) flow, which needs the app's client secret, and none is stored.",
+		Fix:     "Store the secret's Value with `mailport token-config edit <token-config> --client-secret-stdin`, or set MAILPORT_CLIENT_SECRET_<TOKENCONFIG>.",
+		match:   func(e *Evidence) bool { return e.Check == "secrets" && e.Reason == "no-client-secret" },
+	},
+
+	// --- token endpoint refusals ---
+	{
+		ID: "aadsts7000215", Title: "AADSTS7000215: invalid client secret",
+		Message: "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID",
+		Cause:   "The stored client secret is wrong: most often the secret's ID was copied instead of its Value, or the secret was replaced or has expired.",
+		Fix:     "Copy the secret's Value (shown only when it is created) from the app registration and store it with `mailport token-config edit <token-config> --client-secret-stdin`.",
+		match:   func(e *Evidence) bool { return e.aadsts(7000215) },
+	},
+	{
+		ID: "public-confidential-client", Title: "AADSTS700025 / AADSTS7000218: public or confidential client mismatch",
+		Message: "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+		Cause:   "The app registration and the token config disagree about whether the app has a secret: AADSTS7000218 means the app is confidential (or public client flows are off) and no secret was sent; AADSTS700025 means the app is public and a secret was sent.",
+		Fix:     "Either store the app's client secret with `mailport token-config edit <token-config> --client-secret-stdin`, or in the app registration's Authentication page set \"Allow public client flows\" to Yes (needed for the device flow). For AADSTS700025 remove the stored secret.",
+		match:   func(e *Evidence) bool { return e.aadsts(700025, 7000218) },
+	},
+	{
+		ID: "aadsts700016", Title: "AADSTS700016: application not found in the directory",
+		Message: "AADSTS700016: Application with identifier '<id>' was not found in the directory",
+		Cause:   "No app with this client id is registered in the tenant named in base_url: the client id is mistyped, or the app lives in another tenant.",
+		Fix:     "Copy the \"Application (client) ID\" from the app's overview page and the tenant from the same page: `mailport token-config edit <token-config> --client-id ... --tenant ...`.",
+		match:   func(e *Evidence) bool { return e.aadsts(700016) },
+	},
+	{
+		ID: "aadsts90002", Title: "AADSTS90002: tenant not found",
+		Message: "AADSTS90002: Tenant '<tenant>' not found.",
+		Cause:   "The tenant in the token config's base_url does not exist (a typo, or a domain that is not verified in the tenant).",
+		Fix:     "Use the tenant id (a GUID) or a verified domain from the Entra overview page: `mailport token-config edit <token-config> --tenant ...`.",
+		match:   func(e *Evidence) bool { return e.aadsts(90002) },
+	},
+	{
+		ID: "aadsts50011", Title: "AADSTS50011: redirect URI mismatch",
+		Message: "AADSTS50011: The redirect URI '<uri>' specified in the request does not match the redirect URIs configured for the application",
+		Cause:   "The redirect URI mailport used is not registered for the app (mailport listens on http://127.0.0.1 or localhost, or on redirect_url when set).",
+		Fix:     "Register http://localhost as a redirect URI of platform \"Mobile and desktop applications\" in the app registration, or set redirect_url on the token config to the URI that is registered; then run `mailport authenticate <account>`.",
+		match:   func(e *Evidence) bool { return e.aadsts(50011) },
+	},
+	{
+		ID: "aadsts65001", Title: "AADSTS65001: consent missing",
+		Message: "AADSTS65001: The user or administrator has not consented to use the application",
+		Cause:   "Nobody has consented to the app's permissions for this user, or the consent was withdrawn.",
+		Fix:     "Have an administrator open the app registration, API permissions, and press \"Grant admin consent\"; then run `mailport authenticate <account>`.",
+		match:   func(e *Evidence) bool { return e.aadsts(65001) || e.OAuthCode == "consent_required" },
+	},
+	{
+		ID: "aadsts50059", Title: "AADSTS50059: no tenant information",
+		Message: "AADSTS50059: No tenant-identifying information found in either the request or implied by any provided credentials.",
+		Cause:   "The token config's base_url names no tenant Microsoft can use for this sign-in (for example common for an app-only flow).",
+		Fix:     "Put the tenant id or domain in base_url: `mailport token-config edit <token-config> --tenant yourdomain.com`.",
+		match:   func(e *Evidence) bool { return e.aadsts(50059) },
+	},
+	{
+		ID: "aadsts70043", Title: "AADSTS70043: refresh token expired by sign-in frequency",
+		Message: "AADSTS70043: The refresh token has expired or is invalid due to sign-in frequency checks by conditional access.",
+		Cause:   "A Conditional Access sign-in frequency policy makes users sign in again after a set time; the stored refresh token has passed it.",
+		Fix:     "Run `mailport authenticate <account>`. If this recurs, ask the tenant admin to exclude the app or the mailbox user from the sign-in frequency policy, or use an app-only token config.",
+		match:   func(e *Evidence) bool { return e.aadsts(70043) },
+	},
+	{
+		ID: "aadsts700082", Title: "AADSTS700082: refresh token expired from inactivity",
+		Message: "AADSTS700082: The refresh token has expired due to inactivity.",
+		Cause:   "The refresh token was not used for 90 days, so Microsoft let it expire.",
+		Fix:     "Run `mailport authenticate <account>`, and use the account at least every few weeks (a scheduled fetch keeps the token alive).",
+		match:   func(e *Evidence) bool { return e.aadsts(700082) },
+	},
+	{
+		ID: "aadsts50173", Title: "AADSTS50173: grant revoked",
+		Message: "AADSTS50173: The provided grant has expired due to it being revoked, a fresh auth token is needed.",
+		Cause:   "The refresh token was revoked: the user changed or reset their password, or an admin revoked the user's sessions.",
+		Fix:     "Run `mailport authenticate <account>` and sign in again.",
+		match:   func(e *Evidence) bool { return e.aadsts(50173) },
+	},
+	{
+		ID: "aadsts70000", Title: "AADSTS70000: refresh token not valid",
+		Message: "AADSTS70000: The provided value for the input parameter 'refresh_token' or 'assertion' is not valid.",
+		Cause:   "Microsoft does not accept the refresh token: it was revoked, belongs to another app, or was copied wrongly into MAILPORT_REFRESH_TOKEN_<ACCOUNT>.",
+		Fix:     "Run `mailport authenticate <account>`; when the token comes from the environment, set the variable to a refresh token obtained for this token config.",
+		match:   func(e *Evidence) bool { return e.aadsts(70000) },
+	},
+	{
+		ID: "google-invalid-grant", Title: "Google invalid_grant: token expired or revoked",
+		Message: "invalid_grant: Token has been expired or revoked.",
+		Cause:   "Google refused the refresh token. When the app's OAuth consent screen is in Testing mode Google expires refresh tokens after 7 days; otherwise the user removed the app's access or changed their password.",
+		Fix:     "Run `mailport authenticate <account>`. To stop the weekly expiry, publish the app (OAuth consent screen, Publishing status: In production).",
+		match:   func(e *Evidence) bool { return e.Provider == "google" && e.OAuthCode == "invalid_grant" },
+	},
+	{
+		ID: "no-refresh-token", Title: "No refresh token was issued",
+		Message: "the access token expired and the provider gave no refresh token",
+		Cause:   "The provider issued only an access token, so the account stops working when it expires (about an hour). Google sends a refresh token only on the first consent; Microsoft only when offline_access is among the scopes.",
+		Fix:     "Google: remove the app's access at https://myaccount.google.com/permissions, then run `mailport authenticate <account>`. Microsoft: add offline_access to the token config's scopes, then authenticate again.",
+		match:   func(e *Evidence) bool { return e.Check == "token" && e.Reason == "no-refresh-token" },
+	},
+	{
+		ID: "invalid-scope", Title: "invalid_scope: the app may not ask for these scopes",
+		Message: "invalid_scope",
+		Cause:   "The provider refused the scopes requested: a scope is misspelled, belongs to another resource, or is not allowed for this flow (Google does not allow https://mail.google.com/ with the device flow).",
+		Fix:     "Check the token config's scopes (`mailport token-config show <token-config>`) and the app's API permissions; for Google use the user flow for https://mail.google.com/.",
+		match:   func(e *Evidence) bool { return e.OAuthCode == "invalid_scope" },
+	},
+
+	// --- the token against the protocol ---
+	{
+		ID: "token-wrong-audience", Title: "The token is for another resource",
+		Message: "the token's audience is https://graph.microsoft.com, but imap needs https://outlook.office.com",
+		Cause:   "A Microsoft token serves one resource. IMAP, POP and SMTP accept only tokens for https://outlook.office.com; Graph accepts only tokens for https://graph.microsoft.com. The server refuses the other kind with \"AUTHENTICATE failed\" or InvalidAuthenticationToken.",
+		Fix:     "Give the token config the protocol's scopes (for IMAP https://outlook.office.com/IMAP.AccessAsUser.All offline_access) with `mailport token-config edit <token-config> --scopes \"...\"`, then run `mailport authenticate <account>`.",
+		match:   func(e *Evidence) bool { return e.Check == "scopes" && e.Reason == "audience" },
+	},
+	{
+		ID: "token-missing-scope", Title: "The token lacks the scope the protocol needs",
+		Message: "the token does not grant IMAP.AccessAsUser.All",
+		Cause:   "The token was issued for the right resource but without the permission the protocol needs (IMAP.AccessAsUser.All, POP.AccessAsUser.All, SMTP.Send; Graph Mail.Read, Mail.ReadWrite to mark or move, Mail.Read.Shared / Mail.Send.Shared for another user's mailbox).",
+		Fix:     "Add the scope to the token config and the app's API permissions (with admin consent where needed), then run `mailport authenticate <account>`.",
+		match:   func(e *Evidence) bool { return e.Check == "scopes" && e.Reason == "scope" },
+	},
+	{
+		ID: "google-mail-scope", Title: "Google: token without https://mail.google.com/",
+		Message: "{\"status\":\"400\",\"schemes\":\"Bearer\",\"scope\":\"https://mail.google.com/\"}",
+		Cause:   "Gmail's IMAP, POP and SMTP accept only tokens with the full mail scope https://mail.google.com/; Google answers a token without it with this base64 JSON challenge and then refuses the login.",
+		Fix:     "Add https://mail.google.com/ to the token config's scopes (and to the OAuth consent screen), then run `mailport authenticate <account>`.",
+		match: func(e *Evidence) bool {
+			return (e.Check == "scopes" && e.Reason == "google-scope") ||
+				(e.authRefused() && strings.Contains(e.Challenge, `"400"`) && strings.Contains(e.Challenge, "mail.google.com"))
+		},
+	},
+	{
+		ID: "token-user-mismatch", Title: "The token's user is not the mailbox's login",
+		Message: "signed in as <user>, but the account logs in as <login>",
+		Cause:   "The token was issued to another user than the account's login: either someone signed in with the wrong account, or the login is a shared mailbox the user has been given access to.",
+		Fix:     "For a wrong account run `mailport authenticate <account>` and sign in as the login. For a shared mailbox make sure the user has Full Access to it (Exchange admin center, mailbox delegation) and, for Graph, that the token has Mail.Read.Shared / Mail.Send.Shared.",
+		match:   func(e *Evidence) bool { return e.Check == "scopes" && e.Reason == "user" },
+	},
+
+	// --- network ---
+	{
+		ID: "dns-failure", Title: "The host name does not resolve",
+		Message: "lookup <host>: no such host",
+		Cause:   "DNS does not know the account's host: a typo in the host name, or this machine's DNS cannot reach the name (a split-horizon or offline resolver).",
+		Fix:     "Check the host with `mailport account show <account>` and correct it with `mailport account edit <account> --host ...`; for Microsoft 365 it is outlook.office365.com (IMAP/POP) or smtp.office365.com (SMTP).",
+		match:   func(e *Evidence) bool { return e.Check == "dns" },
+	},
+	{
+		ID: "tcp-refused", Title: "Connection refused",
+		Message: "connect: connection refused",
+		Cause:   "The host answered but nothing listens on the port: a wrong port, or the service is down.",
+		Fix:     "Check the port and encryption (IMAP 993 ssl / 143 starttls, POP3 995 / 110, SMTP 465 ssl / 587 starttls) with `mailport account edit <account> --port ... --encryption ...`.",
+		match:   func(e *Evidence) bool { return e.Check == "tcp" && e.Reason == "refused" },
+	},
+	{
+		ID: "tcp-timeout", Title: "Connection timed out",
+		Message: "dial tcp <addr>: i/o timeout",
+		Cause:   "Nothing answered the connection attempt: a firewall drops the traffic (outbound ports 993, 995, 465 and 587 are often blocked), or the host is wrong.",
+		Fix:     "Ask the network team to allow outbound traffic to the host and port, or try from another network to confirm; check the host and port with `mailport account show <account>`.",
+		match:   func(e *Evidence) bool { return e.Check == "tcp" && e.Reason == "timeout" },
+	},
+	{
+		ID: "tcp-unreachable", Title: "Network unreachable",
+		Message: "connect: network is unreachable",
+		Cause:   "This machine has no route to the host (no network, a missing proxy, or an IPv6 address without IPv6 connectivity).",
+		Fix:     "Check the machine's network connection and routes; for a host with IPv6 addresses make sure IPv6 works or use an IPv4 address.",
+		match:   func(e *Evidence) bool { return e.Check == "tcp" && e.Reason == "unreachable" },
+	},
+	{
+		ID: "server-silent", Title: "The server accepts the connection but never answers",
+		Message: "no greeting within <timeout>",
+		Cause:   "The connection opened but the server sent nothing: a firewall or proxy that accepts and holds connections, or an overloaded server.",
+		Fix:     "Try again later; if it persists check for an intercepting proxy or firewall between this machine and the server, and try with a longer --timeout.",
+		match:   func(e *Evidence) bool { return e.Reason == "silent" },
+	},
+	{
+		ID: "tls-on-plain-port", Title: "The port expects TLS from the start",
+		Message: "no greeting: the server waits for a TLS handshake",
+		Cause:   "The account says starttls (or none), but the port speaks TLS from the first byte (implicit TLS, e.g. 993, 995, 465), so the server waits for a handshake while mailport waits for a greeting.",
+		Fix:     "Use encryption ssl on this port (`mailport account edit <account> --encryption ssl`), or the STARTTLS port (143, 110, 587) with starttls.",
+		match:   func(e *Evidence) bool { return e.Reason == "tls-on-plain-port" },
+	},
+	{
+		ID: "plain-on-tls-port", Title: "The port speaks plain text, not TLS",
+		Message: "tls: first record does not look like a TLS handshake",
+		Cause:   "The account says ssl, but the server answered in plain text: the port is a STARTTLS or plain port (e.g. 143, 110, 587, 25).",
+		Fix:     "Use encryption starttls on this port (`mailport account edit <account> --encryption starttls`), or the implicit-TLS port (993, 995, 465) with ssl.",
+		match:   func(e *Evidence) bool { return e.Reason == "plain-on-tls-port" },
+	},
+	{
+		ID: "tls-name-mismatch", Title: "The certificate is for another name",
+		Message: "x509: certificate is valid for <names>, not <host>",
+		Cause:   "The server's certificate does not name the host mailport connected to: the host is an alias or an IP address, or a proxy intercepts the connection.",
+		Fix:     "Use the host name the certificate names (shown in the check) with `mailport account edit <account> --host ...`; if a proxy intercepts TLS, talk to the network team.",
+		match:   func(e *Evidence) bool { return e.Check == "tls" && e.Reason == "name-mismatch" },
+	},
+	{
+		ID: "tls-expired", Title: "The certificate has expired",
+		Message: "x509: certificate has expired or is not yet valid",
+		Cause:   "The server's certificate is outside its validity dates (or this machine's clock is wrong).",
+		Fix:     "Check this machine's date and time; otherwise the server's administrator must renew the certificate.",
+		match:   func(e *Evidence) bool { return e.Check == "tls" && e.Reason == "expired" },
+	},
+	{
+		ID: "tls-untrusted", Title: "The certificate is self-signed or from an unknown authority",
+		Message: "x509: certificate signed by unknown authority",
+		Cause:   "The server's certificate is self-signed or issued by a private CA this machine does not trust, or a proxy intercepts the connection.",
+		Fix:     "Get the CA certificate (PEM) from the server's administrator and set it with `mailport account edit <account> --property tls_ca_file=/path/ca.pem`.",
+		match:   func(e *Evidence) bool { return e.Check == "tls" && e.Reason == "untrusted" },
+	},
+
+	// --- protocol ---
+	{
+		ID: "no-xoauth2", Title: "The server does not offer XOAUTH2",
+		Message: "the server offers neither AUTH=XOAUTH2 nor AUTH=OAUTHBEARER",
+		Cause:   "The account uses OAuth2, but the server does not list an OAuth2 SASL mechanism, so it cannot take a token: it is not a Microsoft 365 or Google server, or OAuth2 is not enabled on it.",
+		Fix:     "Check the host; for a server with passwords use `mailport account edit <account> --auth basic --password-stdin`.",
+		match:   func(e *Evidence) bool { return e.Check == "capabilities" && e.Reason == "no-oauth" },
+	},
+	{
+		ID: "pop3-one-line-xoauth2", Title: "POP3: -ERR Protocol error to AUTH XOAUTH2",
+		Message: "-ERR Protocol error",
+		Cause:   "The POP3 server refuses XOAUTH2 sent on one line (AUTH XOAUTH2 <token>): real tokens exceed the 255-octet command limit and Microsoft needs the two-line form.",
+		Fix:     "Remove the property pop3.xoauth2.two_line=false (or set it to true): `mailport account edit <account> --property pop3.xoauth2.two_line=true`.",
+		match:   func(e *Evidence) bool { return e.authRefused() && e.Protocol == "pop3" && e.textHas("protocol error") },
+	},
+	{
+		ID: "smtp-auth-disabled", Title: "535 5.7.139: SMTP AUTH is disabled",
+		Message: "535 5.7.139 Authentication unsuccessful, SMTP AUTH is disabled for the tenant.",
+		Cause:   "Microsoft 365 turns off authenticated SMTP submission per tenant (and per mailbox) by default; the login itself was fine.",
+		Fix:     "In the Microsoft 365 admin center open the mailbox, Mail, Manage email apps, and tick Authenticated SMTP; or in Exchange Online PowerShell run Set-CASMailbox -Identity <login> -SmtpClientAuthenticationDisabled $false (and check Set-TransportConfig SmtpClientAuthenticationDisabled for the tenant). Or send through a microsoft (Graph) account instead.",
+		match:   func(e *Evidence) bool { return e.Enhanced == "5.7.139" },
+	},
+	{
+		ID: "smtp-auth-unsuccessful", Title: "535 5.7.3: authentication unsuccessful",
+		Message: "535 5.7.3 Authentication unsuccessful",
+		Cause:   "Microsoft refused the SMTP login: for OAuth2 the token lacks SMTP.Send or is for another resource or user; for a password, basic authentication is off for the tenant (Security defaults) or the password is wrong.",
+		Fix:     "For OAuth2 make sure the token config asks for https://outlook.office.com/SMTP.Send offline_access and run `mailport authenticate <account>`; passwords no longer work with Microsoft 365 in most tenants: switch the account to OAuth2.",
+		match:   func(e *Evidence) bool { return e.Enhanced == "5.7.3" },
+	},
+	{
+		ID: "not-connected", Title: "User is authenticated but not connected",
+		Message: "NO User is authenticated but not connected.",
+		Cause:   "Microsoft accepted the token but cannot open the mailbox named by the login: the token's user has no access to it (a shared mailbox without Full Access), or the login is not the token user's mailbox.",
+		Fix:     "Sign in as the mailbox's user (`mailport authenticate <account>`), or grant the signed-in user Full Access to the mailbox; with app-only tokens give the service principal mailbox permission (Add-MailboxPermission).",
+		match:   func(e *Evidence) bool { return e.authRefused() && e.textHas("authenticated but not connected") },
+	},
+	{
+		ID: "authenticate-failed-graph-token", Title: "AUTHENTICATE failed: a Graph token sent to IMAP/POP/SMTP",
+		Message: "NO AUTHENTICATE failed.",
+		Cause:   "The server refused the token because it was issued for Microsoft Graph (audience https://graph.microsoft.com), which IMAP, POP and SMTP do not accept.",
+		Fix:     "Either set the account's protocol to microsoft (Graph), as the seed recommends for Microsoft accounts, or give the token config the Outlook scopes (https://outlook.office.com/IMAP.AccessAsUser.All offline_access) and run `mailport authenticate <account>`.",
+		match:   func(e *Evidence) bool { return e.authRefused() && e.mailProtocol() && e.graphAudience() },
+	},
+	{
+		ID: "authenticate-failed-protocol-auth-type", Title: "AUTHENTICATE failed while the account shows AUTHENTICATED",
+		Message: "AUTHENTICATE failed",
+		Cause:   "The account's protocol or authorisation type does not match what the provider accepts: for example a Microsoft 365 mailbox with a password (basic authentication is switched off), or the wrong protocol for the token config.",
+		Fix:     "Make the account match the provider's settings: for a Microsoft account set the protocol to microsoft and the authorisation type to oauth2 (`mailport account edit <account> --protocol microsoft --auth oauth2 --token-config ...`), then run `mailport authenticate <account>`.",
+		match: func(e *Evidence) bool {
+			return e.authRefused() && e.microsoftHost() && e.Auth == "basic"
+		},
+	},
+	{
+		ID: "authenticate-failed-mailbox", Title: "AUTHENTICATE failed with a correct token",
+		Message: "NO AUTHENTICATE failed.",
+		Cause:   "The token has the right audience and scope, yet Microsoft refuses it: IMAP or POP is disabled for the mailbox, or, with an app-only token, the app's service principal is not registered in Exchange or has no permission on the mailbox.",
+		Fix:     "Enable the protocol: Microsoft 365 admin center, the user, Mail, Manage email apps (IMAP / POP), or Set-CASMailbox -Identity <login> -ImapEnabled $true. For app-only tokens run New-ServicePrincipal and Add-MailboxPermission -User <service principal> -AccessRights FullAccess in Exchange Online PowerShell.",
+		match: func(e *Evidence) bool {
+			return e.authRefused() && e.Provider == "microsoft" && e.mailProtocol() && e.textHas("authenticate failed", "authentication failed", "login failed")
+		},
+	},
+	{
+		ID: "wrong-password", Title: "The server refused the password",
+		Message: "NO [AUTHENTICATIONFAILED] Authentication failed.",
+		Cause:   "The server refused the login and password: the password is wrong or changed, the login is not the full address the server expects, or the account is locked.",
+		Fix:     "Store the current password with `mailport account edit <account> --password-stdin` and check the login (usually the full email address).",
+		match:   func(e *Evidence) bool { return e.authRefused() && e.Auth == "basic" },
+	},
+	{
+		ID: "token-refused", Title: "The server refused the token",
+		Message: "NO [AUTHENTICATIONFAILED] Authentication failed.",
+		Cause:   "The mail server refused the OAuth2 token. The token check above says whether its audience, scopes and user fit; when they do, the server does not accept tokens of this app or user.",
+		Fix:     "Read the token check's findings; then run `mailport authenticate <account>` signing in as the login, and ask the server's administrator whether OAuth2 logins are enabled for the mailbox.",
+		match:   func(e *Evidence) bool { return e.authRefused() && e.Auth == "oauth2" && e.mailProtocol() },
+	},
+
+	// --- Graph ---
+	{
+		ID: "graph-id-malformed", Title: "Graph: Id is malformed",
+		Message: "ErrorInvalidIdMalformed: Id is malformed.",
+		Cause:   "The folder value is neither a folder path mailport can find nor a Graph folder id: a sub folder written with \\ or another separator, a misspelled name, or a path that does not start at a top-level folder.",
+		Fix:     "Check the Folder value: a sub folder is written folderName/subFolderName with a forward slash, starting at a top-level folder such as Inbox (e.g. Inbox/Endpoint): `mailport account edit <account> --folder Inbox/Endpoint`.",
+		match:   func(e *Evidence) bool { return e.Graph == "ErrorInvalidIdMalformed" || e.textHas("id is malformed") },
+	},
+	{
+		ID: "graph-access-denied", Title: "Graph: ErrorAccessDenied on another user's mailbox",
+		Message: "ErrorAccessDenied: Access is denied. Check credentials and try again.",
+		Cause:   "The signed-in user (or the app) may not open the mailbox named by the login: a shared or other user's mailbox without delegation, or a token without Mail.Read.Shared / Mail.Send.Shared.",
+		Fix:     "Grant the user Full Access (or Send As) to the mailbox in the Exchange admin center, add mail.read.shared / mail.send.shared to the token config's scopes, and run `mailport authenticate <account>`; for app-only tokens grant Mail.ReadWrite as an application permission.",
+		match:   func(e *Evidence) bool { return e.Graph == "ErrorAccessDenied" },
+	},
+	{
+		ID: "graph-mailbox-not-enabled", Title: "Graph: MailboxNotEnabledForRESTAPI",
+		Message: "MailboxNotEnabledForRESTAPI: The mailbox is either inactive, soft-deleted, or is hosted on-premise.",
+		Cause:   "The mailbox is not in Exchange Online (on-premises, unlicensed, or deleted), so Graph cannot reach it.",
+		Fix:     "Check that the user has an Exchange Online licence and mailbox; for an on-premises mailbox use protocol imap against the on-premises server.",
+		match:   func(e *Evidence) bool { return e.Graph == "MailboxNotEnabledForRESTAPI" },
+	},
+	{
+		ID: "graph-token-refused", Title: "Graph: InvalidAuthenticationToken",
+		Message: "InvalidAuthenticationToken: Access token validation failure.",
+		Cause:   "Graph refused the token: it is for another resource (an Outlook token sent to Graph), expired, or from another tenant.",
+		Fix:     "Give the token config Graph scopes (mail.read mail.send ... offline_access, no https://outlook.office.com/ scopes first) and run `mailport authenticate <account>`.",
+		match:   func(e *Evidence) bool { return e.Graph == "InvalidAuthenticationToken" },
+	},
+	{
+		ID: "graph-throttled", Title: "Graph: 429 throttled",
+		Message: "HTTP 429 ApplicationThrottled: Application is over its MailboxConcurrency limit.",
+		Cause:   "Microsoft Graph is throttling the app or mailbox: too many requests at once (Outlook allows 4 concurrent requests per app and mailbox) or in a short time, often because several tools poll the same mailbox.",
+		Fix:     "Wait a few minutes and try again; poll less often, and make sure no other job polls the same mailbox with the same app at the same time.",
+		match:   func(e *Evidence) bool { return e.HTTP == 429 || e.Graph == "ApplicationThrottled" },
+	},
+
+	// --- folder and send ---
+	{
+		ID: "folder-not-found", Title: "The folder does not exist",
+		Message: "folder \"Inbox/Endpoint\" not found: no \"Endpoint\"",
+		Cause:   "The account's folder path names a folder that does not exist in the mailbox (a typo, another letter case on a case-sensitive server, or a folder that was renamed).",
+		Fix:     "Check the folder in a mail client and set the path with `mailport account edit <account> --folder Parent/Child` (forward slashes between levels; INBOX for the inbox).",
+		match:   func(e *Evidence) bool { return e.Check == "folder" && e.Reason == "not-found" },
+	},
+	{
+		ID: "smtp-sender-refused", Title: "The server refused the sender or recipient",
+		Message: "550 5.7.60 SMTP; Client does not have permissions to send as this sender",
+		Cause:   "The server accepted the login but refused MAIL FROM or RCPT TO: the login may not send as this address (Send As missing), or relaying is not allowed.",
+		Fix:     "Send from the login's own address, or grant the login Send As permission on the address; check the server's relay rules.",
+		match:   func(e *Evidence) bool { return e.Check == "send" && e.SMTPCode >= 500 },
+	},
+}
+
+// Lookup returns the first catalog entry matching e, or nil.
+func Lookup(e *Evidence) *Entry {
+	if e.Protocol == "smtp" || e.SMTPCode != 0 {
+		e.parseSMTP()
+	}
+	for i := range Catalog {
+		if Catalog[i].match(e) {
+			return &Catalog[i]
+		}
+	}
+	return nil
+}
+
+// EntryByID returns the entry with id, or nil.
+func EntryByID(id string) *Entry {
+	for i := range Catalog {
+		if Catalog[i].ID == id {
+			return &Catalog[i]
+		}
+	}
+	return nil
+}
+
+// DocsPath is where the troubleshooting page lives in the repository and
+// release archives.
+const DocsPath = "docs/troubleshooting.md"
+
+// RenderMarkdown writes the catalog as the entries section of the
+// troubleshooting page: one heading per entry with its anchor, the message
+// users see, the cause and the fix.
+func RenderMarkdown() string {
+	var b strings.Builder
+	for _, e := range Catalog {
+		fmt.Fprintf(&b, "<a id=\"%s\"></a>\n### %s\n\n", e.ID, e.Title)
+		fmt.Fprintf(&b, "What you see:\n\n```\n%s\n```\n\n", e.Message)
+		fmt.Fprintf(&b, "**Cause.** %s\n\n", e.Cause)
+		fmt.Fprintf(&b, "**Fix.** %s\n\n", e.Fix)
+		fmt.Fprintf(&b, "Entry id: `%s`\n\n", e.ID)
+	}
+	return b.String()
+}

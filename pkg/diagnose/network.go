@@ -1,0 +1,425 @@
+package diagnose
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mailport/mailport/pkg/config"
+	"github.com/mailport/mailport/pkg/connect"
+	"github.com/mailport/mailport/pkg/graph"
+	"github.com/mailport/mailport/pkg/mail"
+)
+
+// target is the host, port and encryption the network checks use: the
+// account's server, or Graph's for protocol microsoft.
+func (r *runner) target() (host string, port int, enc mail.Encryption) {
+	if r.acct.Protocol != config.Microsoft {
+		return r.ep.Host, r.ep.Port, r.ep.Encryption
+	}
+	base := r.acct.Property(connect.PropGraphURL, graph.DefaultBaseURL)
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return "graph.microsoft.com", 443, mail.SSL
+	}
+	port = 443
+	enc = mail.SSL
+	if u.Scheme == "http" {
+		port, enc = 80, mail.None
+	}
+	if p := u.Port(); p != "" {
+		port, _ = strconv.Atoi(p)
+	}
+	return u.Hostname(), port, enc
+}
+
+// checkDNS resolves the server's name.
+func (r *runner) checkDNS(ctx context.Context, c *Check) {
+	host, _, _ := r.target()
+	if ip := net.ParseIP(host); ip != nil {
+		c.Saw = host + " is an IP address; nothing to look up"
+		return
+	}
+	sctx, cancel := r.stepCtx(ctx)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupHost(sctx, host)
+	if err != nil {
+		ev := r.evidence("dns")
+		ev.Text = err.Error()
+		var de *net.DNSError
+		cause := fmt.Sprintf("The name %s could not be resolved.", host)
+		switch {
+		case errors.As(err, &de) && de.IsNotFound:
+			ev.Reason = "not-found"
+			cause = fmt.Sprintf("DNS says %s does not exist.", host)
+		case isTimeout(err):
+			ev.Reason = "timeout"
+			cause = fmt.Sprintf("The DNS server did not answer for %s within %s.", host, r.opts.Timeout)
+		}
+		r.find(c, Fail, ev, cause, "")
+		c.Saw = "no address for " + host
+		r.block(needNet, "the host name does not resolve")
+		return
+	}
+	c.Saw = host + " → " + strings.Join(sortedCopy(addrs), ", ")
+}
+
+// checkTCP connects to the server's port.
+func (r *runner) checkTCP(ctx context.Context, c *Check) {
+	host, port, _ := r.target()
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	d := net.Dialer{Timeout: r.opts.Timeout}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		ev := r.evidence("tcp")
+		ev.Text = err.Error()
+		var cause string
+		switch {
+		case errors.Is(err, syscall.ECONNREFUSED):
+			ev.Reason = "refused"
+			cause = fmt.Sprintf("%s refused the connection: nothing listens on port %d.", host, port)
+		case errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTUNREACH):
+			ev.Reason = "unreachable"
+			cause = fmt.Sprintf("There is no route from this machine to %s.", host)
+		case isTimeout(err):
+			ev.Reason = "timeout"
+			cause = fmt.Sprintf("No answer from %s within %s.", addr, r.opts.Timeout)
+		}
+		r.find(c, Fail, ev, cause, "")
+		c.Saw = "cannot connect to " + addr
+		r.block(needNet, "no TCP connection")
+		return
+	}
+	r.netAddr = conn.RemoteAddr().String()
+	conn.Close()
+	c.Saw = "connected to " + r.netAddr
+}
+
+// checkTLS runs the TLS handshake the account's encryption asks for
+// (implicit, or after STARTTLS) on a connection of its own, and inspects
+// the certificate. For encryption none it reads the greeting only, to
+// recognise a TLS port.
+func (r *runner) checkTLS(ctx context.Context, c *Check) {
+	host, port, enc := r.target()
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	if r.acct.Protocol == config.Microsoft && enc == mail.None {
+		c.Saw = "plain HTTP (graph_url is http://); no TLS to check"
+		return
+	}
+	d := net.Dialer{Timeout: r.opts.Timeout}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		ev := r.evidence("tls")
+		ev.Text = err.Error()
+		r.find(c, Fail, ev, "The second connection failed although the first succeeded.", "")
+		r.block(needNet, "no TCP connection")
+		return
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(r.opts.Timeout))
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	if enc != mail.SSL {
+		br := bufio.NewReader(conn)
+		greeting, err := readReply(br, r.acct.Protocol)
+		if err != nil {
+			r.noGreeting(ctx, c, addr, err)
+			return
+		}
+		if enc == mail.None {
+			c.Saw = "no encryption (greeting " + clip(greeting, 60) + ")"
+			return
+		}
+		if err := r.startTLS(conn, br); err != nil {
+			ev := r.evidence("tls")
+			ev.Text, ev.Reason = err.Error(), "starttls"
+			r.find(c, Fail, ev, fmt.Sprintf("%s did not accept STARTTLS: %v.", addr, err), fmt.Sprintf("Use encryption ssl on the implicit-TLS port, or none only on a trusted network: `mailport account edit %s --encryption ...`.", r.name))
+			c.Saw = "STARTTLS refused"
+			r.block(needNet, "STARTTLS failed")
+			return
+		}
+	}
+	r.handshake(c, conn, host, enc)
+}
+
+// noGreeting tells a TLS port (the server waits for our handshake) from a
+// server that accepts and says nothing.
+func (r *runner) noGreeting(ctx context.Context, c *Check, addr string, err error) {
+	ev := r.evidence("tls")
+	ev.Text = err.Error()
+	r.block(needNet, "the server sent no greeting")
+	if !isTimeout(err) {
+		ev.Reason = "greeting"
+		r.find(c, Fail, ev, fmt.Sprintf("Reading the greeting from %s failed.", addr), "")
+		c.Saw = "no greeting"
+		return
+	}
+	if cert := r.probeTLS(ctx, addr); cert != nil {
+		ev.Reason = "tls-on-plain-port"
+		ev.Text = fmt.Sprintf("no greeting within %s; a TLS handshake on the same port succeeds", r.opts.Timeout)
+		ev.own = true
+		_, port, _ := r.target()
+		r.find(c, Fail, ev, fmt.Sprintf("Port %d speaks TLS from the start, but the account says encryption %s.", port, r.ep.Encryption), "")
+		c.Saw = "no greeting in plain text; TLS on this port (certificate for " + strings.Join(certNames(cert), ", ") + ")"
+		return
+	}
+	ev.Reason = "silent"
+	ev.Text = fmt.Sprintf("no greeting within %s", r.opts.Timeout)
+	ev.own = true
+	r.find(c, Fail, ev, fmt.Sprintf("%s accepted the connection but sent nothing within %s, and no TLS handshake either.", addr, r.opts.Timeout), "")
+	c.Saw = "no greeting"
+}
+
+// probeTLS tries a handshake, certificates unchecked, to learn whether a
+// port speaks TLS.
+func (r *runner) probeTLS(ctx context.Context, addr string) *x509.Certificate {
+	d := net.Dialer{Timeout: r.opts.Timeout}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil
+	}
+	defer conn.Close()
+	host, _, _ := r.target()
+	tc := tls.Client(conn, &tls.Config{ServerName: host, InsecureSkipVerify: true}) //nolint:gosec // only probing
+	hctx, cancel := r.stepCtx(ctx)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		return nil
+	}
+	if certs := tc.ConnectionState().PeerCertificates; len(certs) > 0 {
+		return certs[0]
+	}
+	return nil
+}
+
+// handshake does the TLS handshake with checks of our own, so a bad
+// certificate is named precisely and still shown.
+func (r *runner) handshake(c *Check, conn net.Conn, host string, enc mail.Encryption) {
+	cfg, err := r.ep.TLSConfig()
+	if err != nil {
+		ev := r.evidence("tls")
+		ev.Text, ev.Reason = err.Error(), "config"
+		ev.own = true
+		r.find(c, Fail, ev, "The TLS settings are unusable: "+err.Error()+".", fmt.Sprintf("Fix the property tls_ca_file with `mailport account edit %s --property tls_ca_file=/path/ca.pem`.", r.name))
+		r.block(needNet, "the TLS settings are unusable")
+		return
+	}
+	cfg.ServerName = host
+	insecure := cfg.InsecureSkipVerify
+	cfg.InsecureSkipVerify = true //nolint:gosec // verified below, to name the problem
+	tc := tls.Client(conn, cfg)
+	if err := tc.Handshake(); err != nil {
+		ev := r.evidence("tls")
+		ev.Text = err.Error()
+		var rh tls.RecordHeaderError
+		_, port, _ := r.target()
+		switch {
+		case errors.As(err, &rh):
+			ev.Reason = "plain-on-tls-port"
+			said := strings.TrimSpace(strings.ToValidUTF8(string(rh.RecordHeader[:]), "?"))
+			r.find(c, Fail, ev, fmt.Sprintf("Port %d answered in plain text (%q), but the account says encryption ssl.", port, said), "")
+			c.Saw = "plain text on port " + strconv.Itoa(port)
+		case isTimeout(err):
+			ev.Reason = "silent"
+			r.find(c, Fail, ev, fmt.Sprintf("%s did not complete a TLS handshake within %s.", conn.RemoteAddr(), r.opts.Timeout), "")
+			c.Saw = "no TLS handshake"
+		default:
+			ev.Reason = "handshake"
+			r.find(c, Fail, ev, "The TLS handshake failed.", "")
+			c.Saw = "TLS handshake failed"
+		}
+		r.block(needNet, "no TLS connection")
+		return
+	}
+	st := tc.ConnectionState()
+	if len(st.PeerCertificates) == 0 {
+		c.Saw = tlsVersion(st.Version) + ", no certificate"
+		return
+	}
+	leaf := st.PeerCertificates[0]
+	days := int(leaf.NotAfter.Sub(r.now()).Hours() / 24)
+	saw := []string{tlsVersion(st.Version), "certificate for " + strings.Join(certNames(leaf), ", "), "issued by " + leaf.Issuer.CommonName, fmt.Sprintf("expires %s (in %d days)", leaf.NotAfter.Format("2006-01-02"), days)}
+	if enc == mail.StartTLS {
+		saw[0] = "STARTTLS, " + saw[0]
+	}
+	c.Saw = strings.Join(saw, "; ")
+
+	reason, detail := verifyCert(st, cfg, host, r.now())
+	if reason != "" {
+		ev := r.evidence("tls")
+		ev.Reason, ev.Text = reason, detail
+		st := Fail
+		if insecure {
+			st = Warn
+		}
+		r.find(c, st, ev, "", "")
+		if insecure {
+			r.find(c, Warn, &Evidence{Check: "tls", Reason: "insecure", Text: "tls_insecure=true", own: true},
+				"Certificate checks are switched off for this account (property tls_insecure=true), so the problem above does not stop it; anyone between here and the server could read the mail.",
+				fmt.Sprintf("Fix the certificate problem, then remove the property: `mailport account edit %s --property tls_insecure=false`.", r.name))
+			return
+		}
+		r.block(needNet, "the certificate is not trusted")
+		return
+	}
+	if days <= 14 {
+		r.find(c, Warn, &Evidence{Check: "tls", Reason: "expiring", own: true, Text: fmt.Sprintf("certificate expires in %d days", days)},
+			fmt.Sprintf("The server's certificate expires on %s, in %d days.", leaf.NotAfter.Format("2006-01-02"), days),
+			"Tell the server's administrator to renew the certificate before it expires.")
+	}
+}
+
+// verifyCert checks name, dates and chain, in that order, and returns the
+// first problem's reason and text.
+func verifyCert(st tls.ConnectionState, cfg *tls.Config, host string, now time.Time) (string, string) {
+	leaf := st.PeerCertificates[0]
+	if err := leaf.VerifyHostname(host); err != nil {
+		return "name-mismatch", err.Error()
+	}
+	if now.After(leaf.NotAfter) || now.Before(leaf.NotBefore) {
+		return "expired", fmt.Sprintf("x509: certificate has expired or is not yet valid: valid from %s to %s", leaf.NotBefore.Format(time.RFC3339), leaf.NotAfter.Format(time.RFC3339))
+	}
+	inter := x509.NewCertPool()
+	for _, ic := range st.PeerCertificates[1:] {
+		inter.AddCert(ic)
+	}
+	_, err := leaf.Verify(x509.VerifyOptions{Roots: cfg.RootCAs, Intermediates: inter, CurrentTime: now})
+	if err != nil {
+		text := err.Error()
+		if leaf.CheckSignatureFrom(leaf) == nil {
+			text += " (the certificate is self-signed)"
+		}
+		return "untrusted", text
+	}
+	return "", ""
+}
+
+func certNames(c *x509.Certificate) []string {
+	names := append([]string(nil), c.DNSNames...)
+	for _, ip := range c.IPAddresses {
+		names = append(names, ip.String())
+	}
+	if len(names) == 0 && c.Subject.CommonName != "" {
+		names = append(names, c.Subject.CommonName)
+	}
+	return names
+}
+
+func tlsVersion(v uint16) string {
+	switch v {
+	case tls.VersionTLS13:
+		return "TLS 1.3"
+	case tls.VersionTLS12:
+		return "TLS 1.2"
+	case tls.VersionTLS11:
+		return "TLS 1.1"
+	case tls.VersionTLS10:
+		return "TLS 1.0"
+	}
+	return "TLS"
+}
+
+// readReply reads a greeting: one line, or SMTP's multi-line 220 reply.
+func readReply(br *bufio.Reader, protocol string) (string, error) {
+	var first string
+	for i := 0; i < 100; i++ {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return "", err
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if i == 0 {
+			first = line
+		}
+		if protocol != config.SMTP || len(line) < 4 || line[3] != '-' {
+			return first, nil
+		}
+	}
+	return first, errors.New("endless reply")
+}
+
+// startTLS asks for STARTTLS in the account's protocol.
+func (r *runner) startTLS(conn net.Conn, br *bufio.Reader) error {
+	send := func(s string) error {
+		_, err := conn.Write([]byte(s + "\r\n"))
+		return err
+	}
+	switch r.acct.Protocol {
+	case config.IMAP:
+		if err := send("m1 STARTTLS"); err != nil {
+			return err
+		}
+		for i := 0; i < 100; i++ {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return err
+			}
+			if strings.HasPrefix(line, "m1 ") {
+				if strings.HasPrefix(strings.ToUpper(line[3:]), "OK") {
+					return nil
+				}
+				return errors.New(strings.TrimSpace(line[3:]))
+			}
+		}
+	case config.POP3:
+		if err := send("STLS"); err != nil {
+			return err
+		}
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(line, "+OK") {
+			return errors.New(strings.TrimSpace(line))
+		}
+		return nil
+	case config.SMTP:
+		if err := send("EHLO " + heloName()); err != nil {
+			return err
+		}
+		reply, err := readReply(br, config.SMTP)
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(reply, "250") {
+			return errors.New(reply)
+		}
+		if err := send("STARTTLS"); err != nil {
+			return err
+		}
+		reply, err = readReply(br, config.SMTP)
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(reply, "220") {
+			return errors.New(reply)
+		}
+		return nil
+	}
+	return errors.New("no STARTTLS for this protocol")
+}
+
+func heloName() string {
+	if h, err := os.Hostname(); err == nil && h != "" && !strings.ContainsAny(h, " \r\n") {
+		return h
+	}
+	return "localhost"
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

@@ -1,0 +1,145 @@
+package diagnose
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Colors for Render on a terminal.
+const (
+	colorReset  = "\x1b[0m"
+	colorGreen  = "\x1b[32m"
+	colorYellow = "\x1b[33m"
+	colorRed    = "\x1b[31m"
+	colorDim    = "\x1b[2m"
+)
+
+func mark(s Status) string {
+	switch s {
+	case OK:
+		return "ok"
+	case Warn:
+		return "warn"
+	case Fail:
+		return "FAIL"
+	}
+	return "skip"
+}
+
+func colorOf(s Status) string {
+	switch s {
+	case OK:
+		return colorGreen
+	case Warn:
+		return colorYellow
+	case Fail:
+		return colorRed
+	}
+	return colorDim
+}
+
+// Render writes the checklist for people: a heading, one line per check
+// with its mark, name, what it saw and its duration, and the cause, fix
+// and troubleshooting entry indented under every warn and fail. color adds
+// ANSI colours (terminals only); the words are the same without.
+func Render(w io.Writer, r *Report, color bool) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "mailport test %s: %s %s account, %s, login %s\n\n", r.Account, r.Type, r.Protocol, r.Server, r.Login)
+	for _, c := range r.Checks {
+		m := fmt.Sprintf("%-4s", mark(c.Status))
+		if color {
+			m = colorOf(c.Status) + m + colorReset
+		}
+		line := fmt.Sprintf("  %s  %-14s %s", m, c.Name, c.Saw)
+		if c.Status != Skip {
+			line += " (" + FormatDuration(c.Duration) + ")"
+		}
+		b.WriteString(line + "\n")
+		for _, f := range c.Findings {
+			if len(c.Findings) > 1 {
+				fmt.Fprintf(&b, "        - %s\n", mark(f.Status))
+			}
+			if f.Said != "" {
+				fmt.Fprintf(&b, "        server said: %s\n", f.Said)
+			}
+			if f.Error != "" {
+				fmt.Fprintf(&b, "        error: %s\n", f.Error)
+			}
+			fmt.Fprintf(&b, "        cause: %s\n", f.Cause)
+			fmt.Fprintf(&b, "        fix:   %s\n", f.Fix)
+			if f.Entry != "" {
+				fmt.Fprintf(&b, "        see:   %s#%s\n", DocsPath, f.Entry)
+			}
+		}
+	}
+	b.WriteString("\n" + Verdict(r) + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Verdict is the closing sentence of a report.
+func Verdict(r *Report) string {
+	fails, warns := r.count(Fail), r.count(Warn)
+	switch {
+	case r.Reauth && r.Auth == "basic":
+		return fmt.Sprintf("%s failed: the account has no password (mailport account edit %s --password-stdin).", plural(fails, "check", "checks"), r.Account)
+	case r.Reauth:
+		return fmt.Sprintf("%s failed: the account must be authenticated again (mailport authenticate %s, or store its password).", plural(fails, "check", "checks"), r.Account)
+	case fails > 0:
+		return fmt.Sprintf("%s failed. Run `mailport test %s --trace FILE` for the protocol transcript (secrets redacted).", plural(fails, "check", "checks"), r.Account)
+	case warns > 0:
+		return fmt.Sprintf("All checks passed, with %s.", plural(warns, "warning", "warnings"))
+	}
+	return "All checks passed."
+}
+
+func (r *Report) count(s Status) int {
+	n := 0
+	for _, c := range r.Checks {
+		if c.Status == s {
+			n++
+		}
+	}
+	return n
+}
+
+// Summary is the one line `mailport test --all` prints for an account:
+// its name, result and the first failing (or warning) check's cause.
+func Summary(r *Report) string {
+	first := func(s Status) (Check, Finding, bool) {
+		for _, c := range r.Checks {
+			for _, f := range c.Findings {
+				if f.Status == s {
+					return c, f, true
+				}
+			}
+		}
+		return Check{}, Finding{}, false
+	}
+	res := mark(r.Result)
+	if c, f, ok := first(r.Result); ok && r.Result != OK {
+		entry := ""
+		if f.Entry != "" {
+			entry = " [" + f.Entry + "]"
+		}
+		return fmt.Sprintf("%s\t%s\t%s: %s%s", r.Account, res, c.Name, firstSentence(f.Cause), entry)
+	}
+	return fmt.Sprintf("%s\t%s\t%s passed", r.Account, res, plural(len(r.Checks)-r.count(Skip), "check", "checks"))
+}
+
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i >= 0 {
+		return s[:i+1]
+	}
+	return s
+}
+
+// FormatDuration prints a check's duration: 0ms, 12ms, 1.2s.
+func FormatDuration(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	return fmt.Sprintf("%.1fs", d.Seconds())
+}
