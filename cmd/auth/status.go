@@ -9,7 +9,9 @@ import (
 
 	"github.com/mailport/mailport/cmd/account"
 	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/oauth"
+	"github.com/mailport/mailport/pkg/store"
 )
 
 // StatusOptions are the inputs of `mailport status`.
@@ -27,7 +29,8 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(*StatusOptions) error) *cobra.Co
 		Long: `Show, for each account (all by default): AUTHENTICATED (a token that is usable or
 refreshable), NOT AUTHENTICATED, NEEDS REAUTH, PASSWORD SET, NO PASSWORD or DISABLED; the
 access token's expiry, the user it is for, the granted scopes, and a warning when the token
-config's client secret expires within 30 days. No server is contacted: run mailport test for that.`,
+config's client secret expires within 30 days, and for an inbound account with a hold_dir the
+last fetch into it (time, messages, error). No server is contacted: run mailport test for that.`,
 		Example: `  mailport status
   mailport status support --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -59,8 +62,13 @@ func statusRun(opts *StatusOptions) error {
 	if err != nil {
 		return err
 	}
+	fetches := lastFetches(cfg, list)
 	if f.JSON {
-		return cmdutil.PrintJSON(f.IO.Out, list)
+		out := make([]statusJSON, len(list))
+		for i, st := range list {
+			out[i] = statusJSON{Status: st, LastFetch: fetches[st.Account]}
+		}
+		return cmdutil.PrintJSON(f.IO.Out, out)
 	}
 	if len(list) == 0 {
 		fmt.Fprintln(f.IO.ErrOut, "No accounts yet. Add one with `mailport account add NAME`.")
@@ -76,6 +84,9 @@ func statusRun(opts *StatusOptions) error {
 		}
 		for _, w := range st.Warnings {
 			notes = append(notes, fmt.Sprintf("%s: warning: %s", st.Account, w))
+		}
+		if lf := fetches[st.Account]; lf != nil {
+			notes = append(notes, fmt.Sprintf("%s: %s", st.Account, lf.describe()))
 		}
 	}
 	if err := t.Render(); err != nil {
@@ -106,4 +117,48 @@ func expiry(st *oauth.Status, now time.Time) string {
 		return s + " (expired)"
 	}
 	return s
+}
+
+// statusJSON is an account's --json status: oauth.Status plus the last
+// fetch into the account's hold_dir, when there was one.
+type statusJSON struct {
+	*oauth.Status
+	LastFetch *LastFetch `json:"last_fetch,omitempty"`
+}
+
+// LastFetch is the last `mailport fetch` of an account into its hold_dir.
+type LastFetch struct {
+	Dir      string    `json:"dir"`
+	Finished time.Time `json:"finished"`
+	Messages int64     `json:"messages"`
+	Bytes    int64     `json:"bytes"`
+	Failed   int64     `json:"failed"`
+	Error    string    `json:"error,omitempty"`
+}
+
+func (l *LastFetch) describe() string {
+	s := fmt.Sprintf("last fetch %s: %d messages into %s, %d failed", l.Finished.Local().Format("2006-01-02 15:04"), l.Messages, l.Dir, l.Failed)
+	if l.Error != "" {
+		s += "; error: " + l.Error
+	}
+	return s
+}
+
+// lastFetches reads, without locking, the last fetch run of each inbound
+// account from its hold_dir. Fetches into other directories (--to) are not
+// known here.
+func lastFetches(cfg *config.Config, list []*oauth.Status) map[string]*LastFetch {
+	out := map[string]*LastFetch{}
+	for _, st := range list {
+		a := cfg.Accounts[st.Account]
+		if a == nil || a.Type != config.Inbound || a.HoldDir == "" {
+			continue
+		}
+		run, ok, err := store.LastRun(a.HoldDir, st.Account)
+		if err != nil || !ok {
+			continue
+		}
+		out[st.Account] = &LastFetch{Dir: a.HoldDir, Finished: run.Finished, Messages: run.Messages, Bytes: run.Bytes, Failed: run.Failed, Error: run.Error}
+	}
+	return out
 }

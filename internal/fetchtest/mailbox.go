@@ -30,7 +30,6 @@ type Mailbox struct {
 	Validity string
 	msgs     []*Message
 	moved    map[string][]*Message
-	closed   bool
 	// FailFetchAfter, when positive, makes Fetch fail after handing over
 	// that many messages (a connection lost).
 	FailFetchAfter int
