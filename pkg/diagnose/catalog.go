@@ -46,6 +46,10 @@ type Evidence struct {
 	// Audience is the access token's audience when it is a JWT.
 	Audience []string
 
+	// TokenUnfit is set when the token check found the token unfit for
+	// the protocol, so a refusal is not the mailbox's fault.
+	TokenUnfit bool
+
 	own bool // Text is mailport's own sentence, not the server's words
 }
 
@@ -461,7 +465,7 @@ var Catalog = []Entry{
 		Cause:   "The token has the right audience and scope, yet Microsoft refuses it: IMAP or POP is disabled for the mailbox, or, with an app-only token, the app's service principal is not registered in Exchange or has no permission on the mailbox.",
 		Fix:     "Enable the protocol: Microsoft 365 admin center, the user, Mail, Manage email apps (IMAP / POP), or Set-CASMailbox -Identity <login> -ImapEnabled $true. For app-only tokens run New-ServicePrincipal and Add-MailboxPermission -User <service principal> -AccessRights FullAccess in Exchange Online PowerShell.",
 		match: func(e *Evidence) bool {
-			return e.authRefused() && e.Provider == "microsoft" && e.mailProtocol() && e.textHas("authenticate failed", "authentication failed", "login failed")
+			return e.authRefused() && !e.TokenUnfit && e.Provider == "microsoft" && e.mailProtocol() && e.textHas("authenticate failed", "authentication failed", "login failed")
 		},
 	},
 	{

@@ -143,11 +143,12 @@ type runner struct {
 
 	blocked map[string]string // need → why it is not met
 
-	creds   mail.Credentials
-	token   *oauth.Token
-	in      mail.Inbound
-	out     *smtp.Client
-	netAddr string // the address that answered the TCP check
+	creds      mail.Credentials
+	token      *oauth.Token
+	in         mail.Inbound
+	out        *smtp.Client
+	netAddr    string // the address that answered the TCP check
+	tokenUnfit bool   // the token fits check failed
 }
 
 // Run diagnoses one account. The error is only for an account that does
@@ -241,6 +242,9 @@ func (r *runner) check(ctx context.Context, id, name string, needs []string, fn 
 			c.Status = f.Status
 		}
 	}
+	if id == "scopes" && c.Status == Fail {
+		r.tokenUnfit = true
+	}
 	r.report.Checks = append(r.report.Checks, c)
 }
 
@@ -259,6 +263,7 @@ func (r *runner) evidence(check string) *Evidence {
 	if r.token != nil && r.token.Claims != nil {
 		ev.Audience = r.token.Claims.Audience
 	}
+	ev.TokenUnfit = r.tokenUnfit
 	return ev
 }
 
