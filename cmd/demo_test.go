@@ -21,6 +21,11 @@ func TestDemoRunsTheWholeFlow(t *testing.T) {
 		"$ mailport account add demo-in --type inbound --protocol imap",
 		"$ mailport authenticate demo-in\nAccount demo-in is AUTHENTICATED as demo@mailport-demo.test.",
 		"$ mailport send demo-out --to demo@mailport-demo.test",
+		"$ mailport test demo-in\n",
+		"All checks passed",
+		"fetched 3 messages",
+		"fetched 0 messages (0 bytes) into " + dir,
+		"fetched 2 messages",
 		"Done. The fetched mail is in " + dir,
 	} {
 		if !strings.Contains(r.out, want) {
@@ -33,5 +38,25 @@ func TestDemoRunsTheWholeFlow(t *testing.T) {
 	if strings.Count(r.err, "secrets are kept in plain text") != 1 {
 		t.Errorf("the plain-text warning should appear once:\n%s", r.err)
 	}
-	_ = os.Remove
+	// The seeded messages and the one the demo sent are on disk.
+	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	if len(files) != 3 {
+		t.Fatalf("want 3 .eml files in %s, got %v", dir, files)
+	}
+	found := false
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "Subject: Hello from mailport demo") {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("the message the demo sent was not fetched")
+	}
+	if g, _ := filepath.Glob(filepath.Join(dir, "graph", "*.eml")); len(g) != 2 {
+		t.Errorf("want 2 .eml files fetched through Graph, got %v", g)
+	}
 }
