@@ -440,6 +440,7 @@ func (r *runner) checkScopes(ctx context.Context, c *Check) {
 	if user != "" {
 		saw = append(saw, "user "+user)
 		if a.Login != "" && !strings.EqualFold(user, a.Login) {
+			r.userDiffer = true
 			ev := r.evidence("scopes")
 			ev.Reason = "user"
 			shared := a.Protocol == config.Microsoft && tok.Claims != nil && (containsFold(tok.Claims.Scopes, "Mail.Read.Shared") || containsFold(tok.Claims.Scopes, "Mail.ReadWrite.Shared") || containsFold(tok.Claims.Scopes, "Mail.Send.Shared"))

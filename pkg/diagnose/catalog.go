@@ -49,6 +49,8 @@ type Evidence struct {
 	// TokenUnfit is set when the token check found the token unfit for
 	// the protocol, so a refusal is not the mailbox's fault.
 	TokenUnfit bool
+	// UserMismatch is set when the token's user is not the login.
+	UserMismatch bool
 
 	own bool // Text is mailport's own sentence, not the server's words
 }
@@ -332,7 +334,9 @@ var Catalog = []Entry{
 		Message: "signed in as <user>, but the account logs in as <login>",
 		Cause:   "The token was issued to another user than the account's login: either someone signed in with the wrong account, or the login is a shared mailbox the user has been given access to.",
 		Fix:     "For a wrong account run `mailport authenticate <account>` and sign in as the login. For a shared mailbox make sure the user has Full Access to it (Exchange admin center, mailbox delegation) and, for Graph, that the token has Mail.Read.Shared / Mail.Send.Shared.",
-		match:   func(e *Evidence) bool { return e.Check == "scopes" && e.Reason == "user" },
+		match: func(e *Evidence) bool {
+			return (e.Check == "scopes" && e.Reason == "user") || (e.authRefused() && e.UserMismatch && e.mailProtocol() && !e.textHas("authenticated but not connected"))
+		},
 	},
 
 	// --- network ---

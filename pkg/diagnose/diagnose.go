@@ -149,6 +149,7 @@ type runner struct {
 	out        *smtp.Client
 	netAddr    string // the address that answered the TCP check
 	tokenUnfit bool   // the token fits check failed
+	userDiffer bool   // the token's user is not the login
 }
 
 // Run diagnoses one account. The error is only for an account that does
@@ -263,7 +264,7 @@ func (r *runner) evidence(check string) *Evidence {
 	if r.token != nil && r.token.Claims != nil {
 		ev.Audience = r.token.Claims.Audience
 	}
-	ev.TokenUnfit = r.tokenUnfit
+	ev.TokenUnfit, ev.UserMismatch = r.tokenUnfit, r.userDiffer
 	return ev
 }
 
