@@ -22,7 +22,7 @@ func TestDemoRunsTheWholeFlow(t *testing.T) {
 		"$ mailport authenticate demo-in\nAccount demo-in is AUTHENTICATED as demo@mailport-demo.test.",
 		"$ mailport send demo-out --to demo@mailport-demo.test",
 		"$ mailport test demo-in\n",
-		"All checks passed",
+		"All checks passed.\n",
 		"fetched 3 messages",
 		"fetched 0 messages (0 bytes) into " + dir,
 		"fetched 2 messages",
