@@ -242,9 +242,7 @@ func (c *Client) readMulti(cmd string, fn func(line string) error) error {
 		if line == "." {
 			return nil
 		}
-		if strings.HasPrefix(line, ".") {
-			line = line[1:]
-		}
+		line = strings.TrimPrefix(line, ".") // undo dot-stuffing
 		if err := fn(line); err != nil {
 			return err
 		}
