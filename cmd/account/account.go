@@ -3,7 +3,6 @@
 package account
 
 import (
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -28,22 +27,13 @@ func NewCmdAccount(f *cmdutil.Factory) *cobra.Command {
 	return cmd
 }
 
-func sortedNames[T any](m map[string]T) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
 // Lookup returns an account or a ConfigError naming the known ones.
 func Lookup(cfg *config.Config, name string) (*config.Account, error) {
 	a, ok := cfg.Accounts[name]
 	if !ok {
 		known := "there are none yet; add one with `mailport account add`"
 		if len(cfg.Accounts) > 0 {
-			known = "known: " + strings.Join(sortedNames(cfg.Accounts), ", ")
+			known = "known: " + strings.Join(cmdutil.SortedNames(cfg.Accounts), ", ")
 		}
 		return nil, cmdutil.ConfigErrorf("no account named %q (%s)", name, known)
 	}

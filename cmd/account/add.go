@@ -176,7 +176,7 @@ func addRun(opts *AddOptions) error {
 	case a.Auth == config.AuthOAuth2:
 		fmt.Fprintf(f.IO.Out, "Next: mailport authenticate %s\n", opts.Name)
 	case gotPassword:
-		fmt.Fprintf(f.IO.Out, "Password stored in the %s. Next: mailport test %s\n", storeWord(store.Name()), opts.Name)
+		fmt.Fprintf(f.IO.Out, "Password stored in the %s. Next: mailport test %s\n", cmdutil.StoreWord(store.Name()), opts.Name)
 	default:
 		fmt.Fprintf(f.IO.Out, "No password stored: set %s at run time or run `mailport account edit %s --password-stdin`\n", secret.EnvName(secret.EnvPasswordPrefix, opts.Name), opts.Name)
 	}
@@ -244,18 +244,11 @@ func promptMissing(f *cmdutil.Factory, fl *fields, preset string, cfg *config.Co
 		return err
 	}
 	if !fl.changed("auth") && !fl.changed("token-config") && len(cfg.TokenConfigs) > 0 && (preset != "" || fl.Protocol == config.Microsoft) {
-		if err := ask("token-config", &fl.TokenConfig, "Token config ("+strings.Join(sortedNames(cfg.TokenConfigs), ", ")+")", "", nil); err != nil {
+		if err := ask("token-config", &fl.TokenConfig, "Token config ("+strings.Join(cmdutil.SortedNames(cfg.TokenConfigs), ", ")+")", "", nil); err != nil {
 			return err
 		}
 	}
 	prev := fl.changed
 	fl.changed = func(name string) bool { return given[name] || prev(name) }
 	return nil
-}
-
-func storeWord(name string) string {
-	if name == "file" {
-		return "secrets file"
-	}
-	return name
 }

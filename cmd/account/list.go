@@ -40,7 +40,7 @@ func listRun(opts *ListOptions) error {
 		return err
 	}
 	list := []Description{}
-	for _, name := range sortedNames(cfg.Accounts) {
+	for _, name := range cmdutil.SortedNames(cfg.Accounts) {
 		list = append(list, describe(f, cfg, name, cfg.Accounts[name]))
 	}
 	if f.JSON {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 )
@@ -50,4 +51,22 @@ func (t *Table) Render() error {
 		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
 	return tw.Flush()
+}
+
+// SortedNames returns a map's keys in order, for listing names.
+func SortedNames[T any](m map[string]T) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// StoreWord names a secret store backend in a sentence ("secrets file", "keyring").
+func StoreWord(name string) string {
+	if name == "file" {
+		return "secrets file"
+	}
+	return name
 }

@@ -150,7 +150,7 @@ func addRun(opts *AddOptions) error {
 	fmt.Fprintf(f.IO.Out, "%s token config %q (%s, %s flow) in %s\n", verb, opts.Name, tc.Provider, tc.Flow, cfg.Path)
 	switch {
 	case got:
-		fmt.Fprintf(f.IO.Out, "Client secret stored in the %s.\n", storeWord(store.Name()))
+		fmt.Fprintf(f.IO.Out, "Client secret stored in the %s.\n", cmdutil.StoreWord(store.Name()))
 	case tc.Flow == config.FlowClientCredentials:
 		fmt.Fprintf(f.IO.ErrOut, "warning: no client secret stored; client credentials need one: set %s at run time or run `mailport token-config edit %s --client-secret-stdin`\n",
 			secret.EnvName(secret.EnvClientSecretPrefix, opts.Name), opts.Name)
@@ -171,13 +171,6 @@ func plural(n int) string {
 		return "it"
 	}
 	return "them"
-}
-
-func storeWord(name string) string {
-	if name == "file" {
-		return "secrets file"
-	}
-	return name
 }
 
 // promptMissing asks for required fields on a terminal.

@@ -1,7 +1,6 @@
 package tokenconfig
 
 import (
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -32,15 +31,6 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 	}
 }
 
-func sortedNames[T any](m map[string]T) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
 func listRun(opts *ListOptions) error {
 	f := opts.F
 	cfg, err := f.Config()
@@ -51,7 +41,7 @@ func listRun(opts *ListOptions) error {
 		return err
 	}
 	list := []Description{}
-	for _, name := range sortedNames(cfg.TokenConfigs) {
+	for _, name := range cmdutil.SortedNames(cfg.TokenConfigs) {
 		d := describe(name, cfg.TokenConfigs[name], sourceOf(f, name))
 		if u := usedBy(cfg, name); u != nil {
 			d.UsedBy = u

@@ -61,7 +61,7 @@ func sourceOf(f *cmdutil.Factory, name string) secret.Source {
 
 func usedBy(cfg *config.Config, name string) []string {
 	var names []string
-	for _, an := range sortedNames(cfg.Accounts) {
+	for _, an := range cmdutil.SortedNames(cfg.Accounts) {
 		if cfg.Accounts[an].TokenConfig == name {
 			names = append(names, an)
 		}
@@ -100,7 +100,7 @@ func Lookup(cfg *config.Config, name string) (*config.TokenConfig, error) {
 	if !ok {
 		known := "there are none yet; add one with `mailport token-config add`"
 		if len(cfg.TokenConfigs) > 0 {
-			known = "known: " + strings.Join(sortedNames(cfg.TokenConfigs), ", ")
+			known = "known: " + strings.Join(cmdutil.SortedNames(cfg.TokenConfigs), ", ")
 		}
 		return nil, cmdutil.ConfigErrorf("no token config named %q (%s)", name, known)
 	}
