@@ -110,7 +110,7 @@ type AuthResult struct {
 	Flow    string `json:"flow"`
 	// User is who signed in, when the provider says.
 	User     string    `json:"user,omitempty"`
-	Expiry   time.Time `json:"expiry,omitempty"`
+	Expiry   time.Time `json:"expiry,omitzero"`
 	Scopes   []string  `json:"scopes,omitempty"`
 	Audience []string  `json:"audience,omitempty"`
 	// Stored is false for client credentials: app-only tokens are fetched
@@ -237,7 +237,7 @@ type Status struct {
 	Flow   string        `json:"flow,omitempty"`
 	User   string        `json:"user,omitempty"`
 	// Expiry of the stored access token (it is refreshed on use).
-	Expiry      time.Time `json:"expiry,omitempty"`
+	Expiry      time.Time `json:"expiry,omitzero"`
 	Expired     bool      `json:"expired,omitempty"`
 	Refreshable bool      `json:"refreshable,omitempty"`
 	Scopes      []string  `json:"scopes,omitempty"`

@@ -19,7 +19,7 @@ type Token struct {
 	AccessToken  string    `json:"access_token"`
 	RefreshToken string    `json:"refresh_token,omitempty"`
 	TokenType    string    `json:"token_type,omitempty"`
-	Expiry       time.Time `json:"expiry,omitempty"`
+	Expiry       time.Time `json:"expiry,omitzero"`
 	// Scopes are the scopes the provider says it granted (its "scope"
 	// field); when it says nothing, the scopes requested.
 	Scopes     []string  `json:"scopes,omitempty"`
@@ -50,7 +50,7 @@ type Claims struct {
 	Email             string    `json:"email,omitempty"`
 	Issuer            string    `json:"iss,omitempty"`
 	AppID             string    `json:"appid,omitempty"`
-	Expiry            time.Time `json:"exp,omitempty"`
+	Expiry            time.Time `json:"exp,omitzero"`
 	// All is every claim as decoded, for identity_claim lookups.
 	All map[string]any `json:"-"`
 }
