@@ -3,6 +3,8 @@
 #   make test    lint + every test, with the real servers (Dovecot, Postfix,
 #                gnome-keyring, Chromium; installed from Debian when root)
 #   make lint    gofmt, go vet, staticcheck, go mod tidy check
+#   make bench   mailport fetch against mbsync, fetchmail and getmail6 on a
+#                real Dovecot (root; N=200 RUNS=1 for a quick run)
 
 GO          ?= go
 BIN         := $(CURDIR)/bin
@@ -41,6 +43,20 @@ unit:
 # an unlocked gnome-keyring for the Secret Service tests.
 test: deps lint
 	MAILPORT_REQUIRE_REALSERVERS=1 scripts/with-keyring.sh $(GO) test -count=1 -timeout 12m -p 2 ./...
+
+# Fetch throughput, CPU and peak RSS of mailport against mbsync, fetchmail
+# and getmail6 on the test bed's Dovecot (not part of `make test`). Installs
+# the peers when root, builds mailport, then runs the harness in bench/.
+# BENCH_FLAGS passes more flags, e.g. BENCH_FLAGS=-tls or BENCH_FLAGS=-v.
+N          ?= 2000
+RUNS       ?= 3
+BENCH_FLAGS ?=
+
+bench: build
+	MAILPORT_BENCH=1 scripts/install-deps.sh
+	@# Not -trimpath: the test bed finds its templates from its source path.
+	$(GO) build -o $(BIN)/mailport-bench ./bench
+	$(BIN)/mailport-bench -mailport $(BIN)/mailport -n $(N) -runs $(RUNS) $(BENCH_FLAGS)
 
 # Man pages from the Cobra commands; internal/gendocs's test fails when
 # docs/man is stale.

@@ -19,8 +19,11 @@ need=(
   "chromium:chromium"
   "openssl:openssl"
 )
+# make bench: the peers it times mailport against, and GNU time, which
+# starts each tool and reports its CPU time and peak RSS. Debian's getmail6
+# installs its program as `getmail`.
 if [ "${MAILPORT_BENCH:-}" = 1 ]; then
-  need+=("mbsync:isync" "fetchmail:fetchmail" "getmail6:getmail6")
+  need+=("mbsync:isync" "fetchmail:fetchmail" "getmail:getmail6" "/usr/bin/time:time")
 fi
 
 missing=()
