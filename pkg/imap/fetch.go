@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -100,16 +101,21 @@ func parseUIDs(ids []string) ([]imap.UID, error) {
 
 // Fetch streams the raw bytes of msgs to fn with UID FETCH BODY.PEEK[]
 // (which leaves \Seen alone), BatchSize messages per command with the next
-// batch requested before the current one is consumed. Within a batch the
-// server decides the order; for ascending UIDs, as List returns them, that
-// is the order given.
+// batch requested before the current one is consumed. The server decides
+// the order; for ascending UIDs, as List returns them, that is the order
+// given.
+//
+// Messages are taken as they arrive, whichever batch they answer: a server
+// may run pipelined commands at once (Dovecot does) and send the next
+// batch's first message before the current batch's completion, and
+// imapclient's reader waits until each message body is read.
 //
 // The reader given to fn reads straight from the connection: memory use does
-// not depend on message size. If fn returns an error, Fetch reads and drops
-// what the server still sends for the batches in flight, so the connection
-// stays usable (e.g. to mark the messages already stored), and returns fn's
-// error. Messages the server no longer has are reported at the end as a
-// *GoneError.
+// not depend on message size. If fn returns an error, Fetch asks for no more
+// batches, reads and drops what the server still sends for the batches in
+// flight, so the connection stays usable (e.g. to mark the messages already
+// stored), and returns fn's error. Messages the server no longer has are
+// reported at the end as a *GoneError.
 func (c *Client) Fetch(ctx context.Context, msgs []mail.Message, fn func(mail.Message, io.Reader) error) error {
 	if c.selected == "" {
 		return errors.New("imap: fetch: no folder is open")
@@ -135,42 +141,82 @@ func (c *Client) Fetch(ctx context.Context, msgs []mail.Message, fn func(mail.Me
 	type batch struct {
 		cmd  *imapclient.FetchCommand
 		want map[imap.UID]mail.Message
+		next chan struct{} // the message handed over is done with: ask for the next
 	}
-	send := func(from int) *batch {
+	// One goroutine per batch hands its messages over, one at a time
+	// (FetchCommand.Next drops the previous message, so it must wait until
+	// that one is read); a nil message says the command is complete.
+	type arrival struct {
+		b  *batch
+		md *imapclient.FetchMessageData
+	}
+	arrivals := make(chan arrival)
+	open := 0
+	send := func(from int) {
 		to := min(from+BatchSize, len(msgs))
-		b := &batch{want: make(map[imap.UID]mail.Message, to-from)}
+		b := &batch{want: make(map[imap.UID]mail.Message, to-from), next: make(chan struct{})}
 		for i := from; i < to; i++ {
 			b.want[uids[i]] = msgs[i]
 		}
 		b.cmd = c.c.Fetch(imap.UIDSetNum(uids[from:to]...), opts)
-		return b
+		open++
+		go func() {
+			for {
+				md := b.cmd.Next()
+				arrivals <- arrival{b, md}
+				if md == nil {
+					return
+				}
+				<-b.next
+			}
+		}()
 	}
 
-	var inflight []*batch
-	defer func() {
-		// Leave nothing half-read: imapclient's reader would block on it.
-		for _, b := range inflight {
-			c.consume(b.cmd, b.want, nil)
-		}
-	}()
-	inflight = append(inflight, send(0))
+	send(0)
+	next := BatchSize
+	if next < len(msgs) {
+		send(next)
+		next += BatchSize
+	}
+	var fnErr, srvErr error
 	var gone []string
-	for next := BatchSize; len(inflight) > 0; next += BatchSize {
-		if next < len(msgs) {
-			inflight = append(inflight, send(next))
-		}
-		b := inflight[0]
-		inflight = inflight[1:]
-		err := c.consume(b.cmd, b.want, fn)
-		if err != nil {
-			if errors.Is(err, errServer) {
-				return c.wrap(ctx, "UID FETCH", err)
+	// Every batch is read to its end whatever happens, so imapclient's
+	// reader is never left blocked on a half-read message.
+	for open > 0 {
+		var a arrival
+		c.wait(func() error { a = <-arrivals; return nil })
+		if a.md != nil {
+			deliver := fn
+			if fnErr != nil || srvErr != nil {
+				deliver = nil
 			}
-			return err
+			if err := c.consume(a.md, a.b.want, deliver); err != nil {
+				if errors.Is(err, errServer) {
+					srvErr = cmp.Or(srvErr, err)
+				} else {
+					fnErr = cmp.Or(fnErr, err)
+				}
+			}
+			a.b.next <- struct{}{}
+			continue
 		}
-		for uid := range b.want {
+		open--
+		if err := c.wait(a.b.cmd.Close); err != nil && srvErr == nil {
+			srvErr = asServerError(err)
+		}
+		for uid := range a.b.want {
 			gone = append(gone, strconv.FormatUint(uint64(uid), 10))
 		}
+		if next < len(msgs) && fnErr == nil && srvErr == nil {
+			send(next)
+			next += BatchSize
+		}
+	}
+	switch {
+	case fnErr != nil:
+		return fnErr
+	case srvErr != nil:
+		return c.wrap(ctx, "UID FETCH", srvErr)
 	}
 	if len(gone) > 0 {
 		sort.Slice(gone, func(i, j int) bool { return uidOf(gone[i]) < uidOf(gone[j]) })
@@ -191,52 +237,38 @@ func asServerError(err error) error   { return serverError{err} }
 
 func (c *Client) reader(r io.Reader) io.Reader { return &stepReader{c: c, r: r} }
 
-// consume reads one FETCH command's responses, handing each wanted body to
-// fn (or dropping it when fn is nil) and deleting it from want.
-func (c *Client) consume(cmd *imapclient.FetchCommand, want map[imap.UID]mail.Message, fn func(mail.Message, io.Reader) error) error {
+// consume reads one FETCH response, handing a wanted body to fn (or
+// dropping it when fn is nil) and deleting it from want. An error of the
+// connection is marked with errServer; fn's own error is returned as it is.
+func (c *Client) consume(md *imapclient.FetchMessageData, want map[imap.UID]mail.Message, fn func(mail.Message, io.Reader) error) error {
 	var fnErr error
+	var uid imap.UID
 	for {
-		var md *imapclient.FetchMessageData
-		c.wait(func() error { md = cmd.Next(); return nil })
-		if md == nil {
-			break
+		var item imapclient.FetchItemData
+		c.wait(func() error { item = md.Next(); return nil })
+		if item == nil {
+			return fnErr
 		}
-		var uid imap.UID
-		for {
-			var item imapclient.FetchItemData
-			c.wait(func() error { item = md.Next(); return nil })
-			if item == nil {
-				break
+		switch it := item.(type) {
+		case imapclient.FetchItemDataUID:
+			uid = it.UID
+		case imapclient.FetchItemDataBodySection:
+			m, ok := want[uid]
+			if !ok || it.Literal == nil {
+				continue // md.Next drops the rest
 			}
-			switch it := item.(type) {
-			case imapclient.FetchItemDataUID:
-				uid = it.UID
-			case imapclient.FetchItemDataBodySection:
-				m, ok := want[uid]
-				if !ok || it.Literal == nil {
-					continue // md.Next drops the rest
-				}
-				r := c.reader(it.Literal)
-				delete(want, uid)
-				if fn != nil && fnErr == nil {
-					fnErr = fn(m, r)
-				}
-				// Read what fn left so the next response can be parsed; this
-				// goes through the watchdog, so a silent server still ends it.
-				if _, err := io.Copy(io.Discard, r); err != nil && fnErr == nil {
-					fnErr = asServerError(err)
-				}
+			r := c.reader(it.Literal)
+			delete(want, uid)
+			if fn != nil {
+				fnErr = fn(m, r)
+			}
+			// Read what fn left so the next response can be parsed; this
+			// goes through the watchdog, so a silent server still ends it.
+			if _, err := io.Copy(io.Discard, r); err != nil && fnErr == nil {
+				fnErr = asServerError(err)
 			}
 		}
 	}
-	err := c.wait(cmd.Close)
-	if fnErr != nil {
-		return fnErr
-	}
-	if err != nil {
-		return asServerError(err)
-	}
-	return nil
 }
 
 // stepReader reads a literal with the watchdog armed for each read, so a

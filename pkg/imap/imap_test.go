@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,7 +104,8 @@ func TestPlaintextPasswordRefused(t *testing.T) {
 
 // scripted is a fake IMAP server that plays a script: it sends each
 // "S: " line and checks each "C: " line (with the tag stripped) against what
-// the client sends. It reports the first difference on errc.
+// the client sends. In "S: " lines TAG is the tag of the latest command and
+// PREVTAG the one before. It reports the first difference on errc.
 func scripted(t *testing.T, script []string) (mail.Endpoint, <-chan error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -119,11 +122,11 @@ func scripted(t *testing.T, script []string) (mail.Endpoint, <-chan error) {
 		}
 		defer conn.Close()
 		br := bufio.NewReader(conn)
-		tag := ""
+		tag, prev := "", ""
 		for _, l := range script {
 			switch {
 			case strings.HasPrefix(l, "S: "):
-				io.WriteString(conn, strings.ReplaceAll(l[3:], "TAG", tag)+"\r\n")
+				io.WriteString(conn, strings.NewReplacer("PREVTAG", prev, "TAG", tag).Replace(l[3:])+"\r\n")
 			case strings.HasPrefix(l, "C: "):
 				got, err := br.ReadString('\n')
 				if err != nil {
@@ -132,7 +135,7 @@ func scripted(t *testing.T, script []string) (mail.Endpoint, <-chan error) {
 				}
 				got = strings.TrimRight(got, "\r\n")
 				if t, rest, ok := strings.Cut(got, " "); ok {
-					tag, got = t, rest
+					prev, tag, got = tag, t, rest
 				}
 				if got != l[3:] {
 					errc <- errors.New("client sent " + got + ", want " + l[3:])
@@ -270,5 +273,74 @@ func TestFlatNamespace(t *testing.T) {
 	_, err = c.Open(context.Background(), "Inbox/Endpoint")
 	if err == nil || !strings.Contains(err.Error(), "one level") {
 		t.Errorf("Open of a nested path on a flat server: error = %v", err)
+	}
+}
+
+// Dovecot runs pipelined FETCH commands at once: the second batch's first
+// message may come before the first batch's completion. Fetch must take it
+// then (imapclient's reader waits until it is read) instead of waiting for
+// the first command to end, which never happens.
+func TestFetchTakesInterleavedBatches(t *testing.T) {
+	n := mpimap.BatchSize + 1
+	script := []string{
+		"S: * OK [CAPABILITY IMAP4rev1] ready",
+		`C: LOGIN "bob" "pw"`,
+		"S: TAG OK [CAPABILITY IMAP4rev1] logged in",
+		"C: SELECT INBOX",
+		fmt.Sprintf("S: * %d EXISTS", n),
+		"S: * OK [UIDVALIDITY 7] UIDs valid",
+		"S: TAG OK [READ-WRITE] Select completed.",
+		fmt.Sprintf("C: UID FETCH 1:%d (UID BODY.PEEK[])", n-1),
+		fmt.Sprintf("C: UID FETCH %d (UID BODY.PEEK[])", n),
+	}
+	body := func(i int) string { return fmt.Sprintf("Subject: m%d\r\n\r\nbody %d\r\n", i, i) }
+	for i := 1; i <= n; i++ {
+		script = append(script, fmt.Sprintf("S: * %d FETCH (UID %d BODY[] {%d}\r\n%s)", i, i, len(body(i)), body(i)))
+	}
+	// The first batch completes only after the second batch's message.
+	script = append(script, "S: PREVTAG OK Fetch completed.", "S: TAG OK Fetch completed.", "C: LOGOUT", "S: * BYE", "S: TAG OK bye")
+	ep, errc := scripted(t, script)
+	ep.AllowPlaintextAuth = true
+	ctx := context.Background()
+	c, err := mpimap.Dial(ctx, ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Authenticate(ctx, mail.Credentials{Kind: mail.AuthBasic, Username: "bob", Password: "pw"}); err != nil {
+		t.Fatalf("%v (wire: %v)", err, <-errc)
+	}
+	if _, err := c.Open(ctx, "INBOX"); err != nil {
+		t.Fatalf("%v (wire: %v)", err, <-errc)
+	}
+	var msgs []mail.Message
+	for i := 1; i <= n; i++ {
+		msgs = append(msgs, mail.Message{ID: fmt.Sprint(i)})
+	}
+	var got atomic.Int32
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Fetch(ctx, msgs, func(m mail.Message, r io.Reader) error {
+			i := int(got.Load()) + 1
+			b, err := io.ReadAll(r)
+			if want := body(i); m.ID != fmt.Sprint(i) || string(b) != want {
+				t.Errorf("message %d: got ID %s %q, want %q", i, m.ID, b, want)
+			}
+			got.Add(1)
+			return err
+		})
+	}()
+	select {
+	case err := <-done:
+		if err != nil || int(got.Load()) != n {
+			t.Fatalf("Fetch delivered %d of %d messages: %v", got.Load(), n, err)
+		}
+	case <-time.After(10 * time.Second):
+		// The deadlock outlives the step timeout: the reader that would
+		// notice the closed connection is the one blocked.
+		t.Fatalf("Fetch hung after %d of %d messages", got.Load(), n)
+	}
+	c.Close()
+	if err := <-errc; err != nil {
+		t.Fatalf("wire: %v", err)
 	}
 }
