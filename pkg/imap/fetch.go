@@ -217,6 +217,10 @@ func (c *Client) Fetch(ctx context.Context, msgs []mail.Message, fn func(mail.Me
 		return fnErr
 	case srvErr != nil:
 		return c.wrap(ctx, "UID FETCH", srvErr)
+	case ctx.Err() != nil:
+		// Cancelled after the last bytes arrived: the connection was
+		// aborted all the same, so the caller must hear of it.
+		return c.wrap(ctx, "UID FETCH", ctx.Err())
 	}
 	if len(gone) > 0 {
 		sort.Slice(gone, func(i, j int) bool { return uidOf(gone[i]) < uidOf(gone[j]) })
