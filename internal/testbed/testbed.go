@@ -28,6 +28,8 @@
 package testbed
 
 import (
+	"github.com/mailport/mailport/internal/testcert"
+
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -260,14 +262,14 @@ func start(opts Options) (b *Bed, err error) {
 		return nil, fmt.Errorf("testbed: %w", err)
 	}
 
-	certs, err := newCertificates()
+	certs, err := testcert.New("mailport test bed")
 	if err != nil {
 		return nil, err
 	}
-	b.CAPEM = certs.caPEM
+	b.CAPEM = certs.CAPEM
 	b.CAFile = filepath.Join(dir, "ca.pem")
 	certFile, keyFile := filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key")
-	if err := certs.write(b.CAFile, certFile, keyFile); err != nil {
+	if err := writeCerts(certs, b.CAFile, certFile, keyFile); err != nil {
 		return nil, err
 	}
 

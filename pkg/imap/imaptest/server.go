@@ -11,19 +11,14 @@
 package imaptest
 
 import (
+	"github.com/mailport/mailport/internal/testcert"
+
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -104,10 +99,11 @@ func New(cfg Config) (*Server, error) {
 	var tlsConfig *tls.Config
 	if cfg.Encryption != mail.None {
 		var err error
-		tlsConfig, s.caPEM, err = selfSigned()
+		certs, err := testcert.New("mailport imaptest")
 		if err != nil {
 			return nil, err
 		}
+		tlsConfig, s.caPEM = certs.ServerConfig(), certs.CAPEM
 		dir, err := os.MkdirTemp("", "imaptest-")
 		if err != nil {
 			return nil, fmt.Errorf("imaptest: %w", err)
@@ -409,36 +405,4 @@ func (o *oauthBearerServer) Next(resp []byte) ([]byte, bool, error) {
 		}
 	}
 	return ch, done, err
-}
-
-// selfSigned makes a certificate for 127.0.0.1 and localhost that is its
-// own CA.
-func selfSigned() (*tls.Config, []byte, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, fmt.Errorf("imaptest: generate key: %w", err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		return nil, nil, fmt.Errorf("imaptest: %w", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "mailport imaptest"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(365 * 24 * time.Hour), // long enough that `mailport test` does not warn
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("imaptest: create certificate: %w", err)
-	}
-	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, pemBytes, nil
 }

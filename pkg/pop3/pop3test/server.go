@@ -7,6 +7,8 @@
 package pop3test
 
 import (
+	"github.com/mailport/mailport/internal/testcert"
+
 	"bufio"
 	"bytes"
 	"crypto/tls"
@@ -99,11 +101,12 @@ func NewServer(t testing.TB, opts Options) *Server {
 	}
 	s := &Server{opts: opts, conns: map[net.Conn]struct{}{}}
 	if opts.STLS || opts.ImplicitTLS {
-		cert, pemBytes, err := selfSigned()
+		certs, err := testcert.New("pop3test")
 		if err != nil {
 			t.Fatalf("pop3test: make a certificate: %v", err)
 		}
-		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}}
+		s.tls = certs.ServerConfig()
+		pemBytes := certs.CAPEM
 		s.caFile = filepath.Join(t.TempDir(), "pop3test-ca.pem")
 		if err := os.WriteFile(s.caFile, pemBytes, 0o600); err != nil {
 			t.Fatalf("pop3test: write the certificate: %v", err)

@@ -10,6 +10,8 @@
 package smtptest
 
 import (
+	"github.com/mailport/mailport/internal/testcert"
+
 	"bytes"
 	"crypto/sha256"
 	"crypto/tls"
@@ -146,7 +148,12 @@ func Start(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("smtptest: listen on 127.0.0.1: %w", err)
 	}
 	if opts.Security != Plain {
-		cfg, caPEM, err := newTLSConfig()
+		certs, err := testcert.New("smtptest")
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		cfg, caPEM := certs.ServerConfig(), certs.CAPEM
 		if err != nil {
 			ln.Close()
 			return nil, err
