@@ -56,7 +56,7 @@ MAILPORT_PASSWORD_<ACCOUNT> at run time.`,
 				return err
 			}
 			if cmd.Flags().Changed("preset") {
-				if err := oneOf("preset", opts.Preset, config.Presets); err != nil {
+				if err := cmdutil.OneOf("preset", opts.Preset, config.Presets); err != nil {
 					return err
 				}
 			}
@@ -216,7 +216,7 @@ func promptMissing(f *cmdutil.Factory, fl *fields, preset string, cfg *config.Co
 		}
 		*dst = strings.TrimSpace(v)
 		if choices != nil {
-			if err := oneOf(flag, *dst, choices); err != nil {
+			if err := cmdutil.OneOf(flag, *dst, choices); err != nil {
 				return err
 			}
 		}

@@ -49,15 +49,6 @@ func (fl *fields) bind(cmd *cobra.Command) {
 	fl.changed = f.Changed
 }
 
-func oneOf(flag, v string, choices []string) error {
-	for _, c := range choices {
-		if v == c {
-			return nil
-		}
-	}
-	return cmdutil.FlagErrorf("--%s: %q is not one of %s", flag, v, strings.Join(choices, ", "))
-}
-
 // check validates flag values before anything is loaded.
 func (fl *fields) check() error {
 	for _, e := range []struct {
@@ -69,7 +60,7 @@ func (fl *fields) check() error {
 		{"on-received", fl.OnReceived, config.OnReceived},
 	} {
 		if fl.changed(e.flag) {
-			if err := oneOf(e.flag, e.v, e.choices); err != nil {
+			if err := cmdutil.OneOf(e.flag, e.v, e.choices); err != nil {
 				return err
 			}
 		}

@@ -1,6 +1,8 @@
 package cmdutil
 
 import (
+	"strings"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -29,4 +31,14 @@ func LocalFlagsSet(cmd *cobra.Command) int {
 		}
 	})
 	return n
+}
+
+// OneOf checks a flag's value against its choices.
+func OneOf(flag, v string, choices []string) error {
+	for _, c := range choices {
+		if v == c {
+			return nil
+		}
+	}
+	return FlagErrorf("--%s: %q is not one of %s", flag, v, strings.Join(choices, ", "))
 }

@@ -192,7 +192,7 @@ func promptMissing(f *cmdutil.Factory, fl *fields) error {
 	if err := ask("provider", &fl.Provider, "Provider (microsoft, google, generic)", "microsoft"); err != nil {
 		return err
 	}
-	if err := oneOf("provider", fl.Provider, config.Providers); err != nil {
+	if err := cmdutil.OneOf("provider", fl.Provider, config.Providers); err != nil {
 		return err
 	}
 	if err := ask("client-id", &fl.ClientID, "Client (application) id", ""); err != nil {

@@ -60,29 +60,20 @@ func splitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' || r == '\n' })
 }
 
-func oneOf(flag, v string, choices []string) error {
-	for _, c := range choices {
-		if v == c {
-			return nil
-		}
-	}
-	return cmdutil.FlagErrorf("--%s: %q is not one of %s", flag, v, strings.Join(choices, ", "))
-}
-
 // check validates flag values and combinations before anything is loaded.
 func (fl *fields) check() error {
 	if fl.changed("provider") {
-		if err := oneOf("provider", fl.Provider, config.Providers); err != nil {
+		if err := cmdutil.OneOf("provider", fl.Provider, config.Providers); err != nil {
 			return err
 		}
 	}
 	if fl.changed("flow") {
-		if err := oneOf("flow", fl.Flow, config.Flows); err != nil {
+		if err := cmdutil.OneOf("flow", fl.Flow, config.Flows); err != nil {
 			return err
 		}
 	}
 	if fl.changed("for") {
-		if err := oneOf("for", fl.For, []string{"imap", "pop3", "smtp", "graph"}); err != nil {
+		if err := cmdutil.OneOf("for", fl.For, []string{"imap", "pop3", "smtp", "graph"}); err != nil {
 			return err
 		}
 		if fl.changed("scopes") {
