@@ -47,7 +47,7 @@ export DEBIAN_FRONTEND=noninteractive
 # Postfix asks how to configure itself; the tests bring their own config.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt-get install -y -qq "${missing[@]}" >/dev/null
 # The packages start system services on install; the tests run their own
 # instances on free ports, so stop the system ones where they started.
 for svc in dovecot postfix; do
