@@ -1,17 +1,16 @@
 package realtest
 
 import (
+	"github.com/mailport/mailport/internal/heapmeter"
+
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"hash"
 	"io"
-	"runtime"
-	"runtime/metrics"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -162,41 +161,6 @@ func (m *bigMessage) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// heapMeter samples the live heap until stopped.
-type heapMeter struct {
-	stop       atomic.Bool
-	done       chan struct{}
-	base, peak uint64
-}
-
-func heapObjects() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
-}
-
-func startMeter() *heapMeter {
-	runtime.GC()
-	m := &heapMeter{done: make(chan struct{}), base: heapObjects()}
-	go func() {
-		defer close(m.done)
-		for !m.stop.Load() {
-			if v := heapObjects(); v > m.peak {
-				m.peak = v
-			}
-			time.Sleep(200 * time.Microsecond)
-		}
-	}()
-	return m
-}
-
-// growth stops the meter and returns the peak heap above the start.
-func (m *heapMeter) growth() int64 {
-	m.stop.Store(true)
-	<-m.done
-	return int64(m.peak) - int64(m.base)
-}
-
 // TestThirtyMegabytesStreamWithFlatMemory fetches a 30 MB message over IMAP
 // and POP3: it comes back intact while the heap grows by a fraction of it.
 func TestThirtyMegabytesStreamWithFlatMemory(t *testing.T) {
@@ -223,13 +187,13 @@ func TestThirtyMegabytesStreamWithFlatMemory(t *testing.T) {
 			t.Fatalf("List = %v, %v; want one message of %d bytes", msgs, err, size)
 		}
 		var sum string
-		m := startMeter()
+		m := heapmeter.Start()
 		err = in.Fetch(ctx, msgs, func(_ mail.Message, r io.Reader) error {
 			var err error
 			sum, err = consume(r)
 			return err
 		})
-		g := m.growth()
+		g := m.Stop()
 		if err != nil {
 			t.Fatalf("Fetch: %v", err)
 		}

@@ -1,6 +1,8 @@
 package smtp_test
 
 import (
+	"github.com/mailport/mailport/internal/heapmeter"
+
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -9,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -566,33 +567,8 @@ func (c *cancelAfter) Read(p []byte) (int, error) {
 }
 
 // measurePeakHeap runs fn and returns how far the live heap rose above
-// its level before, sampled every millisecond.
+// its level before.
 func measurePeakHeap(t *testing.T, fn func()) uint64 {
 	t.Helper()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc
-	var peak uint64
-	done := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		var m runtime.MemStats
-		for {
-			runtime.ReadMemStats(&m)
-			if m.HeapAlloc > base && m.HeapAlloc-base > peak {
-				peak = m.HeapAlloc - base
-			}
-			select {
-			case <-done:
-				return
-			case <-time.After(time.Millisecond):
-			}
-		}
-	}()
-	fn()
-	close(done)
-	<-sampled
-	return peak
+	return uint64(max(heapmeter.Peak(fn), 0))
 }

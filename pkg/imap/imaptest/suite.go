@@ -1,6 +1,8 @@
 package imaptest
 
 import (
+	"github.com/mailport/mailport/internal/heapmeter"
+
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -8,11 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
-	"runtime/metrics"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -686,42 +685,6 @@ func testCancel(t *testing.T, factory Factory) {
 	}
 }
 
-// heapMeter samples the live heap while running.
-type heapMeter struct {
-	stop atomic.Bool
-	done chan struct{}
-	peak uint64
-	base uint64
-}
-
-func heapObjects() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
-}
-
-func startMeter() *heapMeter {
-	runtime.GC()
-	m := &heapMeter{done: make(chan struct{}), base: heapObjects()}
-	go func() {
-		defer close(m.done)
-		for !m.stop.Load() {
-			if v := heapObjects(); v > m.peak {
-				m.peak = v
-			}
-			time.Sleep(200 * time.Microsecond)
-		}
-	}()
-	return m
-}
-
-// growth stops the meter and returns the peak heap above the start.
-func (m *heapMeter) growth() int64 {
-	m.stop.Store(true)
-	<-m.done
-	return int64(m.peak) - int64(m.base)
-}
-
 func testStreamingMemory(t *testing.T, factory Factory) {
 	if testing.Short() {
 		t.Skip("moves 60 MB")
@@ -744,13 +707,13 @@ func testStreamingMemory(t *testing.T, factory Factory) {
 
 	measure := func(consume func(io.Reader) ([32]byte, error)) ([32]byte, int64) {
 		var sum [32]byte
-		m := startMeter()
+		m := heapmeter.Start()
 		err := c.Fetch(ctx, msgs, func(_ mail.Message, r io.Reader) error {
 			var err error
 			sum, err = consume(r)
 			return err
 		})
-		g := m.growth()
+		g := m.Stop()
 		if err != nil {
 			t.Fatalf("Fetch: %v", err)
 		}
