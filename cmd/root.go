@@ -50,7 +50,7 @@ Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configurati
 	pf.StringVar(&f.SecretsFlag, "secrets", "", "secret store: keyring or file (default $MAILPORT_SECRETS, else keyring)")
 	pf.BoolVar(&f.JSON, "json", false, "print results as JSON")
 	pf.BoolVar(&f.NoInput, "no-input", false, "never prompt; fail listing what is missing instead")
-	pf.BoolVarP(&f.Verbose, "verbose", "v", false, "say more about what happens")
+	pf.BoolVarP(&f.Verbose, "verbose", "v", false, "show the protocol transcript (secrets redacted) on stderr, unless --trace names a file")
 	pf.StringVar(&f.TraceFile, "trace", "", "write a protocol transcript to `FILE` (secrets redacted)")
 
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -150,5 +151,23 @@ func (e *env) expireStoredToken(account string) {
 	tok.Expiry = time.Now().Add(-time.Minute)
 	if err := oauth.SaveToken(e.store, account, tok); err != nil {
 		e.t.Fatal(err)
+	}
+}
+
+func TestVerboseShowsARedactedTranscript(t *testing.T) {
+	srv := startSMTP(t, smtptest.Options{Security: smtptest.StartTLS, Users: map[string]string{"out@example.com": "hunter2-password"}})
+	e := newEnv(t)
+	e.mustRun("hunter2-password", "account", "add", "outbox", "--type", "outbound", "--protocol", "smtp", "--host", srv.Host(), "--port", itoa(srv.Port()),
+		"--encryption", "starttls", "--login", "out@example.com", "--password-stdin", "--property", "tls_ca_file="+caFile(t, srv))
+	r := e.mustRun("", "-v", "send", "outbox", "--to", "a@example.com", "--subject", "s", "--body", "b")
+	if !strings.Contains(r.err, "EHLO") || !strings.Contains(r.err, "AUTH PLAIN") {
+		t.Fatalf("no transcript on stderr:\n%s", r.err)
+	}
+	plain := base64.StdEncoding.EncodeToString([]byte("\x00out@example.com\x00hunter2-password"))
+	if strings.Contains(r.err, "hunter2-password") || strings.Contains(r.err, "aHVudGVyMi1wYXNzd29yZA") || strings.Contains(r.err, plain) {
+		t.Fatalf("the transcript shows the password:\n%s", r.err)
+	}
+	if strings.Contains(r.out, "EHLO") {
+		t.Fatal("the transcript went to stdout")
 	}
 }

@@ -156,9 +156,13 @@ func (f *Factory) OAuth() (*oauth.Manager, error) {
 }
 
 // Trace is the --trace file, opened once (0600: a transcript is private
-// even with secrets redacted). It is nil without --trace.
+// even with secrets redacted); with -v and no --trace it is stderr. It is
+// nil otherwise.
 func (f *Factory) Trace() (io.Writer, error) {
 	if f.TraceFile == "" {
+		if f.Verbose {
+			return f.IO.ErrOut, nil
+		}
 		return nil, nil
 	}
 	f.tOnce.Do(func() {
