@@ -113,22 +113,13 @@ func addRun(opts *AddOptions) error {
 		return cmdutil.FlagErrorf("missing %s: pass them as flags, or run on a terminal without --no-input to be asked", strings.Join(missing, ", "))
 	}
 	a.ApplyDefaults()
-	old, had := cfg.Accounts[opts.Name]
-	cfg.Accounts[opts.Name] = a
-	restore := func() {
-		if had {
-			cfg.Accounts[opts.Name] = old
-		} else {
-			delete(cfg.Accounts, opts.Name)
-		}
-	}
-	cfg.Unplace("accounts." + opts.Name)
-	if err := cfg.Validate(); err != nil {
-		restore()
+	_, had := cfg.Accounts[opts.Name]
+	// Validate with the new entry before touching any store; on an error
+	// below nothing is saved.
+	if err := cfg.SetAccount(opts.Name, a); err != nil {
 		return &cmdutil.ConfigError{Err: err}
 	}
 	if a.Auth != config.AuthBasic && fl.Password.Given() {
-		restore()
 		return cmdutil.FlagErrorf("--password-stdin/--password-env only apply to auth basic; this account uses %s", a.Auth)
 	}
 	var password string
@@ -136,18 +127,15 @@ func addRun(opts *AddOptions) error {
 	if a.Auth == config.AuthBasic {
 		password, gotPassword, err = fl.Password.Read(f.IO, f.Getenv, "password", fmt.Sprintf("Password for %s", a.Login), false)
 		if err != nil {
-			restore()
 			return err
 		}
 	}
 	store, err := f.Store()
 	if err != nil {
-		restore()
 		return err
 	}
 	if gotPassword {
 		if err := store.Set(secret.PasswordKey(opts.Name), password); err != nil {
-			restore()
 			return fmt.Errorf("store the password of account %q: %w", opts.Name, err)
 		}
 	}

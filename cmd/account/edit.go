@@ -61,20 +61,15 @@ func editRun(opts *EditOptions) error {
 		updated.Properties[k] = v
 	}
 	opts.Fields.apply(&updated)
-	cfg.Accounts[opts.Name] = &updated
-	cfg.Unplace("accounts." + opts.Name)
-	if err := cfg.Validate(); err != nil {
-		cfg.Accounts[opts.Name] = a
+	if err := cfg.SetAccount(opts.Name, &updated); err != nil {
 		return &cmdutil.ConfigError{Err: err}
 	}
 	if opts.Fields.Password.Given() {
 		if updated.Auth != config.AuthBasic {
-			cfg.Accounts[opts.Name] = a
 			return cmdutil.FlagErrorf("--password-stdin/--password-env only apply to auth basic; this account uses %s", updated.Auth)
 		}
 		pw, _, err := opts.Fields.Password.Read(f.IO, f.Getenv, "password", "Password", true)
 		if err != nil {
-			cfg.Accounts[opts.Name] = a
 			return err
 		}
 		store, err := f.Store()

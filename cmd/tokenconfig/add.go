@@ -108,27 +108,22 @@ func addRun(opts *AddOptions) error {
 	if tc.Flow == "" {
 		tc.Flow = config.FlowUser
 	}
-	// Validate the whole config with the new entry before touching any store.
-	old, had := cfg.TokenConfigs[opts.Name]
-	cfg.TokenConfigs[opts.Name] = tc
-	cfg.Unplace("token_configs." + opts.Name)
-	if err := cfg.Validate(); err != nil {
-		restore(cfg, opts.Name, old, had)
+	_, had := cfg.TokenConfigs[opts.Name]
+	// Validate with the new entry before touching any store; on an error
+	// below nothing is saved.
+	if err := cfg.SetTokenConfig(opts.Name, tc); err != nil {
 		return &cmdutil.ConfigError{Err: err}
 	}
 	sec, got, err := fl.Secret.Read(f.IO, f.Getenv, "client-secret", "Client secret (the secret's Value, not its ID; empty for a public client)", false)
 	if err != nil {
-		restore(cfg, opts.Name, old, had)
 		return err
 	}
 	store, err := f.Store()
 	if err != nil {
-		restore(cfg, opts.Name, old, had)
 		return err
 	}
 	if got {
 		if err := store.Set(secret.ClientSecretKey(opts.Name), sec); err != nil {
-			restore(cfg, opts.Name, old, had)
 			return fmt.Errorf("store the %s: %w", secretNote(opts.Name), err)
 		}
 	} else if had {
@@ -156,14 +151,6 @@ func addRun(opts *AddOptions) error {
 			secret.EnvName(secret.EnvClientSecretPrefix, opts.Name), opts.Name)
 	}
 	return nil
-}
-
-func restore(cfg *config.Config, name string, old *config.TokenConfig, had bool) {
-	if had {
-		cfg.TokenConfigs[name] = old
-	} else {
-		delete(cfg.TokenConfigs, name)
-	}
 }
 
 func plural(n int) string {

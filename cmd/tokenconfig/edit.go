@@ -59,16 +59,12 @@ func editRun(opts *EditOptions) error {
 	if err := opts.Fields.apply(&updated); err != nil {
 		return err
 	}
-	cfg.TokenConfigs[opts.Name] = &updated
-	cfg.Unplace("token_configs." + opts.Name)
-	if err := cfg.Validate(); err != nil {
-		cfg.TokenConfigs[opts.Name] = tc
+	if err := cfg.SetTokenConfig(opts.Name, &updated); err != nil {
 		return &cmdutil.ConfigError{Err: err}
 	}
 	if opts.Fields.Secret.Given() {
 		sec, _, err := opts.Fields.Secret.Read(f.IO, f.Getenv, "client-secret", "Client secret", true)
 		if err != nil {
-			cfg.TokenConfigs[opts.Name] = tc
 			return err
 		}
 		store, err := f.Store()

@@ -94,10 +94,26 @@ func placesOf(path string) []string {
 	return out
 }
 
-// Unplace forgets the file lines of an entry (e.g. "accounts.support")
-// that a command is changing, so problems with it are not reported at a
-// line of the file it never came from.
-func (c *Config) Unplace(entry string) {
+// SetAccount puts an account (new or changed) into the config and
+// validates the whole config with it. Nothing reaches the file until
+// Save, so a caller that gets an error simply does not save.
+func (c *Config) SetAccount(name string, a *Account) error {
+	c.Accounts[name] = a
+	c.unplace("accounts." + name)
+	return c.Validate()
+}
+
+// SetTokenConfig is SetAccount for a token config.
+func (c *Config) SetTokenConfig(name string, tc *TokenConfig) error {
+	c.TokenConfigs[name] = tc
+	c.unplace("token_configs." + name)
+	return c.Validate()
+}
+
+// unplace forgets the file lines of an entry (e.g. "accounts.support")
+// that is being set, so problems with it are not reported at a line of
+// the file it never came from.
+func (c *Config) unplace(entry string) {
 	for p := range c.lines {
 		if p == entry || strings.HasPrefix(p, entry+".") {
 			delete(c.lines, p)
