@@ -3,8 +3,6 @@
 package account
 
 import (
-	"strings"
-
 	"github.com/spf13/cobra"
 
 	"github.com/mailport/mailport/cmd/cmdutil"
@@ -29,13 +27,5 @@ func NewCmdAccount(f *cmdutil.Factory) *cobra.Command {
 
 // Lookup returns an account or a ConfigError naming the known ones.
 func Lookup(cfg *config.Config, name string) (*config.Account, error) {
-	a, ok := cfg.Accounts[name]
-	if !ok {
-		known := "there are none yet; add one with `mailport account add`"
-		if len(cfg.Accounts) > 0 {
-			known = "known: " + strings.Join(cmdutil.SortedNames(cfg.Accounts), ", ")
-		}
-		return nil, cmdutil.ConfigErrorf("no account named %q (%s)", name, known)
-	}
-	return a, nil
+	return cmdutil.Lookup(cfg.Accounts, "account", name)
 }

@@ -70,3 +70,17 @@ func StoreWord(name string) string {
 	}
 	return name
 }
+
+// Lookup finds a named entry (an account, a token config) or returns a
+// ConfigError naming the known ones: kind is "account" or "token config".
+func Lookup[T any](m map[string]T, kind, name string) (T, error) {
+	v, ok := m[name]
+	if !ok {
+		known := fmt.Sprintf("there are none yet; add one with `mailport %s add`", strings.ReplaceAll(kind, " ", "-"))
+		if len(m) > 0 {
+			known = "known: " + strings.Join(SortedNames(m), ", ")
+		}
+		return v, ConfigErrorf("no %s named %q (%s)", kind, name, known)
+	}
+	return v, nil
+}

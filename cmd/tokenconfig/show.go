@@ -96,15 +96,7 @@ func NewCmdShow(f *cmdutil.Factory, runF func(*ShowOptions) error) *cobra.Comman
 
 // Lookup returns a token config or a ConfigError naming the known ones.
 func Lookup(cfg *config.Config, name string) (*config.TokenConfig, error) {
-	tc, ok := cfg.TokenConfigs[name]
-	if !ok {
-		known := "there are none yet; add one with `mailport token-config add`"
-		if len(cfg.TokenConfigs) > 0 {
-			known = "known: " + strings.Join(cmdutil.SortedNames(cfg.TokenConfigs), ", ")
-		}
-		return nil, cmdutil.ConfigErrorf("no token config named %q (%s)", name, known)
-	}
-	return tc, nil
+	return cmdutil.Lookup(cfg.TokenConfigs, "token config", name)
 }
 
 func showRun(opts *ShowOptions) error {

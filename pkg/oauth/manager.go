@@ -333,7 +333,7 @@ func SecretExpiryWarning(name string, tc *config.TokenConfig, now time.Time) str
 	if tc.SecretExpires == "" {
 		return ""
 	}
-	d, err := time.Parse("2006-01-02", tc.SecretExpires)
+	d, err := time.Parse(config.DateLayout, tc.SecretExpires)
 	if err != nil {
 		return fmt.Sprintf("token config %s: secret_expires %q is not a date (YYYY-MM-DD)", name, tc.SecretExpires)
 	}
