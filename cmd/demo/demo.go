@@ -29,6 +29,10 @@ type Options struct {
 	Run  Runner
 	Dir  string
 	Keep bool
+
+	// has reports whether this build has a top-level command (a step
+	// whose command is missing is skipped).
+	has func(name string) bool
 }
 
 // NewCmdDemo is `mailport demo`.
@@ -47,6 +51,11 @@ output. The fetched mail lands in --dir (./mailport-demo by default). Nothing le
   mailport demo --dir /tmp/demo-mail`,
 		Args: cmdutil.ExactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			names := map[string]bool{}
+			for _, c := range cmd.Root().Commands() {
+				names[c.Name()] = true
+			}
+			opts.has = func(name string) bool { return names[name] }
 			if runF != nil {
 				return runF(opts)
 			}
@@ -119,7 +128,7 @@ func runDemo(opts *Options) error {
 
 	fmt.Fprintf(out, "mailport demo: servers on 127.0.0.1, a throwaway config in %s\n", work)
 	for _, s := range steps {
-		if hasCommand == nil || !hasCommand(s.args[0]) {
+		if !opts.has(s.args[0]) {
 			continue // a command this build does not have
 		}
 		if s.note != "" {
@@ -143,13 +152,6 @@ func runDemo(opts *Options) error {
 	fmt.Fprintln(out, "Next: set up a real account, see `mailport token-config add --help` and `mailport account add --help`.")
 	return nil
 }
-
-// hasCommand is set by the registration so the demo can skip commands a
-// build lacks.
-var hasCommand func(name string) bool
-
-// SetCommandLookup tells the demo which top-level commands exist.
-func SetCommandLookup(fn func(name string) bool) { hasCommand = fn }
 
 // commandLine renders a step as the user would type it.
 func commandLine(s step) string {
