@@ -17,6 +17,10 @@ import (
 	"github.com/mailport/mailport/cmd/auth"
 	"github.com/mailport/mailport/cmd/cmdutil"
 	"github.com/mailport/mailport/cmd/configcmd"
+	"github.com/mailport/mailport/cmd/demo"
+	"github.com/mailport/mailport/cmd/diagnose"
+	"github.com/mailport/mailport/cmd/fetch"
+	"github.com/mailport/mailport/cmd/send"
 	"github.com/mailport/mailport/cmd/tokenconfig"
 )
 
@@ -62,13 +66,14 @@ Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configurati
 		auth.NewCmdAuthenticate(f, nil),
 		auth.NewCmdStatus(f, nil),
 		auth.NewCmdLogout(f, nil),
+		diagnose.NewCmdTest(f, nil),
+		fetch.NewCmdFetch(f, nil),
+		send.NewCmdSend(f, nil),
+		demo.NewCmdDemo(f, Run, nil),
 		configcmd.NewCmdConfig(f),
 		newCmdVersion(f),
 		newCmdCompletion(f),
 	)
-	for _, add := range extraCommands {
-		root.AddCommand(add(f))
-	}
 	// An unknown subcommand of a group is a usage error, not silent help.
 	for _, c := range root.Commands() {
 		if c.HasSubCommands() && c.RunE == nil {
@@ -83,9 +88,6 @@ Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configurati
 	}
 	return root
 }
-
-// extraCommands are registered by the files that define more commands.
-var extraCommands []func(*cmdutil.Factory) *cobra.Command
 
 func versionLine() string {
 	return fmt.Sprintf("mailport %s (commit %s, built %s)", cmdutil.Version, cmdutil.Commit, cmdutil.Date)
