@@ -60,6 +60,11 @@ type Options struct {
 	// DeviceInterval is the polling interval the device endpoint announces
 	// (seconds); default 5.
 	DeviceInterval int
+	// GraphResource is the Graph that bare scope names ("mail.read") and
+	// requests of OpenID scopes only get tokens for; default
+	// https://graph.microsoft.com. Set a national cloud's Graph (e.g.
+	// https://graph.microsoft.us) to play that cloud's authority.
+	GraphResource string
 }
 
 // Error is a scripted refusal.
@@ -145,6 +150,9 @@ func New(opts Options) *Server {
 	}
 	if opts.DeviceInterval == 0 {
 		opts.DeviceInterval = 5
+	}
+	if opts.GraphResource == "" {
+		opts.GraphResource = "https://graph.microsoft.com"
 	}
 	s := &Server{
 		Tenant: opts.Tenant, TenantID: guidFor("tenant:" + opts.Tenant), opts: opts, user: opts.User,
@@ -708,7 +716,10 @@ func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, c *Cl
 	resource := strings.TrimSuffix(scopes0(scopes), "/.default")
 	roles := c.AppRoles
 	if roles == nil {
-		if strings.Contains(resource, "graph.microsoft.com") {
+		// Every cloud's Graph host has "graph" in its name
+		// (graph.microsoft.us, dod-graph.microsoft.us,
+		// microsoftgraph.chinacloudapi.cn); Exchange's none.
+		if strings.Contains(strings.ToLower(resource), "graph") {
 			roles = []string{"Mail.ReadWrite", "Mail.Send"}
 		} else {
 			roles = []string{"IMAP.AccessAsApp", "POP.AccessAsApp", "SMTP.SendAsApp"}
@@ -743,7 +754,7 @@ func (s *Server) issue(w http.ResponseWriter, c *Client, provider, tenant, user 
 	var at, scopeStr string
 	var openid, email bool
 	if provider == "microsoft" {
-		g := microsoftGrant(scopes)
+		g := microsoftGrant(scopes, s.opts.GraphResource)
 		openid, email = g.openid, g.email
 		ai.audience, ai.scopes = g.resource, g.short
 		at = jwt(map[string]any{

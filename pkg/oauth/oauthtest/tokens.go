@@ -40,14 +40,14 @@ func jwt(claims map[string]any) string {
 var oidc = map[string]bool{"openid": true, "email": true, "profile": true, "offline_access": true}
 
 // resourceOf returns the resource a Microsoft scope names ("" for OpenID
-// scopes); bare names are Graph's.
-func resourceOf(scope string) string {
+// scopes); bare names are those of graph, the authority's cloud's Graph.
+func resourceOf(scope, graph string) string {
 	l := strings.ToLower(scope)
 	if oidc[l] || l == "" {
 		return ""
 	}
 	if !strings.Contains(l, "://") {
-		return "https://graph.microsoft.com"
+		return graph
 	}
 	return strings.TrimRight(scope[:strings.LastIndexByte(scope, '/')], "/")
 }
@@ -64,7 +64,11 @@ type msGrant struct {
 	offline  bool
 }
 
-func microsoftGrant(scopes []string) msGrant {
+// microsoftGrant: as at Microsoft, the token is for the resource of the
+// first scope naming one, in whatever cloud that resource is (a national
+// cloud's scope gives a national audience); graph is the Graph of bare
+// names and of requests naming only OpenID scopes.
+func microsoftGrant(scopes []string, graph string) msGrant {
 	var g msGrant
 	for _, s := range scopes {
 		switch strings.ToLower(s) {
@@ -75,15 +79,15 @@ func microsoftGrant(scopes []string) msGrant {
 		case "offline_access":
 			g.offline = true
 		}
-		if r := resourceOf(s); r != "" && g.resource == "" {
+		if r := resourceOf(s, graph); r != "" && g.resource == "" {
 			g.resource = r
 		}
 	}
 	if g.resource == "" {
-		g.resource = "https://graph.microsoft.com" // Microsoft's default when only OpenID scopes are asked
+		g.resource = graph // Microsoft's default when only OpenID scopes are asked
 	}
 	for _, s := range scopes {
-		r := resourceOf(s)
+		r := resourceOf(s, graph)
 		if r == "" {
 			if l := strings.ToLower(s); l == "openid" || l == "email" || l == "profile" {
 				g.granted = append(g.granted, l)
