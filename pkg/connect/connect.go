@@ -150,7 +150,7 @@ func (o *Opener) graphClient(ctx context.Context, name string, a *config.Account
 		return nil, err
 	}
 	return graph.New(graph.Options{
-		BaseURL:    a.Property(PropGraphURL, ""),
+		BaseURL:    o.GraphURL(a),
 		Login:      a.Login,
 		TokenUser:  user,
 		Token:      ts.AccessToken,
@@ -158,6 +158,18 @@ func (o *Opener) graphClient(ctx context.Context, name string, a *config.Account
 		Timeout:    o.Timeout,
 		Trace:      o.Trace,
 	})
+}
+
+// GraphURL is the Graph root of an account of protocol microsoft: its
+// graph_url property, else the Graph of its token config's cloud
+// (https://graph.microsoft.us/v1.0 for a token config signing in at
+// login.microsoftonline.us), as a token of one cloud is refused by the
+// Graph of another.
+func (o *Opener) GraphURL(a *config.Account) string {
+	if u := a.Property(PropGraphURL, ""); u != "" {
+		return u
+	}
+	return oauth.CloudOf(o.Config.TokenConfigs[a.TokenConfig]).GraphRoot
 }
 
 // Inbound connects and authenticates an inbound account.
