@@ -457,22 +457,17 @@ func (r *runner) checkScopes(ctx context.Context, c *Check) {
 // microsoftFit checks a Microsoft token's audience and permissions.
 func (r *runner) microsoftFit(c *Check, cl *oauth.Claims, granted []string, user string) {
 	a := r.acct
-	needRes := oauth.ResourceOutlook
-	if a.Protocol == config.Microsoft {
-		needRes = oauth.ResourceGraph
-	}
+	cloud := oauth.CloudOf(r.tc)
 	okAud := false
 	for _, aud := range cl.Audience {
-		res := oauth.ResourceOf(strings.TrimRight(aud, "/") + "/x")
-		if res == needRes || (needRes == oauth.ResourceGraph && aud == "00000003-0000-0000-c000-000000000000") ||
-			(needRes == oauth.ResourceOutlook && aud == "00000002-0000-0ff1-ce00-000000000000") {
+		if cloud.ServesAudience(a.Protocol, aud) {
 			okAud = true
 		}
 	}
 	if !okAud {
 		ev := r.evidence("scopes")
 		ev.Reason = "audience"
-		r.find(c, Fail, ev, fmt.Sprintf("The token's audience is %s, but %s needs %s.", strings.Join(cl.Audience, " "), a.Protocol, needRes), "")
+		r.find(c, Fail, ev, fmt.Sprintf("The token's audience is %s, but %s needs %s.", strings.Join(cl.Audience, " "), a.Protocol, cloud.Resource(a.Protocol)), "")
 		return
 	}
 	shared := user != "" && a.Login != "" && !strings.EqualFold(user, a.Login)

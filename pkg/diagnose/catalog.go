@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/mailport/mailport/pkg/oauth"
 )
 
 // Entry is one known failure: how to recognise it and what to tell a
@@ -72,19 +74,20 @@ func (e *Evidence) authRefused() bool {
 	return e.Check == "auth" && e.Reason == "refused"
 }
 
+// graphAudience: the token is for Microsoft Graph, of whichever cloud.
 func (e *Evidence) graphAudience() bool {
 	for _, a := range e.Audience {
-		a = strings.ToLower(strings.TrimRight(a, "/"))
-		if a == "https://graph.microsoft.com" || a == "00000003-0000-0000-c000-000000000000" {
+		if _, graph := oauth.CloudOfResource(a); graph || strings.EqualFold(strings.TrimSpace(a), oauth.GraphAppID) {
 			return true
 		}
 	}
 	return false
 }
 
+// microsoftHost: the host is Exchange Online's, in any cloud.
 func (e *Evidence) microsoftHost() bool {
 	h := strings.ToLower(e.Host)
-	return strings.HasSuffix(h, ".office365.com") || strings.HasSuffix(h, ".outlook.com") || h == "outlook.office.com"
+	return strings.HasSuffix(h, ".office365.com") || strings.HasSuffix(h, ".outlook.com") || h == "outlook.office.com" || oauth.CloudOfHost(h) != nil
 }
 
 func (e *Evidence) aadsts(codes ...int) bool {

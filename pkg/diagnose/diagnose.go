@@ -300,13 +300,39 @@ func (r *runner) find(c *Check, st Status, ev *Evidence, cause, fix string) *Ent
 	return e
 }
 
-// fill replaces the catalog's placeholders with the account's names.
+// fill replaces the catalog's placeholders with the account's names. The
+// catalog names the global cloud's resources and hosts; for an account of
+// a national cloud they become that cloud's, so the fix is one to follow.
 func (r *runner) fill(s string) string {
 	tc := r.acct.TokenConfig
 	if tc == "" {
 		tc = "TOKENCONFIG"
 	}
-	return strings.NewReplacer("<account>", r.name, "<token-config>", tc, "<login>", r.acct.Login).Replace(s)
+	s = strings.NewReplacer("<account>", r.name, "<token-config>", tc, "<login>", r.acct.Login).Replace(s)
+	if c := r.cloud(); !c.IsGlobal() {
+		g := oauth.GlobalCloud()
+		// Longer names first: the replacer tries them in this order.
+		s = strings.NewReplacer(
+			g.ExchangeApp, c.ExchangeApp, g.Exchange, c.Exchange, g.Graph, c.Graph,
+			g.SMTPHost, c.SMTPHost, g.MailHost, c.MailHost,
+		).Replace(s)
+	}
+	return s
+}
+
+// cloud is the Microsoft cloud of the account: its token config's, or for
+// a password account the one whose server its host is.
+func (r *runner) cloud() *oauth.Cloud {
+	if r.tc != nil {
+		if r.tc.Provider == config.ProviderMicrosoft {
+			return oauth.CloudOf(r.tc)
+		}
+		return oauth.GlobalCloud()
+	}
+	if c := oauth.CloudOfHost(r.acct.Host); c != nil {
+		return c
+	}
+	return oauth.GlobalCloud()
 }
 
 // stepCtx bounds one network step.

@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/mailport/mailport/pkg/config"
-	"github.com/mailport/mailport/pkg/connect"
-	"github.com/mailport/mailport/pkg/graph"
 	"github.com/mailport/mailport/pkg/mail"
 )
 
@@ -27,8 +25,7 @@ func (r *runner) target() (host string, port int, enc mail.Encryption) {
 	if r.acct.Protocol != config.Microsoft {
 		return r.ep.Host, r.ep.Port, r.ep.Encryption
 	}
-	base := r.acct.Property(connect.PropGraphURL, graph.DefaultBaseURL)
-	u, err := url.Parse(base)
+	u, err := url.Parse(r.opts.Opener.GraphURL(r.acct))
 	if err != nil || u.Host == "" {
 		return "graph.microsoft.com", 443, mail.SSL
 	}

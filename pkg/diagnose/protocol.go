@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/mailport/mailport/pkg/config"
-	"github.com/mailport/mailport/pkg/connect"
 	"github.com/mailport/mailport/pkg/graph"
 	"github.com/mailport/mailport/pkg/mail"
 	"github.com/mailport/mailport/pkg/oauth"
@@ -242,7 +241,7 @@ func (r *runner) graphIDProbe(ctx context.Context, c *Check, g *graph.Client, fo
 	if folder == "" || strings.Contains(folder, "/") {
 		return false
 	}
-	base := strings.TrimRight(r.acct.Property(connect.PropGraphURL, graph.DefaultBaseURL), "/")
+	base := strings.TrimRight(r.opts.Opener.GraphURL(r.acct), "/")
 	u := base + g.MailboxPath() + "/mailFolders/" + url.PathEscape(folder) + "?$select=id,displayName"
 	tok, err := r.creds.Token(ctx)
 	if err != nil {
