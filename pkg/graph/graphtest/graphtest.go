@@ -71,10 +71,14 @@ type Server struct {
 	seq           uint64
 	throttleN     int
 	throttleAfter string
-	log           []Request
 	inflight      int
 	maxInflight   int
 	throttled     int
+
+	// logMu guards log alone: the log is written as a status goes out,
+	// which some handlers do while holding mu.
+	logMu sync.Mutex
+	log   []Request
 }
 
 type user struct {
@@ -275,15 +279,18 @@ func (s *Server) Throttle(n int, retryAfter string) {
 
 // Stats returns the request counters.
 func (s *Server) Stats() Stats {
+	s.logMu.Lock()
+	n := len(s.log)
+	s.logMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{Requests: len(s.log), Throttled: s.throttled, MaxConcurrent: s.maxInflight}
+	return Stats{Requests: n, Throttled: s.throttled, MaxConcurrent: s.maxInflight}
 }
 
 // Requests returns every request answered so far.
 func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
 	return append([]Request(nil), s.log...)
 }
 

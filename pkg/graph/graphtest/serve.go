@@ -46,23 +46,29 @@ var (
 	}
 )
 
-// statusWriter records the status for the request log.
+// statusWriter records the status for the request log. onStatus runs once,
+// before the status goes out: a client that has the answer must find its
+// request in the log (a test counting requests right after a call).
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status   int
+	onStatus func(status int)
+}
+
+func (w *statusWriter) setStatus(code int) {
+	if w.status == 0 {
+		w.status = code
+		w.onStatus(code)
+	}
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
+	w.setStatus(code)
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
+	w.setStatus(http.StatusOK)
 	return w.ResponseWriter.Write(p)
 }
 
@@ -114,19 +120,24 @@ func (s *Server) serve(rw http.ResponseWriter, r *http.Request) {
 	s.inflight++
 	s.maxInflight = max(s.maxInflight, s.inflight)
 	s.mu.Unlock()
-	var callerName string
+	c := &call{w: sw, r: r, reqID: reqID}
+	sw.onStatus = func(status int) {
+		var caller string
+		if c.caller != nil {
+			caller = c.caller.upn
+		}
+		s.logMu.Lock()
+		s.log = append(s.log, Request{Method: r.Method, Path: path, Query: r.URL.RawQuery, Caller: caller, Status: status})
+		s.logMu.Unlock()
+	}
 	defer func() {
+		sw.setStatus(http.StatusOK) // a handler that wrote nothing: net/http answers 200
 		s.mu.Lock()
 		s.inflight--
-		s.log = append(s.log, Request{Method: r.Method, Path: path, Query: r.URL.RawQuery, Caller: callerName, Status: sw.status})
 		s.mu.Unlock()
 	}()
-	c := &call{w: sw, r: r, reqID: reqID}
 	if e := s.dispatch(c, path); e != nil {
 		writeError(sw, reqID, e)
-	}
-	if c.caller != nil {
-		callerName = c.caller.upn
 	}
 }
 
