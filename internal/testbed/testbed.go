@@ -28,6 +28,7 @@
 package testbed
 
 import (
+	"cmp"
 	"github.com/mailport/mailport/internal/testcert"
 
 	"crypto/rand"
@@ -197,6 +198,10 @@ func Start(opts Options) (*Bed, error) {
 	return nil, lastErr
 }
 
+// ownerFile in a bed's directory holds the PID of the test binary that
+// made it, so a later bed can tell a stale one (see sweepStale).
+const ownerFile = "owner.pid"
+
 var errPortTaken = errors.New("a port was taken before the server bound it")
 
 func start(opts Options) (b *Bed, err error) {
@@ -237,9 +242,14 @@ func start(opts Options) (b *Bed, err error) {
 		return nil, err
 	}
 
+	sweepStale(cmp.Or(opts.Dir, os.TempDir()))
 	dir, err := os.MkdirTemp(opts.Dir, "mpbed-")
 	if err != nil {
 		return nil, fmt.Errorf("testbed: make the bed's directory: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("testbed: %w", err)
 	}
 	b = &Bed{
 		Host:     "127.0.0.1",

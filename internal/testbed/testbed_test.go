@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/smtp"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -555,4 +556,90 @@ func TestStopEndsServersAndCleansUp(t *testing.T) {
 			t.Errorf("%s (pid %d) still running after Stop", name, pid)
 		}
 	}
+}
+
+// TestStaleBedIsSwept kills a test binary that holds a bed (as go test
+// -timeout or kill -9 would) and checks that the next bed stops what it
+// left running and removes its directory.
+func TestStaleBedIsSwept(t *testing.T) {
+	if os.Getenv("TESTBED_HOLD_DIR") != "" {
+		return // the child's part runs in TestHoldBed
+	}
+	Require(t, Check())
+	parent, err := os.MkdirTemp("", "mpsweep-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(parent) })
+	if err := os.Chmod(parent, 0o755); err != nil { // the servers' users must reach their beds
+		t.Fatal(err)
+	}
+	ready := filepath.Join(parent, "ready")
+	child := exec.Command(os.Args[0], "-test.run=^TestHoldBed$", "-test.count=1")
+	child.Env = append(os.Environ(), "TESTBED_HOLD_DIR="+parent, "TESTBED_READY="+ready)
+	var out strings.Builder
+	child.Stdout, child.Stderr = &out, &out
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var staleDir string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if b, err := os.ReadFile(ready); err == nil {
+			staleDir = string(b)
+			break
+		}
+		if time.Now().After(deadline) {
+			child.Process.Kill()
+			t.Fatalf("the child never started its bed:\n%s", out.String())
+		}
+	}
+	child.Process.Kill() // SIGKILL: no Stop, no cleanup
+	child.Wait()
+	time.Sleep(200 * time.Millisecond) // let Pdeathsig do what it can
+	if len(processesUnder(staleDir)) == 0 {
+		t.Fatalf("nothing of %s outlived its test binary; the sweep is untested", staleDir)
+	}
+
+	b, err := Start(Options{Dir: parent})
+	Require(t, err)
+	t.Cleanup(b.Stop)
+	if left := processesUnder(staleDir); len(left) > 0 {
+		t.Errorf("processes of the stale bed still running after the next Start: %v", left)
+	}
+	if _, err := os.Stat(staleDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale bed directory %s not removed (err %v)", staleDir, err)
+	}
+	if _, err := os.Stat(b.Dir); err != nil {
+		t.Errorf("the new bed's own directory: %v", err)
+	}
+}
+
+// TestHoldBed is TestStaleBedIsSwept's child: it starts a bed and waits to
+// be killed.
+func TestHoldBed(t *testing.T) {
+	parent := os.Getenv("TESTBED_HOLD_DIR")
+	if parent == "" {
+		t.Skip("child process of TestStaleBedIsSwept only")
+	}
+	b, err := Start(Options{Dir: parent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(os.Getenv("TESTBED_READY"), []byte(b.Dir), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Minute)
+}
+
+// processesUnder lists the command lines of processes naming a path in dir.
+func processesUnder(dir string) []string {
+	var found []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(cmdline), dir+"/") {
+			found = append(found, strings.ReplaceAll(strings.TrimRight(string(cmdline), "\x00"), "\x00", " "))
+		}
+	}
+	return found
 }
