@@ -32,7 +32,9 @@ func NewCmdAdd(f *cmdutil.Factory, runF func(*AddOptions) error) *cobra.Command 
 
 Presets fill host, protocol, encryption and auth:
   office365  protocol microsoft (Graph) on outlook.office365.com, ssl, oauth2; with --protocol imap or
-             pop3 the host stays outlook.office365.com; outbound smtp uses smtp.office365.com, starttls
+             pop3 the host stays outlook.office365.com; outbound smtp uses smtp.office365.com, starttls.
+             With a --token-config of a national cloud, that cloud's hosts (e.g. outlook.office365.us,
+             smtp.office365.us for US Government)
   gmail      imap.gmail.com (pop.gmail.com for pop3), smtp.gmail.com starttls, oauth2
   outlook    Outlook.com personal accounts: outlook.office365.com, smtp-mail.outlook.com, oauth2
 
@@ -92,8 +94,14 @@ func addRun(opts *AddOptions) error {
 	a := &config.Account{Enabled: !opts.Disabled}
 	fl.apply(a)
 	if opts.Preset != "" {
+		hostGiven := a.Host != ""
 		if err := config.ApplyPreset(a, opts.Preset); err != nil {
 			return cmdutil.FlagErrorf("--preset: %v", err)
+		}
+		if tc := cfg.TokenConfigs[a.TokenConfig]; opts.Preset == config.PresetOffice365 && !hostGiven && tc != nil && tc.Provider == config.ProviderMicrosoft {
+			// The preset's hosts are the global cloud's; a national
+			// cloud's token is refused there.
+			a.Host = oauth.CloudOf(tc).Host(a.Protocol)
 		}
 	}
 	var missing []string

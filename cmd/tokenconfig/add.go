@@ -8,6 +8,7 @@ import (
 
 	"github.com/mailport/mailport/cmd/cmdutil"
 	"github.com/mailport/mailport/pkg/config"
+	"github.com/mailport/mailport/pkg/oauth"
 	"github.com/mailport/mailport/pkg/secret"
 )
 
@@ -31,6 +32,9 @@ func NewCmdAdd(f *cmdutil.Factory, runF func(*AddOptions) error) *cobra.Command 
              user.read mail.read mail.send mail.read.shared mail.send.shared openid email offline_access
              (Microsoft Graph). For IMAP, POP3 or SMTP use --for imap|pop3|smtp: a token serves one
              resource, and those protocols need https://outlook.office.com/... scopes.
+             A national cloud's authority as --base-url (https://login.microsoftonline.us/T/ for
+             US Government, https://login.chinacloudapi.cn/T/ for China) gives that cloud's
+             scopes, e.g. https://outlook.office365.us/IMAP.AccessAsUser.All.
   google     auth URL https://accounts.google.com/o/oauth2/v2/auth (access_type=offline, prompt=consent),
              token URL https://oauth2.googleapis.com/token, scope https://mail.google.com/.
   generic    give --auth-url and --token-url (and --device-url for the device flow).
@@ -107,6 +111,10 @@ func addRun(opts *AddOptions) error {
 	}
 	if tc.Flow == "" {
 		tc.Flow = config.FlowUser
+	}
+	if tc.Provider == config.ProviderMicrosoft && !fl.changed("scopes") && !fl.changed("for") {
+		// Graph's scopes, as the cloud of base_url and the flow want them.
+		tc.Scopes = oauth.DefaultScopesFor(tc, config.Microsoft)
 	}
 	_, had := cfg.TokenConfigs[opts.Name]
 	// Validate with the new entry before touching any store; on an error

@@ -121,7 +121,7 @@ func (fl *fields) apply(tc *config.TokenConfig) error {
 		if tc.Provider != config.ProviderMicrosoft {
 			return cmdutil.FlagErrorf("--for picks Microsoft scopes; for provider %s set --scopes", tc.Provider)
 		}
-		tc.Scopes = oauth.DefaultScopes(tc.Provider, tc.Flow, protocolFor(fl.For))
+		tc.Scopes = oauth.DefaultScopesFor(tc, protocolFor(fl.For))
 	}
 	if fl.changed("inbound") {
 		tc.Inbound = fl.Inbound
