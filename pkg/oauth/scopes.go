@@ -7,13 +7,15 @@ import (
 	"github.com/mailport/mailport/pkg/config"
 )
 
-// Microsoft resources. A Microsoft access token serves exactly one of them.
+// Microsoft resources of the global cloud (cloud.go has every cloud's). A
+// Microsoft access token serves exactly one resource.
 const (
 	ResourceOutlook = "https://outlook.office.com"
 	ResourceGraph   = "https://graph.microsoft.com"
 )
 
-// Scopes mailport knows by name.
+// Scopes mailport knows by name, the Microsoft ones of the global cloud
+// (Cloud.UserScopes and Cloud.AppScopes give any cloud's).
 const (
 	ScopeIMAP          = ResourceOutlook + "/IMAP.AccessAsUser.All"
 	ScopePOP           = ResourceOutlook + "/POP.AccessAsUser.All"
