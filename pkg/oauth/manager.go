@@ -201,18 +201,13 @@ func audienceWarning(tc *config.TokenConfig, acct *config.Account, tok *Token) s
 	if tc.Provider != config.ProviderMicrosoft || tok.Claims == nil || len(tok.Claims.Audience) == 0 {
 		return ""
 	}
-	need := ResourceOutlook
-	if acct.Protocol == config.Microsoft {
-		need = ResourceGraph
-	}
+	cloud := CloudOf(tc)
 	for _, a := range tok.Claims.Audience {
-		r := ResourceOf(strings.TrimRight(a, "/") + "/x")
-		if r == need || (need == ResourceGraph && a == "00000003-0000-0000-c000-000000000000") ||
-			(need == ResourceOutlook && a == "00000002-0000-0ff1-ce00-000000000000") {
+		if cloud.ServesAudience(acct.Protocol, a) {
 			return ""
 		}
 	}
-	return fmt.Sprintf("the token is for %s, but %s needs a token for %s: fix the token config's scopes", strings.Join(tok.Claims.Audience, " "), acct.Protocol, need)
+	return fmt.Sprintf("the token is for %s, but %s needs a token for %s: fix the token config's scopes", strings.Join(tok.Claims.Audience, " "), acct.Protocol, cloud.Resource(acct.Protocol))
 }
 
 // State is an account's authentication state as status shows it.
