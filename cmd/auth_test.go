@@ -84,8 +84,8 @@ func TestAuthenticateRefusesMismatchedScopesBeforeBrowser(t *testing.T) {
 	e.mustRun("", "token-config", "add", "ms365", "--provider", "microsoft", "--base-url", srv.MicrosoftBaseURL("contoso.com"), "--client-id", clientID)
 	e.mustRun("", "account", "add", "support", "--preset", "office365", "--protocol", "imap", "--type", "inbound", "--login", "support@contoso.com", "--token-config", "ms365")
 	r := e.run("", "authenticate", "support", "--timeout", "20s")
-	if r.code == 0 || opened {
-		t.Fatalf("authenticate went ahead: code %d opened %v", r.code, opened)
+	if r.code != 2 || opened {
+		t.Fatalf("authenticate: exit %d (want 2, a configuration error), browser opened %v", r.code, opened)
 	}
 	if !strings.Contains(r.err, "IMAP.AccessAsUser.All") {
 		t.Fatalf("error does not name the scope to add: %q", r.err)

@@ -95,8 +95,8 @@ func TestNationalCloudAccountAndScopeCheck(t *testing.T) {
 	var opened []string
 	e.open = func(u string) error { opened = append(opened, u); return nil }
 	r := e.run("", "authenticate", "box-imap")
-	if r.code == 0 || r.err != "error: "+want+"\n" {
-		t.Fatalf("authenticate: exit %d\nstderr: %s\nwant a failure and: %s", r.code, r.err, want)
+	if r.code != 2 || r.err != "error: "+want+"\n" {
+		t.Fatalf("authenticate: exit %d\nstderr: %s\nwant exit 2 (a configuration error) and: %s", r.code, r.err, want)
 	}
 	if len(opened) > 0 || strings.Contains(r.out, "oauth2/v2.0/authorize") {
 		t.Errorf("sign-in started: browser %v, stdout %s", opened, r.out)

@@ -66,7 +66,9 @@ func ExitCode(err error) int {
 		return ExitAuth
 	case oauth.IsAuthRequired(err), errors.As(err, new(*connect.NoPasswordError)):
 		return ExitAuth
-	case errors.As(err, &flagErr), errors.As(err, &cfgErr):
+	case errors.As(err, &flagErr), errors.As(err, &cfgErr), errors.As(err, new(*oauth.ScopeError)):
+		// A token config whose scopes cannot serve the account is a
+		// configuration error: the fix is an edit, not a retry.
 		return ExitUsage
 	}
 	return ExitFailed
