@@ -19,7 +19,10 @@ import (
 // Client is one OAuth2 client registration ready to talk to its
 // authorization server: a token config with its endpoints and secret.
 type Client struct {
-	Name      string // the token config's name
+	Name string // the token config's name
+	// Account is the account the client gets tokens for, when one is
+	// known; a provider's refusal names it in its hint.
+	Account   string
 	Config    *config.TokenConfig
 	Endpoints Endpoints
 	Secret    string // client secret; "" for a public client
@@ -99,7 +102,9 @@ func (c *Client) postToken(ctx context.Context, form url.Values) (*oauth2.Token,
 		return nil, fmt.Errorf("reading the token response of %s: %w", c.Endpoints.TokenURL, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, parseProviderError("token", resp.StatusCode, body, nil)
+		pe := parseProviderError("token", resp.StatusCode, body, nil)
+		pe.TokenConfig, pe.Account = c.Name, c.Account
+		return nil, pe
 	}
 	var raw map[string]any
 	if err := json.Unmarshal(body, &raw); err != nil {

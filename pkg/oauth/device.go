@@ -60,7 +60,7 @@ func (c *Client) DeviceFlow(ctx context.Context, opts DeviceFlowOptions) (*Token
 	}
 	da, err := c.oauth2Config("", scopes).DeviceAuth(c.ctx(ctx))
 	if err != nil {
-		return nil, fmt.Errorf("starting the device sign-in at %s: %w", c.Endpoints.DeviceURL, fromRetrieveError("device", err))
+		return nil, fmt.Errorf("starting the device sign-in at %s: %w", c.Endpoints.DeviceURL, c.fromRetrieveError("device", err))
 	}
 	if da.VerificationURIComplete != "" {
 		fmt.Fprintf(out, "To sign in, open %s\n(or open %s and enter the code %s)\n", da.VerificationURIComplete, da.VerificationURI, da.UserCode)

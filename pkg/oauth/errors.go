@@ -21,6 +21,13 @@ type ProviderError struct {
 	Code        string // RFC 6749 "error", e.g. invalid_grant
 	Description string // "error_description", verbatim
 	AADSTS      int    // Microsoft's code, from error_codes or the description; 0 when none
+
+	// TokenConfig and Account name the token config whose client was
+	// refused and the account it asked for, so that Hint can name them in
+	// its commands; "" when unknown. The Client that got the refusal sets
+	// them (errors are wrapped with their words fixed, so later is too late).
+	TokenConfig string
+	Account     string
 }
 
 var aadstsRE = regexp.MustCompile(`AADSTS(\d+)`)
@@ -37,7 +44,7 @@ func (e *ProviderError) Error() string {
 		fmt.Fprintf(&b, ": %s", d)
 	}
 	if h := e.Hint(); h != "" {
-		fmt.Fprintf(&b, " (%s)", h)
+		fmt.Fprintf(&b, " (%s)", strings.TrimSuffix(h, "."))
 	}
 	return b.String()
 }
@@ -51,10 +58,12 @@ func firstLine(s string) string {
 	return s
 }
 
-// Hint is our advice for known codes, "" when we have none.
+// Hint is our advice for known codes, "" when we have none. For an AADSTS
+// code it is the Fix of the code's row in AADSTSTable, naming the account
+// and token config (or saying ACCOUNT and TOKENCONFIG when unknown).
 func (e *ProviderError) Hint() string {
-	if h, ok := aadstsHints[e.AADSTS]; ok {
-		return h
+	if a, ok := AADSTSAdviceFor(e.AADSTS); ok {
+		return FillNames(a.Fix, e.Account, e.TokenConfig)
 	}
 	d := strings.ToLower(e.Description)
 	switch {
@@ -70,24 +79,6 @@ func (e *ProviderError) Hint() string {
 		return "the PKCE verifier did not match; start the sign-in again"
 	}
 	return ""
-}
-
-// aadstsHints is our advice for Microsoft codes seen in practice.
-var aadstsHints = map[int]string{
-	50194:   "the app is single-tenant: set base_url to https://login.microsoftonline.com/<your tenant>/ instead of common or organizations",
-	7000215: "the client secret is wrong: use the secret's Value, not its Secret ID, and store it with mailport token-config edit --client-secret-stdin",
-	7000222: "the client secret has expired: create a new one in the app registration and store it with mailport token-config edit --client-secret-stdin",
-	700016:  "no app with this client id exists in the tenant: check client_id and the tenant in base_url",
-	90002:   "the tenant in base_url does not exist: use your tenant id or a verified domain",
-	50011:   "the redirect URI is not registered for the app: add the URL mailport printed as a redirect URI, or set redirect_url to the registered one",
-	65001:   "the app lacks consent for these scopes: have an administrator grant consent in the app registration",
-	7000218: "the device flow needs \"Allow public client flows\" enabled in the app registration's Authentication page",
-	501481:  "the PKCE verifier did not match; start the sign-in again",
-	54005:   "the authorization code was already used; start the sign-in again",
-	70011:   "a scope is invalid: check the token config's scopes",
-	28000:   "the scopes name more than one resource: keep the scopes of one resource per token config",
-	50020:   "the signed-in user is not from this tenant: sign in with an account of the tenant in base_url",
-	50076:   "multi-factor authentication is required: sign in again interactively",
 }
 
 // parseProviderError turns x/oauth2's RetrieveError (or our own response
@@ -128,15 +119,18 @@ func aadstsOf(s string) int {
 	return 0
 }
 
-// fromRetrieveError converts an x/oauth2 error; other errors pass through.
-func fromRetrieveError(endpoint string, err error) error {
+// fromRetrieveError converts an x/oauth2 error of client c; other errors
+// pass through.
+func (c *Client) fromRetrieveError(endpoint string, err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		status := 0
 		if re.Response != nil {
 			status = re.Response.StatusCode
 		}
-		return parseProviderError(endpoint, status, re.Body, re)
+		pe := parseProviderError(endpoint, status, re.Body, re)
+		pe.TokenConfig, pe.Account = c.Name, c.Account
+		return pe
 	}
 	return err
 }

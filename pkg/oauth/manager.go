@@ -82,6 +82,7 @@ func (m *Manager) TokenSource(account string) (*TokenSource, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.Account = account
 	override, _ := m.Secrets.RefreshTokenOverride(account)
 	return &TokenSource{
 		Account: account, Client: c, Store: m.Secrets.Store, Override: override,
@@ -135,6 +136,7 @@ func (m *Manager) Authenticate(ctx context.Context, account string, opts Authent
 	if err != nil {
 		return nil, err
 	}
+	c.Account = account
 	if err := CheckScopes(acct.TokenConfig, tc, acct); err != nil {
 		return nil, err
 	}

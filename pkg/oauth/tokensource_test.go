@@ -267,7 +267,7 @@ func TestTokenSourceOtherErrorsAreNotReauth(t *testing.T) {
 	if err == nil || oauth.IsAuthRequired(err) {
 		t.Fatalf("err = %v, want a plain error", err)
 	}
-	for _, want := range []string{"AADSTS7000215: Invalid client secret provided", "use the secret's Value, not its Secret ID"} {
+	for _, want := range []string{"AADSTS7000215: Invalid client secret provided", "Copy the secret's Value (shown only when it is created) from the app registration and store it with `mailport token-config edit tc --client-secret-stdin`"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("message lacks %q: %s", want, err)
 		}

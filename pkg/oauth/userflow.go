@@ -320,7 +320,8 @@ func (f *userFlow) handle(q url.Values, pasted bool) (int, string) {
 		return http.StatusOK, page("Sign-in already finished", "This sign-in has already finished; you can close this window.")
 	}
 	if e := q.Get("error"); e != "" {
-		pe := &ProviderError{Endpoint: "authorize", Code: e, Description: q.Get("error_description")}
+		pe := &ProviderError{Endpoint: "authorize", Code: e, Description: q.Get("error_description"),
+			TokenConfig: f.c.Name, Account: f.c.Account}
 		pe.AADSTS = aadstsOf(pe.Description)
 		err := fmt.Errorf("sign-in failed: %w", pe)
 		f.done <- flowResult{err: err}
@@ -328,7 +329,7 @@ func (f *userFlow) handle(q url.Values, pasted bool) (int, string) {
 	}
 	ot, err := f.cfg.Exchange(f.c.ctx(f.ctx), q.Get("code"), oauth2.VerifierOption(f.verifier))
 	if err != nil {
-		err = fmt.Errorf("redeeming the sign-in code at %s failed: %w", f.c.Endpoints.TokenURL, fromRetrieveError("token", err))
+		err = fmt.Errorf("redeeming the sign-in code at %s failed: %w", f.c.Endpoints.TokenURL, f.c.fromRetrieveError("token", err))
 		f.done <- flowResult{err: err}
 		return http.StatusOK, page("Sign-in failed", err.Error())
 	}

@@ -113,7 +113,7 @@ func TestUserFlowPKCEMismatchIsRejected(t *testing.T) {
 		return pu.String()
 	}
 	_, err := e.m.Authenticate(ctx(t), "support", oauth.AuthenticateOptions{Out: e.out, Open: b.open})
-	if err == nil || !strings.Contains(err.Error(), "AADSTS501481") || !strings.Contains(err.Error(), "PKCE verifier did not match") {
+	if err == nil || !strings.Contains(err.Error(), "AADSTS501481") || !strings.Contains(err.Error(), "Start the sign-in again with `mailport authenticate support`") {
 		t.Fatalf("err = %v", err)
 	}
 	if _, page := b.result(t); !strings.Contains(page, "Sign-in failed") || !strings.Contains(page, "AADSTS501481") {
