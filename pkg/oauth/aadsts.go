@@ -25,9 +25,9 @@ type AADSTSAdvice struct {
 	Fix     string
 }
 
-// aadstsTable is in the order the troubleshooting page lists it: the
-// tenant and the app, the client secret, the sign-in in the browser,
-// consent and scopes, the user, and refresh tokens that stopped working.
+// aadstsTable is in the order the troubleshooting page lists it: roughly
+// the tenant, the app and its secret, the sign-in in the browser, consent
+// and scopes, the user, and refresh tokens that stopped working.
 var aadstsTable = []AADSTSAdvice{
 	{
 		Codes:   []int{50194},
@@ -35,27 +35,6 @@ var aadstsTable = []AADSTSAdvice{
 		Message: "AADSTS50194: Application '<id>' is not configured as a multi-tenant application.",
 		Cause:   "The token config's base_url uses the tenant common or organizations, which Microsoft accepts only for multi-tenant apps.",
 		Fix:     "Use your own tenant in base_url: `mailport token-config edit <token-config> --tenant yourdomain.com` (or your tenant id).",
-	},
-	{
-		Codes:   []int{90002},
-		Title:   "AADSTS90002: tenant not found",
-		Message: "AADSTS90002: Tenant '<tenant>' not found.",
-		Cause:   "The tenant in the token config's base_url does not exist (a typo, or a domain that is not verified in the tenant).",
-		Fix:     "Use the tenant id (a GUID) or a verified domain from the Entra overview page: `mailport token-config edit <token-config> --tenant ...`.",
-	},
-	{
-		Codes:   []int{700016},
-		Title:   "AADSTS700016: application not found in the directory",
-		Message: "AADSTS700016: Application with identifier '<id>' was not found in the directory",
-		Cause:   "No app with this client id is registered in the tenant named in base_url: the client id is mistyped, or the app lives in another tenant.",
-		Fix:     "Copy the \"Application (client) ID\" from the app's overview page and the tenant from the same page: `mailport token-config edit <token-config> --client-id ... --tenant ...`.",
-	},
-	{
-		Codes:   []int{50059},
-		Title:   "AADSTS50059: no tenant information",
-		Message: "AADSTS50059: No tenant-identifying information found in either the request or implied by any provided credentials.",
-		Cause:   "The token config's base_url names no tenant Microsoft can use for this sign-in (for example common for an app-only flow).",
-		Fix:     "Put the tenant id or domain in base_url: `mailport token-config edit <token-config> --tenant yourdomain.com`.",
 	},
 	{
 		Codes:   []int{7000215},
@@ -68,7 +47,7 @@ var aadstsTable = []AADSTSAdvice{
 		Codes:   []int{7000222},
 		Title:   "AADSTS7000222: the client secret has expired (or expires soon)",
 		Message: "AADSTS7000222: The provided client secret keys for app '<id>' are expired.",
-		Cause:   "The app's client secret is past its expiry date, so Microsoft refuses every token request of the token config and all accounts using it stop. When the token config has secret_expires, `mailport status` and `mailport test` warn from 30 days before that date (\"the client secret of token config <token-config> expires on ...\").",
+		Cause:   "A client secret lives at most two years; once the app's secret has expired, Microsoft refuses every token request of the token config and all accounts using it stop. When the token config has secret_expires, `mailport status` and `mailport test` warn from 30 days before that date (\"the client secret of token config <token-config> expires on ...\").",
 		Fix:     "Create a new client secret in the app registration (Certificates & secrets) and store its Value with its expiry date: `mailport token-config edit <token-config> --client-secret-stdin --secret-expires YYYY-MM-DD`.",
 	},
 	{
@@ -77,6 +56,20 @@ var aadstsTable = []AADSTSAdvice{
 		Message: "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
 		Cause:   "The app registration and the token config disagree about whether the app has a secret: AADSTS7000218 means the app is confidential (or public client flows are off) and no secret was sent; AADSTS700025 means the app is public and a secret was sent.",
 		Fix:     "For AADSTS7000218 either store the app's client secret with `mailport token-config edit <token-config> --client-secret-stdin`, or set \"Allow public client flows\" to Yes in the app registration's Authentication page (the device flow needs it). For AADSTS700025 drop the secret: `mailport token-config add <token-config> --force` with the token config's other settings and no secret replaces it without one.",
+	},
+	{
+		Codes:   []int{700016},
+		Title:   "AADSTS700016: application not found in the directory",
+		Message: "AADSTS700016: Application with identifier '<id>' was not found in the directory",
+		Cause:   "No app with this client id is registered in the tenant named in base_url: the client id is mistyped, or the app lives in another tenant.",
+		Fix:     "Copy the \"Application (client) ID\" from the app's overview page and the tenant from the same page: `mailport token-config edit <token-config> --client-id ... --tenant ...`.",
+	},
+	{
+		Codes:   []int{90002},
+		Title:   "AADSTS90002: tenant not found",
+		Message: "AADSTS90002: Tenant '<tenant>' not found.",
+		Cause:   "The tenant in the token config's base_url does not exist (a typo, or a domain that is not verified in the tenant).",
+		Fix:     "Use the tenant id (a GUID) or a verified domain from the Entra overview page: `mailport token-config edit <token-config> --tenant ...`.",
 	},
 	{
 		Codes:   []int{50011},
@@ -119,6 +112,13 @@ var aadstsTable = []AADSTSAdvice{
 		Message: "AADSTS28000: Provided value for the input parameter scope is not valid because it contains more than one resource.",
 		Cause:   "A Microsoft token serves one resource, but the token config's scopes name two, for example Outlook's IMAP.AccessAsUser.All together with Graph's Mail.Read.",
 		Fix:     "Keep the scopes of one resource in the token config: `mailport token-config edit <token-config> --for imap` (or pop3, smtp, graph); accounts that need the other resource get a token config of their own.",
+	},
+	{
+		Codes:   []int{50059},
+		Title:   "AADSTS50059: no tenant information",
+		Message: "AADSTS50059: No tenant-identifying information found in either the request or implied by any provided credentials.",
+		Cause:   "The token config's base_url names no tenant Microsoft can use for this sign-in (for example common for an app-only flow).",
+		Fix:     "Put the tenant id or domain in base_url: `mailport token-config edit <token-config> --tenant yourdomain.com`.",
 	},
 	{
 		Codes:   []int{50020},
