@@ -3,6 +3,7 @@ package diagnose
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -120,8 +121,12 @@ func (e *Evidence) parseSMTP() {
 }
 
 // Catalog is every known failure, most specific first: Lookup returns the
-// first entry that matches.
-var Catalog = []Entry{
+// first entry that matches. Microsoft's sign-in errors come from oauth's
+// AADSTS table, between the secrets and the other token refusals.
+var Catalog = slices.Concat(setupEntries, microsoftSignInEntries(), laterEntries)
+
+// setupEntries are the configuration and secrets checks' failures.
+var setupEntries = []Entry{
 	// --- configuration ---
 	{
 		ID: "account-disabled", Title: "The account is disabled",
@@ -159,24 +164,6 @@ var Catalog = []Entry{
 		match:   func(e *Evidence) bool { return e.Check == "config" && e.Reason == "tenant" && e.textHas("placeholder") },
 	},
 	{
-		ID: "aadsts50194", Title: "AADSTS50194: the app is not multi-tenant",
-		Message: "AADSTS50194: Application '<id>' is not configured as a multi-tenant application.",
-		Cause:   "The token config's base_url uses the tenant common or organizations, which Microsoft accepts only for multi-tenant apps.",
-		Fix:     "Use your own tenant in base_url: `mailport token-config edit <token-config> --tenant yourdomain.com` (or your tenant id).",
-		match: func(e *Evidence) bool {
-			return e.aadsts(50194) || (e.Check == "config" && e.Reason == "tenant" && e.textHas("AADSTS50194"))
-		},
-	},
-	{
-		ID: "client-secret-expiring", Title: "The client secret expires soon or has expired",
-		Message: "the client secret of token config <token-config> expires on <date>",
-		Cause:   "The token config's secret_expires date is near or past. Once the secret expires Microsoft refuses every refresh with AADSTS7000222 and all accounts using it stop.",
-		Fix:     "Create a new client secret in the app registration (Certificates & secrets), store its Value with `mailport token-config edit <token-config> --client-secret-stdin`, and update secret_expires.",
-		match: func(e *Evidence) bool {
-			return e.aadsts(7000222) || (e.Check == "config" && e.Reason == "secret-expiry")
-		},
-	},
-	{
 		ID: "plaintext-auth", Title: "A password would travel without encryption",
 		Message: "refusing to send a password to <host> without encryption",
 		Cause:   "The account uses encryption none with a password, so the password would cross the network in plain text; mailport refuses unless told otherwise.",
@@ -206,85 +193,13 @@ var Catalog = []Entry{
 		Fix:     "Store the secret's Value with `mailport token-config edit <token-config> --client-secret-stdin`, or set MAILPORT_CLIENT_SECRET_<TOKENCONFIG>.",
 		match:   func(e *Evidence) bool { return e.Check == "secrets" && e.Reason == "no-client-secret" },
 	},
+}
 
-	// --- token endpoint refusals ---
-	{
-		ID: "aadsts7000215", Title: "AADSTS7000215: invalid client secret",
-		Message: "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID",
-		Cause:   "The stored client secret is wrong: most often the secret's ID was copied instead of its Value, or the secret was replaced or has expired.",
-		Fix:     "Copy the secret's Value (shown only when it is created) from the app registration and store it with `mailport token-config edit <token-config> --client-secret-stdin`.",
-		match:   func(e *Evidence) bool { return e.aadsts(7000215) },
-	},
-	{
-		ID: "public-confidential-client", Title: "AADSTS700025 / AADSTS7000218: public or confidential client mismatch",
-		Message: "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-		Cause:   "The app registration and the token config disagree about whether the app has a secret: AADSTS7000218 means the app is confidential (or public client flows are off) and no secret was sent; AADSTS700025 means the app is public and a secret was sent.",
-		Fix:     "Either store the app's client secret with `mailport token-config edit <token-config> --client-secret-stdin`, or in the app registration's Authentication page set \"Allow public client flows\" to Yes (needed for the device flow). For AADSTS700025 remove the stored secret.",
-		match:   func(e *Evidence) bool { return e.aadsts(700025, 7000218) },
-	},
-	{
-		ID: "aadsts700016", Title: "AADSTS700016: application not found in the directory",
-		Message: "AADSTS700016: Application with identifier '<id>' was not found in the directory",
-		Cause:   "No app with this client id is registered in the tenant named in base_url: the client id is mistyped, or the app lives in another tenant.",
-		Fix:     "Copy the \"Application (client) ID\" from the app's overview page and the tenant from the same page: `mailport token-config edit <token-config> --client-id ... --tenant ...`.",
-		match:   func(e *Evidence) bool { return e.aadsts(700016) },
-	},
-	{
-		ID: "aadsts90002", Title: "AADSTS90002: tenant not found",
-		Message: "AADSTS90002: Tenant '<tenant>' not found.",
-		Cause:   "The tenant in the token config's base_url does not exist (a typo, or a domain that is not verified in the tenant).",
-		Fix:     "Use the tenant id (a GUID) or a verified domain from the Entra overview page: `mailport token-config edit <token-config> --tenant ...`.",
-		match:   func(e *Evidence) bool { return e.aadsts(90002) },
-	},
-	{
-		ID: "aadsts50011", Title: "AADSTS50011: redirect URI mismatch",
-		Message: "AADSTS50011: The redirect URI '<uri>' specified in the request does not match the redirect URIs configured for the application",
-		Cause:   "The redirect URI mailport used is not registered for the app (mailport listens on http://127.0.0.1 or localhost, or on redirect_url when set).",
-		Fix:     "Register http://localhost as a redirect URI of platform \"Mobile and desktop applications\" in the app registration, or set redirect_url on the token config to the URI that is registered; then run `mailport authenticate <account>`.",
-		match:   func(e *Evidence) bool { return e.aadsts(50011) },
-	},
-	{
-		ID: "aadsts65001", Title: "AADSTS65001: consent missing",
-		Message: "AADSTS65001: The user or administrator has not consented to use the application",
-		Cause:   "Nobody has consented to the app's permissions for this user, or the consent was withdrawn.",
-		Fix:     "Have an administrator open the app registration, API permissions, and press \"Grant admin consent\"; then run `mailport authenticate <account>`.",
-		match:   func(e *Evidence) bool { return e.aadsts(65001) || e.OAuthCode == "consent_required" },
-	},
-	{
-		ID: "aadsts50059", Title: "AADSTS50059: no tenant information",
-		Message: "AADSTS50059: No tenant-identifying information found in either the request or implied by any provided credentials.",
-		Cause:   "The token config's base_url names no tenant Microsoft can use for this sign-in (for example common for an app-only flow).",
-		Fix:     "Put the tenant id or domain in base_url: `mailport token-config edit <token-config> --tenant yourdomain.com`.",
-		match:   func(e *Evidence) bool { return e.aadsts(50059) },
-	},
-	{
-		ID: "aadsts70043", Title: "AADSTS70043: refresh token expired by sign-in frequency",
-		Message: "AADSTS70043: The refresh token has expired or is invalid due to sign-in frequency checks by conditional access.",
-		Cause:   "A Conditional Access sign-in frequency policy makes users sign in again after a set time; the stored refresh token has passed it.",
-		Fix:     "Run `mailport authenticate <account>`. If this recurs, ask the tenant admin to exclude the app or the mailbox user from the sign-in frequency policy, or use an app-only token config.",
-		match:   func(e *Evidence) bool { return e.aadsts(70043) },
-	},
-	{
-		ID: "aadsts700082", Title: "AADSTS700082: refresh token expired from inactivity",
-		Message: "AADSTS700082: The refresh token has expired due to inactivity.",
-		Cause:   "The refresh token was not used for 90 days, so Microsoft let it expire.",
-		Fix:     "Run `mailport authenticate <account>`, and use the account at least every few weeks (a scheduled fetch keeps the token alive).",
-		match:   func(e *Evidence) bool { return e.aadsts(700082) },
-	},
-	{
-		ID: "aadsts50173", Title: "AADSTS50173: grant revoked",
-		Message: "AADSTS50173: The provided grant has expired due to it being revoked, a fresh auth token is needed.",
-		Cause:   "The refresh token was revoked: the user changed or reset their password, or an admin revoked the user's sessions.",
-		Fix:     "Run `mailport authenticate <account>` and sign in again.",
-		match:   func(e *Evidence) bool { return e.aadsts(50173) },
-	},
-	{
-		ID: "aadsts70000", Title: "AADSTS70000: refresh token not valid",
-		Message: "AADSTS70000: The provided value for the input parameter 'refresh_token' or 'assertion' is not valid.",
-		Cause:   "Microsoft does not accept the refresh token: it was revoked, belongs to another app, or was copied wrongly into MAILPORT_REFRESH_TOKEN_<ACCOUNT>.",
-		Fix:     "Run `mailport authenticate <account>`; when the token comes from the environment, set the variable to a refresh token obtained for this token config.",
-		match:   func(e *Evidence) bool { return e.aadsts(70000) },
-	},
+// laterEntries follow Microsoft's sign-in errors: the other token endpoint
+// refusals, the token against the protocol, the network, the protocol,
+// Graph, the folder and sending.
+var laterEntries = []Entry{
+	// --- token endpoint refusals (Microsoft's are microsoftSignInEntries) ---
 	{
 		ID: "google-invalid-grant", Title: "Google invalid_grant: token expired or revoked",
 		Message: "invalid_grant: Token has been expired or revoked.",
@@ -542,6 +457,43 @@ var Catalog = []Entry{
 		Fix:     "Send from the login's own address, or grant the login Send As permission on the address; check the server's relay rules.",
 		match:   func(e *Evidence) bool { return e.Check == "send" && e.SMTPCode >= 500 },
 	},
+}
+
+// signInIDs are the entry ids of AADSTS rows that had an id before the
+// table did, by the row's main code; other rows are aadsts<code>. Ids are
+// anchors in docs/troubleshooting.md and appear in --json: they stay.
+var signInIDs = map[int]string{
+	7000222: "client-secret-expiring",
+	700025:  "public-confidential-client",
+}
+
+// signInAlso are the further evidence an AADSTS entry stands for, by id:
+// mailport's own check that foresees the refusal, or the OAuth error that
+// means the same.
+var signInAlso = map[string]func(*Evidence) bool{
+	"aadsts50194": func(e *Evidence) bool {
+		return e.Check == "config" && e.Reason == "tenant" && e.textHas("AADSTS50194")
+	},
+	"client-secret-expiring": func(e *Evidence) bool { return e.Check == "config" && e.Reason == "secret-expiry" },
+	"aadsts65001":            func(e *Evidence) bool { return e.OAuthCode == "consent_required" },
+}
+
+// microsoftSignInEntries are the entries of oauth.AADSTSTable, one per
+// row, in its order, matching every code of the row.
+func microsoftSignInEntries() []Entry {
+	var out []Entry
+	for _, a := range oauth.AADSTSTable() {
+		id, ok := signInIDs[a.Codes[0]]
+		if !ok {
+			id = fmt.Sprintf("aadsts%d", a.Codes[0])
+		}
+		codes, also := a.Codes, signInAlso[id]
+		out = append(out, Entry{
+			ID: id, Title: a.Title, Message: a.Message, Cause: a.Cause, Fix: a.Fix,
+			match: func(e *Evidence) bool { return e.aadsts(codes...) || (also != nil && also(e)) },
+		})
+	}
+	return out
 }
 
 // Lookup returns the first catalog entry matching e, or nil.

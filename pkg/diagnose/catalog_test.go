@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/mailport/mailport/pkg/oauth"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/troubleshooting.md's entries and the golden files")
@@ -66,5 +68,37 @@ func TestCatalogEntriesAreComplete(t *testing.T) {
 		if strings.Contains(e.Cause+e.Fix, "\n") {
 			t.Errorf("entry %s: cause and fix are one paragraph each", e.ID)
 		}
+	}
+}
+
+// TestCatalogCarriesTheAADSTSTable: every code of oauth's AADSTS table
+// leads to an entry with the table's words, and the ids that existed
+// before the table (anchors, --json) are still there.
+func TestCatalogCarriesTheAADSTSTable(t *testing.T) {
+	for _, a := range oauth.AADSTSTable() {
+		for _, code := range a.Codes {
+			e := Lookup(&Evidence{Check: "token", Provider: "microsoft", AADSTS: code, Text: a.Message})
+			if e == nil {
+				t.Errorf("AADSTS%d: no entry", code)
+				continue
+			}
+			if e.Title != a.Title || e.Message != a.Message || e.Cause != a.Cause || e.Fix != a.Fix {
+				t.Errorf("AADSTS%d: entry %s does not carry the table's words", code, e.ID)
+			}
+		}
+	}
+	for _, id := range []string{"aadsts50194", "client-secret-expiring", "aadsts7000215", "public-confidential-client",
+		"aadsts700016", "aadsts90002", "aadsts50011", "aadsts65001", "aadsts50059", "aadsts70043", "aadsts700082",
+		"aadsts50173", "aadsts70000"} {
+		if EntryByID(id) == nil {
+			t.Errorf("entry %s is gone", id)
+		}
+	}
+	// The catalog's own evidence for two of them, besides the code.
+	if e := Lookup(&Evidence{Check: "config", Reason: "secret-expiry", Text: "the client secret of token config ms expires on 2027-01-01"}); e == nil || e.ID != "client-secret-expiring" {
+		t.Errorf("secret_expires warning: entry %v", e)
+	}
+	if e := Lookup(&Evidence{Check: "token", OAuthCode: "consent_required"}); e == nil || e.ID != "aadsts65001" {
+		t.Errorf("consent_required: entry %v", e)
 	}
 }

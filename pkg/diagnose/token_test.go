@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/mailport/mailport/pkg/config"
@@ -27,9 +28,18 @@ func TestTokenEndpointRefusals(t *testing.T) {
 		{700025, "invalid_client", "public-confidential-client", false},
 		{7000222, "invalid_client", "client-secret-expiring", false},
 		{0, "invalid_scope", "invalid-scope", false},
+		{501481, "invalid_grant", "aadsts501481", true},
+		{50148, "invalid_request", "aadsts501481", false},
+		{54005, "invalid_grant", "aadsts54005", true},
+		{70011, "invalid_scope", "aadsts70011", false},
+		{28000, "invalid_request", "aadsts28000", false},
+		{50020, "invalid_request", "aadsts50020", false},
+		{50076, "interaction_required", "aadsts50076", true},
+		{50079, "interaction_required", "aadsts50076", true},
+		{70008, "invalid_grant", "aadsts70008", true},
 	}
 	for _, tt := range scripted {
-		t.Run(tt.entry, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/%d", tt.entry, tt.aadsts), func(t *testing.T) {
 			prov := oauthtest.New(oauthtest.Options{})
 			defer prov.Close()
 			prov.AddClient(oauthtest.Client{ID: testClientID})
