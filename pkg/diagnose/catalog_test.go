@@ -2,7 +2,9 @@ package diagnose
 
 import (
 	"flag"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -100,5 +102,37 @@ func TestCatalogCarriesTheAADSTSTable(t *testing.T) {
 	}
 	if e := Lookup(&Evidence{Check: "token", OAuthCode: "consent_required"}); e == nil || e.ID != "aadsts65001" {
 		t.Errorf("consent_required: entry %v", e)
+	}
+}
+
+// TestDocsLinkToEntriesThatExist: every link into the troubleshooting
+// page from the other docs (docs/providers/microsoft.md points at the
+// AADSTS entries instead of copying them) lands on a catalog entry.
+func TestDocsLinkToEntriesThatExist(t *testing.T) {
+	var files []string
+	err := filepath.WalkDir("../../docs", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".md") {
+			files = append(files, path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := 0
+	for _, f := range append(files, "../../README.md") {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`troubleshooting\.md#([a-z0-9-]+)`).FindAllStringSubmatch(string(raw), -1) {
+			links++
+			if EntryByID(m[1]) == nil {
+				t.Errorf("%s links to troubleshooting.md#%s, which is no catalog entry", f, m[1])
+			}
+		}
+	}
+	if links < 13 {
+		t.Fatalf("found %d links into the troubleshooting page; docs/providers/microsoft.md alone has 13", links)
 	}
 }
