@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/secret"
 )
 
@@ -14,6 +15,10 @@ type EditOptions struct {
 	F      *cmdutil.Factory
 	Name   string
 	Fields fields
+	// NoSecret removes the stored client secret: the app is a public
+	// client (Mobile and desktop platform), which Microsoft refuses a
+	// secret from (AADSTS700025).
+	NoSecret bool
 }
 
 // NewCmdEdit is `mailport token-config edit`.
@@ -25,12 +30,17 @@ func NewCmdEdit(f *cmdutil.Factory, runF func(*EditOptions) error) *cobra.Comman
 		Example: `  # the client secret was renewed in Entra
   printf '%s' "$NEW_SECRET" | mailport token-config edit ms365 --client-secret-stdin --secret-expires 2027-11-01
   # switch to IMAP scopes
-  mailport token-config edit ms365 --for imap`,
+  mailport token-config edit ms365 --for imap
+  # the app is a public client (Mobile and desktop): drop the stored secret
+  mailport token-config edit ms365 --no-client-secret`,
 		Args: cmdutil.ExactArgs(1, "a token config NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
 			if err := opts.Fields.check(); err != nil {
 				return err
+			}
+			if opts.NoSecret && opts.Fields.Secret.Given() {
+				return cmdutil.FlagErrorf("use either --no-client-secret or a new client secret, not both")
 			}
 			if cmdutil.LocalFlagsSet(cmd) == 0 {
 				return cmdutil.FlagErrorf("nothing to change: give the flags to change, see `mailport token-config edit --help`")
@@ -42,6 +52,7 @@ func NewCmdEdit(f *cmdutil.Factory, runF func(*EditOptions) error) *cobra.Comman
 		},
 	}
 	opts.Fields.bind(cmd)
+	cmd.Flags().BoolVar(&opts.NoSecret, "no-client-secret", false, "remove the stored client secret (a public client app)")
 	return cmd
 }
 
@@ -59,6 +70,9 @@ func editRun(opts *EditOptions) error {
 	if err := opts.Fields.apply(&updated); err != nil {
 		return err
 	}
+	if opts.NoSecret && updated.Flow == config.FlowClientCredentials {
+		return cmdutil.FlagErrorf("token config %s uses the client_credentials flow, which needs its client secret; change --flow first", opts.Name)
+	}
 	if err := cfg.SetTokenConfig(opts.Name, &updated); err != nil {
 		return &cmdutil.ConfigError{Err: err}
 	}
@@ -75,11 +89,24 @@ func editRun(opts *EditOptions) error {
 			return fmt.Errorf("store the %s: %w", secretNote(opts.Name), err)
 		}
 	}
+	if opts.NoSecret {
+		store, err := f.Store()
+		if err != nil {
+			return err
+		}
+		if err := store.Delete(secret.ClientSecretKey(opts.Name)); err != nil {
+			return fmt.Errorf("remove the %s: %w", secretNote(opts.Name), err)
+		}
+	}
 	if err := cfg.Save(); err != nil {
 		return err
 	}
+	src := sourceOf(f, opts.Name)
+	if opts.NoSecret && src == secret.SourceEnv {
+		fmt.Fprintf(f.IO.ErrOut, "warning: %s is set and still supplies a client secret; unset it too\n", secret.EnvName(secret.EnvClientSecretPrefix, opts.Name))
+	}
 	if f.JSON {
-		return cmdutil.PrintJSON(f.IO.Out, describe(opts.Name, &updated, sourceOf(f, opts.Name)))
+		return cmdutil.PrintJSON(f.IO.Out, describe(opts.Name, &updated, src))
 	}
 	fmt.Fprintf(f.IO.Out, "Updated token config %q\n", opts.Name)
 	return nil

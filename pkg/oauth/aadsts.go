@@ -55,7 +55,7 @@ var aadstsTable = []AADSTSAdvice{
 		Title:   "AADSTS700025 / AADSTS7000218: public or confidential client mismatch",
 		Message: "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
 		Cause:   "The app registration and the token config disagree about whether the app has a secret: AADSTS7000218 means the app is confidential (or public client flows are off) and no secret was sent; AADSTS700025 means the app is public and a secret was sent.",
-		Fix:     "For AADSTS7000218 either store the app's client secret with `mailport token-config edit <token-config> --client-secret-stdin`, or set \"Allow public client flows\" to Yes in the app registration's Authentication page (the device flow needs it). For AADSTS700025 drop the secret: `mailport token-config add <token-config> --force` with the token config's other settings and no secret replaces it without one.",
+		Fix:     "For AADSTS7000218 either store the app's client secret with `mailport token-config edit <token-config> --client-secret-stdin`, or set \"Allow public client flows\" to Yes in the app registration's Authentication page (the device flow needs it). For AADSTS700025 remove the stored secret: `mailport token-config edit <token-config> --no-client-secret`.",
 	},
 	{
 		Codes:   []int{700016},
