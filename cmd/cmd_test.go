@@ -24,6 +24,8 @@ type env struct {
 	store  *secret.Memory
 	vars   map[string]string
 	open   func(string) error // the browser
+	// stderrTTY makes stderr a terminal (progress bars are drawn).
+	stderrTTY bool
 }
 
 func newEnv(t *testing.T) *env {
@@ -40,6 +42,7 @@ type result struct {
 func (e *env) run(stdin string, args ...string) result {
 	e.t.Helper()
 	ios, in, out, errOut := iostreams.Test()
+	ios.SetTTY(false, false, e.stderrTTY)
 	in.WriteString(stdin)
 	f := &cmdutil.Factory{
 		IO:          ios,

@@ -570,6 +570,7 @@ func (b *bar) start(messages int, bytes int64) {
 	b.b = progressbar.NewOptions64(bytes,
 		progressbar.OptionSetWriter(b.w),
 		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(), // bytes so far and in all, not only the rate
 		progressbar.OptionSetDescription(b.desc()),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionClearOnFinish(),
