@@ -130,7 +130,7 @@ func showRun(opts *ShowOptions) error {
 	w := f.IO.Out
 	row := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(w, "%-13s %s\n", k+":", v)
+			fmt.Fprintf(w, "%-14s %s\n", k+":", v) // "client secret:" is the longest
 		}
 	}
 	row("name", d.Name)
