@@ -22,12 +22,13 @@ func fixFor(t *testing.T, code int, account, tokenConfig string) string {
 }
 
 func TestAuthenticateWrongClientSecretPrintsTheTablesFix(t *testing.T) {
-	srv := oauthtest.New(oauthtest.Options{Tenant: "contoso.com"})
+	// A real-looking tenant: contoso.com draws the placeholder warning.
+	srv := oauthtest.New(oauthtest.Options{Tenant: "fabrikam-support.net"})
 	defer srv.Close()
 	srv.AddClient(oauthtest.Client{ID: clientID, Secret: secretValue})
 	e := newEnv(t)
 	// The secret's ID copied instead of its Value: Microsoft answers AADSTS7000215.
-	e.mustRun("5b1e4f0a-secret-id-not-value", "token-config", "add", "ms365", "--provider", "microsoft", "--base-url", srv.MicrosoftBaseURL("contoso.com"),
+	e.mustRun("5b1e4f0a-secret-id-not-value", "token-config", "add", "ms365", "--provider", "microsoft", "--base-url", srv.MicrosoftBaseURL("fabrikam-support.net"),
 		"--client-id", clientID, "--client-secret-stdin", "--flow", "client_credentials", "--for", "imap")
 	e.mustRun("", "account", "add", "support", "--preset", "office365", "--protocol", "imap", "--type", "inbound", "--login", "support@contoso.com", "--token-config", "ms365")
 

@@ -80,15 +80,22 @@ func authenticateRun(cmd *cobra.Command, opts *AuthenticateOptions) error {
 	if err != nil {
 		return err
 	}
+	warned := map[string]bool{}
+	warn := func(w string) {
+		if !warned[w] {
+			warned[w] = true
+			fmt.Fprintln(f.IO.ErrOut, "warning: "+w)
+		}
+	}
 	res, err := m.Authenticate(cmd.Context(), opts.Account, oauth.AuthenticateOptions{
 		Device: opts.Device, NoBrowser: opts.NoBrowser, Listen: opts.Listen, Timeout: opts.Timeout,
-		Out: f.IO.ErrOut, In: f.IO.In, Open: f.OpenBrowser,
+		Out: f.IO.ErrOut, In: f.IO.In, Open: f.OpenBrowser, Warn: warn,
 	})
 	if err != nil {
 		return err
 	}
 	for _, w := range res.Warnings {
-		fmt.Fprintln(f.IO.ErrOut, "warning: "+w)
+		warn(w)
 	}
 	if f.JSON {
 		return cmdutil.PrintJSON(f.IO.Out, res)

@@ -143,6 +143,7 @@ func addRun(opts *AddOptions) error {
 	if err := cfg.Save(); err != nil {
 		return err
 	}
+	warnEndpoints(f, tc)
 	if f.JSON {
 		return cmdutil.PrintJSON(f.IO.Out, describe(opts.Name, tc, sourceOf(f, opts.Name)))
 	}
@@ -159,6 +160,17 @@ func addRun(opts *AddOptions) error {
 			secret.EnvName(secret.EnvClientSecretPrefix, opts.Name), opts.Name)
 	}
 	return nil
+}
+
+// warnEndpoints says, when the token config is saved, what authenticate
+// would warn about only after a sign-in that such a setting makes fail (a
+// tenant of common, or a placeholder).
+func warnEndpoints(f *cmdutil.Factory, tc *config.TokenConfig) {
+	if _, warnings, err := oauth.ResolveEndpoints(tc); err == nil {
+		for _, w := range warnings {
+			fmt.Fprintln(f.IO.ErrOut, "warning: "+w)
+		}
+	}
 }
 
 func plural(n int) string {

@@ -101,6 +101,9 @@ func editRun(opts *EditOptions) error {
 	if err := cfg.Save(); err != nil {
 		return err
 	}
+	if opts.Fields.changed("base-url") || opts.Fields.changed("tenant") {
+		warnEndpoints(f, &updated)
+	}
 	src := sourceOf(f, opts.Name)
 	if opts.NoSecret && src == secret.SourceEnv {
 		fmt.Fprintf(f.IO.ErrOut, "warning: %s is set and still supplies a client secret; unset it too\n", secret.EnvName(secret.EnvClientSecretPrefix, opts.Name))

@@ -103,6 +103,11 @@ type AuthenticateOptions struct {
 	Open      func(url string) error
 	// Sleep replaces the device flow's wait between polls (tests).
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Warn, when set, receives the warnings known before the sign-in (a
+	// tenant of common or a placeholder, no offline_access) at once: a
+	// sign-in they explain may then fail, and its error would hide them.
+	// They are in AuthResult.Warnings too.
+	Warn func(string)
 }
 
 // AuthResult is what `authenticate` reports.
@@ -150,6 +155,11 @@ func (m *Manager) Authenticate(ctx context.Context, account string, opts Authent
 	}
 	if flow != config.FlowClientCredentials && tc.Provider == config.ProviderMicrosoft && !hasScope(scopes, ScopeOfflineAccess) {
 		warnings = append(warnings, fmt.Sprintf("token config %s does not ask for offline_access, so Microsoft gives no refresh token and the account must authenticate again within about an hour: add offline_access to its scopes", acct.TokenConfig))
+	}
+	if opts.Warn != nil {
+		for _, w := range warnings {
+			opts.Warn(w)
+		}
 	}
 
 	var tok *Token
