@@ -66,7 +66,7 @@ func ExitCode(err error) int {
 		return ExitAuth
 	case oauth.IsAuthRequired(err), errors.As(err, new(*connect.NoPasswordError)):
 		return ExitAuth
-	case errors.As(err, &flagErr), errors.As(err, &cfgErr), errors.As(err, new(*oauth.ScopeError)):
+	case errors.As(err, &flagErr), errors.As(err, &cfgErr), errors.As(err, new(*oauth.ScopeError)), errors.Is(err, oauth.ErrGoogleDeviceMail):
 		// A token config whose scopes cannot serve the account is a
 		// configuration error: the fix is an edit, not a retry.
 		return ExitUsage

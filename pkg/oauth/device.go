@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,7 +24,25 @@ type DeviceFlowOptions struct {
 }
 
 // ErrGoogleDeviceMail explains why Gmail cannot use the device flow.
-var ErrGoogleDeviceMail = errors.New("the device flow of Google does not allow the Gmail scope https://mail.google.com/, which IMAP, POP and SMTP need: use the browser flow instead (mailport authenticate ACCOUNT, with --no-browser on a machine without a browser)")
+// Match it with errors.Is; the error returned names the account and the
+// token config, and how to switch to the browser flow.
+var ErrGoogleDeviceMail = errors.New("the device flow of Google does not allow the Gmail scope https://mail.google.com/, which IMAP, POP and SMTP need")
+
+type googleDeviceMailError struct {
+	account, tokenConfig string
+	configured           bool // the token config's flow is device
+}
+
+func (e *googleDeviceMailError) Error() string {
+	account := cmp.Or(e.account, "ACCOUNT")
+	if e.configured {
+		return fmt.Sprintf("%s: switch token config %s to the browser flow with `mailport token-config edit %s --flow user`, then run `mailport authenticate %s` (with --no-browser on a machine without a browser)",
+			ErrGoogleDeviceMail, e.tokenConfig, e.tokenConfig, account)
+	}
+	return fmt.Sprintf("%s: use the browser flow instead: `mailport authenticate %s` without --device (with --no-browser on a machine without a browser)", ErrGoogleDeviceMail, account)
+}
+
+func (e *googleDeviceMailError) Is(target error) bool { return target == ErrGoogleDeviceMail }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -53,7 +72,7 @@ func (c *Client) DeviceFlow(ctx context.Context, opts DeviceFlowOptions) (*Token
 		scopes = c.Config.Scopes
 	}
 	if c.Config.Provider == config.ProviderGoogle && hasScope(scopes, ScopeGoogleMail) {
-		return nil, ErrGoogleDeviceMail
+		return nil, &googleDeviceMailError{account: c.Account, tokenConfig: c.Name, configured: c.Config.Flow == config.FlowDevice}
 	}
 	if c.Endpoints.DeviceURL == "" {
 		return nil, fmt.Errorf("token config %s has no device_url: set it to the provider's device authorization endpoint", c.Name)
