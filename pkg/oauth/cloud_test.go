@@ -208,7 +208,7 @@ func TestCheckScopesNationalClouds(t *testing.T) {
 		{"China authority, .us scope", tc(cn, "user", "https://outlook.office365.us/IMAP.AccessAsUser.All"), acct("imap", "inbound"),
 			`but the token config signs in to Microsoft Azure operated by 21Vianet (China); use https://partner.outlook.cn/IMAP.AccessAsUser.All offline_access instead`},
 		{"GCC High Graph token for IMAP", tc(us, "user", "https://graph.microsoft.us/mail.read", "https://outlook.office365.us/IMAP.AccessAsUser.All"), acct("imap", "inbound"),
-			`the first one named in the scopes (https://graph.microsoft.us), but imap needs https://outlook.office365.us; add https://outlook.office365.us/IMAP.AccessAsUser.All offline_access to its scopes`},
+			`the first one named in the scopes (https://graph.microsoft.us), but imap needs https://outlook.office365.us; use https://outlook.office365.us/IMAP.AccessAsUser.All offline_access instead`},
 		{"GCC High POP scope for IMAP", tc(us, "user", "https://outlook.office365.us/POP.AccessAsUser.All", "offline_access"), acct("imap", "inbound"),
 			`imap needs the scope https://outlook.office365.us/IMAP.AccessAsUser.All; add https://outlook.office365.us/IMAP.AccessAsUser.All to its scopes`},
 		{"GCC High Graph without mail.send", tc(us, "user", "https://graph.microsoft.us/mail.read", "offline_access"), acct("microsoft", "outbound"),

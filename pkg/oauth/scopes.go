@@ -236,7 +236,15 @@ func CheckScopes(tcName string, tc *config.TokenConfig, acct *config.Account) er
 		}
 	}
 	if got != need && got != "" {
-		return mk(fmt.Sprintf("a Microsoft token serves one resource, the first one named in the scopes (%s), but %s needs %s", got, acct.Protocol, need), cloud.UserScopes(acct.Protocol)...)
+		// Replace, not add: scopes of two resources in one request are
+		// refused (AADSTS28000) or give a token for the first one only.
+		e := mk(fmt.Sprintf("a Microsoft token serves one resource, the first one named in the scopes (%s), but %s needs %s", got, acct.Protocol, need), cloud.UserScopes(acct.Protocol)...)
+		for _, sc := range tc.Scopes {
+			if r := cloud.ResourceOf(sc); r != "" && r != need {
+				e.Drop = append(e.Drop, sc)
+			}
+		}
+		return e
 	}
 	var missing []string
 	for _, w := range want {

@@ -341,7 +341,9 @@ func TestAuthenticateRefusesScopesOfAnotherResource(t *testing.T) {
 	if !errors.As(err, &se) {
 		t.Fatalf("err = %v", err)
 	}
-	for _, want := range []string{"a Microsoft token serves one resource", "https://graph.microsoft.com", "imap needs https://outlook.office.com", "add https://outlook.office.com/IMAP.AccessAsUser.All offline_access"} {
+	for _, want := range []string{"a Microsoft token serves one resource", "https://graph.microsoft.com", "imap needs https://outlook.office.com", "use https://outlook.office.com/IMAP.AccessAsUser.All offline_access instead",
+		// Replaced, not added: one resource per request (AADSTS28000).
+		`--scopes "https://outlook.office.com/IMAP.AccessAsUser.All offline_access openid email"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("message lacks %q: %s", want, err)
 		}
