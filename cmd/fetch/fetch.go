@@ -24,6 +24,7 @@ import (
 	"github.com/mailport/mailport/pkg/connect"
 	"github.com/mailport/mailport/pkg/fetch"
 	"github.com/mailport/mailport/pkg/mail"
+	"github.com/mailport/mailport/pkg/oauth"
 	"github.com/mailport/mailport/pkg/store"
 )
 
@@ -380,7 +381,10 @@ func (o *Options) fetchOne(ctx context.Context, op *connect.Opener, st *store.St
 	}
 	in, err := op.Inbound(ctx, j.name)
 	if err != nil {
-		return fail(fmt.Errorf("fetch %s: connect to %s: %w", j.name, connect.Describe(j.acct), err))
+		if oauth.IsAuthRequired(err) {
+			return fail(err) // it names the account and the command; no server was contacted
+		}
+		return fail(fmt.Errorf("fetch %s: connect to %s: %w (run `mailport test %s` for the cause and the fix)", j.name, connect.Describe(j.acct), err, j.name))
 	}
 	fo := fetch.Options{
 		Account:    j.name,
@@ -490,7 +494,11 @@ func (o *output) finish(j job, s *fetch.Summary, err error) error {
 		if s.Pending > 0 {
 			fmt.Fprintf(o.f.IO.ErrOut, "warning: %s%d messages whose --exec failed earlier are kept on the server; run again with --exec to retry them\n", prefix, s.Pending)
 		}
+		stored := s.Fetched+s.Matched+s.Recovered > 0
 		switch {
+		case err != nil && !stored:
+			// Nothing was fetched: the error says why; a "fetched 0
+			// messages" line would read like a success.
 		case o.dry:
 			fmt.Fprintf(o.f.IO.Out, "%swould fetch %d messages (%s) into %s, %d already there\n", prefix, s.WouldFetch, formatBytes(s.WouldFetchBytes), j.dir, s.Skipped)
 		default:

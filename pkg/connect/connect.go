@@ -118,6 +118,19 @@ func (o *Opener) tokenUser(ctx context.Context, name string) (string, error) {
 	return "", nil
 }
 
+// tokenFirst gets an OAuth2 account's access token before any connection:
+// a missing or refused token is then reported as such (re-authenticate,
+// exit 3) whatever state the server is in, and no server sees a login
+// attempt that cannot succeed. The token source keeps the token, so the
+// login that follows does not fetch it again.
+func tokenFirst(ctx context.Context, creds mail.Credentials) error {
+	if creds.Kind != mail.AuthOAuth2 || creds.Token == nil {
+		return nil
+	}
+	_, err := creds.Token(ctx)
+	return err
+}
+
 // Dial connects an inbound account without authenticating (the diagnosis
 // runs the steps one by one).
 func (o *Opener) Dial(ctx context.Context, name string) (mail.Inbound, error) {
@@ -185,6 +198,9 @@ func (o *Opener) Inbound(ctx context.Context, name string) (mail.Inbound, error)
 	if err != nil {
 		return nil, err
 	}
+	if err := tokenFirst(ctx, creds); err != nil {
+		return nil, err
+	}
 	in, err := o.Dial(ctx, name)
 	if err != nil {
 		return nil, err
@@ -207,6 +223,9 @@ func (o *Opener) Outbound(ctx context.Context, name string) (mail.Outbound, erro
 	}
 	creds, err := o.Credentials(name, a)
 	if err != nil {
+		return nil, err
+	}
+	if err := tokenFirst(ctx, creds); err != nil {
 		return nil, err
 	}
 	switch a.Protocol {
