@@ -259,6 +259,15 @@ var laterEntries = []Entry{
 
 	// --- network ---
 	{
+		// Graph accounts have no host: DNS looked up graph_url's host, or
+		// without graph_url the Graph of the token config's cloud.
+		ID: "graph-dns-failure", Title: "The Graph host name does not resolve",
+		Message: "lookup <host>: no such host",
+		Cause:   "An account of protocol microsoft reaches Microsoft Graph at its graph_url property, or without one at the Graph of its token config's cloud (https://graph.microsoft.com/v1.0), and DNS does not know that host: a typo in graph_url, or this machine's DNS cannot reach the name (a split-horizon or offline resolver).",
+		Fix:     "Check graph_url with `mailport account show <account>`: correct it with `mailport account edit <account> --property graph_url=https://graph.microsoft.com/v1.0`, or remove it with `mailport account edit <account> --property graph_url=` to use the token config's cloud; without graph_url, check that this machine resolves the Graph host.",
+		match:   func(e *Evidence) bool { return e.Check == "dns" && e.Protocol == "microsoft" },
+	},
+	{
 		ID: "dns-failure", Title: "The host name does not resolve",
 		Message: "lookup <host>: no such host",
 		Cause:   "DNS does not know the account's host: a typo in the host name, or this machine's DNS cannot reach the name (a split-horizon or offline resolver).",

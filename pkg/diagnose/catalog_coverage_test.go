@@ -57,6 +57,7 @@ var producedBy = map[string][]string{
 	"google-mail-scope":    {"TestGoogleTokens", "TestGoogleChallengeAtLogin"},
 	"token-user-mismatch":  {"TestGraphFailures", "TestNotConnected", "TestDovecot"},
 	// network
+	"graph-dns-failure": {"TestGraphDNSFailure"},
 	"dns-failure":       {"TestDNSFailure"},
 	"tcp-refused":       {"TestConnectionRefused"},
 	"tcp-timeout":       {"TestTCPTimeout"},         // skipped where the kernel completes connections beyond a full backlog

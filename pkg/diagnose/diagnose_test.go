@@ -146,6 +146,35 @@ func TestDNSFailure(t *testing.T) {
 	expect(t, rep, "tcp", Skip, "")
 }
 
+// TestGraphDNSFailure: an account of protocol microsoft has no host; DNS
+// looks up graph_url's, so the fix names graph_url (with the Graph of the
+// account's cloud), never --host or Exchange's hosts.
+func TestGraphDNSFailure(t *testing.T) {
+	w := newWorld(t)
+	us := oauth.CloudNamed("usgov")
+	w.cfg.TokenConfigs["gov"] = &config.TokenConfig{Provider: config.ProviderMicrosoft, Flow: config.FlowUser, ClientID: testClientID,
+		BaseURL: "https://login.microsoftonline.us/fabrikam.onmicrosoft.us/", Scopes: us.UserScopes(config.Microsoft), Inbound: true, Outbound: true}
+	a := w.account("box", config.Inbound, config.Microsoft, "", config.SSL, config.AuthOAuth2, "a@fabrikam.onmicrosoft.us")
+	a.TokenConfig = "gov"
+	a.Properties[connect.PropGraphURL] = "https://no-such-graph.invalid/v1.0"
+	rep := w.run("box", Options{})
+	expect(t, rep, "dns", Fail, "graph-dns-failure")
+	expect(t, rep, "tcp", Skip, "")
+	got := checkText(rep, "dns")
+	for _, want := range []string{
+		"no-such-graph.invalid (the host of graph_url)",
+		"`mailport account edit box --property graph_url=https://graph.microsoft.us/v1.0`",
+		"`mailport account edit box --property graph_url=`",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("DNS check lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "--host") || strings.Contains(got, "office365") || strings.Contains(got, "graph.microsoft.com") {
+		t.Errorf("DNS check names an Exchange host, --host or the global Graph:\n%s", got)
+	}
+}
+
 // TestTCPTimeout fills a listener's accept queue (backlog 0, never
 // accepting), so the next connection attempt is dropped and times out.
 func TestTCPTimeout(t *testing.T) {

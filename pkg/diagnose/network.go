@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mailport/mailport/pkg/config"
+	"github.com/mailport/mailport/pkg/connect"
 	"github.com/mailport/mailport/pkg/mail"
 )
 
@@ -54,14 +55,23 @@ func (r *runner) checkDNS(ctx context.Context, c *Check) {
 		ev := r.evidence("dns")
 		ev.Text = err.Error()
 		var de *net.DNSError
-		cause := fmt.Sprintf("The name %s could not be resolved.", host)
+		name := host
+		if r.acct.Protocol == config.Microsoft {
+			// Say where the name came from: the account has no host.
+			if r.acct.Property(connect.PropGraphURL, "") != "" {
+				name = host + " (the host of graph_url)"
+			} else {
+				name = host + " (the Graph of the token config's cloud)"
+			}
+		}
+		cause := fmt.Sprintf("The name %s could not be resolved.", name)
 		switch {
 		case errors.As(err, &de) && de.IsNotFound:
 			ev.Reason = "not-found"
-			cause = fmt.Sprintf("DNS says %s does not exist.", host)
+			cause = fmt.Sprintf("DNS says %s does not exist.", name)
 		case isTimeout(err):
 			ev.Reason = "timeout"
-			cause = fmt.Sprintf("The DNS server did not answer for %s within %s.", host, r.opts.Timeout)
+			cause = fmt.Sprintf("The DNS server did not answer for %s within %s.", name, r.opts.Timeout)
 		}
 		r.find(c, Fail, ev, cause, "")
 		c.Saw = "no address for " + host
