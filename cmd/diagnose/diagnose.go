@@ -53,13 +53,17 @@ Each check prints ok, warn, FAIL or skip with what it saw and how long it took; 
 FAIL the cause and the fix, and the entry of docs/troubleshooting.md that explains it. Checks
 that an earlier failure makes meaningless are skipped with the reason.
 
-Exit status: 0 when no check failed, 1 when one did, 3 when the account must be authenticated
-again (or its password stored), 2 for a usage error or an unknown account.
+Exit status: 0 when no check failed, 1 when one did, 3 when an OAuth2 account must be
+authenticated (again) or a password account has no password, 2 for a usage error or an unknown
+account.
 
 JSON (--json): {"account","type","protocol","auth","login","server","result","reauth_required",
 "checks":[{"id","name","status","saw","duration_ms","findings":[{"status","entry","server_said",
-"cause","fix"}]}]}; with --all: {"accounts":[...]}. Check ids: config, secrets, token, scopes,
-dns, tcp, tls, greeting, capabilities, auth, folder, send. Statuses: ok, warn, fail, skip.`,
+"error","cause","fix"}]}]}; with --all: {"accounts":[...]}. A finding has "server_said" (the
+server's or provider's words) or "error" (the local DNS, connect or TLS error) when there are
+any, and "entry" when the troubleshooting page has one; "findings" is left out when empty.
+Check ids: config, secrets, token, scopes, dns, tcp, tls, greeting, capabilities, auth, folder,
+send. Statuses: ok, warn, fail, skip.`,
 		Example: `  mailport test support
   mailport test support --timeout 5s --trace /tmp/support.trace
   mailport test outbox --send-to me@example.com
@@ -166,36 +170,26 @@ func run(cmd *cobra.Command, opts *Options) error {
 }
 
 // exitFor maps the reports to the exit code: 3 when an account must be
-// authenticated again, 1 when a check failed.
+// authenticated again or lacks its password, 1 when a check failed. The
+// error names, for each such account, the one thing that fixes it.
 func exitFor(reports []*dg.Report) error {
-	var reauth, failed []string
-	password := false
+	var reauth []string
+	failed := false
 	for _, r := range reports {
 		if r.Reauth {
-			password = password || r.Auth == config.AuthBasic
-			reauth = append(reauth, r.Account)
+			lacks, fix := dg.ReauthAdvice(r)
+			reauth = append(reauth, fmt.Sprintf("account %s %s: %s", r.Account, lacks, fix))
 		} else if r.Failed() {
-			failed = append(failed, r.Account)
+			failed = true
 		}
 	}
-	if len(reauth) == 1 && password {
-		return &cmdutil.AuthRequiredError{Err: fmt.Errorf("account %s has no password: store it with mailport account edit %s --password-stdin", reauth[0], reauth[0])}
-	}
 	if len(reauth) > 0 {
-		return &cmdutil.AuthRequiredError{Err: fmt.Errorf("%s must be authenticated again (or get a password): run mailport authenticate %s",
-			accountWords(reauth), reauth[0])}
+		return &cmdutil.AuthRequiredError{Err: errors.New(strings.Join(reauth, "; "))}
 	}
-	if len(failed) > 0 {
+	if failed {
 		return cmdutil.ErrSilent
 	}
 	return nil
-}
-
-func accountWords(names []string) string {
-	if len(names) == 1 {
-		return "account " + names[0]
-	}
-	return "accounts " + strings.Join(names, ", ")
 }
 
 // loadConfig loads the config. A file that does not validate is still

@@ -10,8 +10,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/graph"
@@ -229,7 +231,7 @@ func (r *runner) checkFolder(ctx context.Context, c *Check) {
 		ev.Graph, ev.HTTP = ge.Code, ge.StatusCode
 		ev.Text = strings.TrimSpace(ge.Code + ": " + ge.Message)
 	}
-	c.Saw = "cannot open " + fmt.Sprintf("%q", folder)
+	c.Saw = "cannot open " + quoted(folder)
 	r.find(c, Fail, ev, "", "")
 }
 
@@ -271,9 +273,9 @@ func (r *runner) graphIDProbe(ctx context.Context, c *Check, g *graph.Client, fo
 	ev := r.evidence("folder")
 	ev.HTTP = resp.StatusCode
 	if resp.StatusCode == http.StatusOK && body.ID != "" {
-		c.Saw = fmt.Sprintf("%q is a Graph folder id (of %q), not a folder path", folder, body.DisplayName)
+		c.Saw = fmt.Sprintf("%s is a Graph folder id (of %s), not a folder path", quoted(folder), quoted(body.DisplayName))
 		ev.Reason, ev.Text, ev.own = "id", c.Saw, true
-		r.find(c, Fail, ev, fmt.Sprintf("The folder value is the id of the folder %q; mailport expects the folder's path.", body.DisplayName),
+		r.find(c, Fail, ev, fmt.Sprintf("The folder value is the id of the folder %s; mailport expects the folder's path.", quoted(body.DisplayName)),
 			fmt.Sprintf("Set the folder's path (e.g. Inbox/%s): `mailport account edit %s --folder ...`.", body.DisplayName, r.name))
 		return true
 	}
@@ -281,9 +283,19 @@ func (r *runner) graphIDProbe(ctx context.Context, c *Check, g *graph.Client, fo
 		return false
 	}
 	ev.Graph, ev.Text = body.Error.Code, body.Error.Code+": "+body.Error.Message
-	c.Saw = fmt.Sprintf("no folder path %q, and Graph refuses it as an id", folder)
-	r.find(c, Fail, ev, fmt.Sprintf("No folder is named %q, and Graph answers %s when it is used as a folder id.", folder, body.Error.Code), "")
+	c.Saw = fmt.Sprintf("no folder path %s, and Graph refuses it as an id", quoted(folder))
+	r.find(c, Fail, ev, fmt.Sprintf("No folder is named %s, and Graph answers %s when it is used as a folder id.", quoted(folder), body.Error.Code), "")
 	return true
+}
+
+// quoted puts a folder name in double quotes as the user typed it: %q
+// would double the backslash of Inbox\Endpoint, the very separator the
+// support person must spot. Control characters are still escaped.
+func quoted(s string) string {
+	if strings.ContainsFunc(s, unicode.IsControl) {
+		return strconv.Quote(s)
+	}
+	return `"` + s + `"`
 }
 
 // checkSend asks the SMTP server whether it would take mail from the login

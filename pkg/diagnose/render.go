@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/mailport/mailport/pkg/config"
 )
 
 // Colors for Render on a terminal.
@@ -83,16 +85,35 @@ func Render(w io.Writer, r *Report, color bool) error {
 func Verdict(r *Report) string {
 	fails, warns := r.count(Fail), r.count(Warn)
 	switch {
-	case r.Reauth && r.Auth == "basic":
-		return fmt.Sprintf("%s failed: the account has no password (mailport account edit %s --password-stdin).", plural(fails, "check", "checks"), r.Account)
 	case r.Reauth:
-		return fmt.Sprintf("%s failed: the account must be authenticated again (mailport authenticate %s, or store its password).", plural(fails, "check", "checks"), r.Account)
+		lacks, fix := ReauthAdvice(r)
+		return fmt.Sprintf("%s failed: the account %s; %s.", plural(fails, "check", "checks"), lacks, fix)
 	case fails > 0:
 		return fmt.Sprintf("%s failed. Run `mailport test %s --trace FILE` for the protocol transcript (secrets redacted).", plural(fails, "check", "checks"), r.Account)
 	case warns > 0:
 		return fmt.Sprintf("All checks passed, with %s.", plural(warns, "warning", "warnings"))
 	}
 	return "All checks passed."
+}
+
+// ReauthAdvice says, for a report with Reauth set, what the account lacks
+// ("has no password", "is not authenticated", "must be authenticated
+// again") and what gives it that, in the account's auth type's terms: a
+// password account never needs `authenticate`, an OAuth2 account never a
+// password.
+func ReauthAdvice(r *Report) (lacks, fix string) {
+	if r.Auth == config.AuthBasic {
+		return "has no password", fmt.Sprintf("store it with mailport account edit %s --password-stdin", r.Account)
+	}
+	lacks = "must be authenticated again"
+	for _, c := range r.Checks {
+		for _, f := range c.Findings {
+			if f.Entry == "not-authenticated" {
+				lacks = "is not authenticated"
+			}
+		}
+	}
+	return lacks, "run mailport authenticate " + r.Account
 }
 
 func (r *Report) count(s Status) int {
