@@ -49,13 +49,15 @@ func NewCmdSend(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 		Long: `Send one message through an outbound account (SMTP or Microsoft Graph).
 
 Compose it from flags: recipients (--to, --cc, --bcc: repeatable or comma-separated), --subject,
-the body from --body, --body-file or stdin, an HTML alternative from --html-file, attachments
-with --attach (content type detected), extra header fields with --header. Or send an existing
-RFC 5322 message with --raw FILE (or - for stdin): its bytes are sent as they are, its
-recipients taken from its To, Cc and Bcc fields unless --to/--cc/--bcc are given.
+the body from --body, --body-file or stdin (up to 64 MiB), an HTML alternative from
+--html-file, attachments with --attach (content type detected, streamed, any size), extra
+header fields with --header. Or send an existing RFC 5322 message with --raw FILE (or - for
+stdin): its bytes are sent as they are, its recipients taken from its To, Cc and Bcc fields
+unless --to/--cc/--bcc are given.
 
 Everything that can be checked is checked before connecting: an inbound or disabled account,
-no recipient, a bad address, a missing attachment. The Message-ID is printed.`,
+no recipient, a bad address, a missing attachment, a body too large. The Message-ID is printed
+(a --raw message without one is sent without one, and the output says so).`,
 		Example: `  mailport send outbox --to ops@example.com --subject "nightly report" --body-file report.txt
   mailport send outbox --to a@example.com,b@example.com --cc boss@example.com \
       --subject "Q3 figures" --body "See the attachment." --attach q3.pdf
@@ -240,6 +242,11 @@ func run(cmd *cobra.Command, opts *Options) error {
 	if f.JSON {
 		return cmdutil.PrintJSON(f.IO.Out, res)
 	}
+	if messageID == "" {
+		// A --raw message is sent as it is: mailport adds no header.
+		fmt.Fprintf(f.IO.Out, "Sent a message without a Message-ID to %s\n", strings.Join(env.To, ", "))
+		return nil
+	}
 	fmt.Fprintf(f.IO.Out, "Sent %s to %s\n", messageID, strings.Join(env.To, ", "))
 	return nil
 }
@@ -250,17 +257,31 @@ func (o *Options) body(f *cmdutil.Factory) (string, error) {
 	case o.bodyGiven:
 		return o.Body, nil
 	case o.BodyFile != "":
-		b, err := os.ReadFile(o.BodyFile)
+		file, err := os.Open(o.BodyFile)
 		if err != nil {
 			return "", cmdutil.FlagErrorf("--body-file: %v", err)
 		}
-		return string(b), nil
+		defer file.Close()
+		return readBody(file, "--body-file "+o.BodyFile)
 	case !f.IO.IsStdinTTY():
-		b, err := io.ReadAll(io.LimitReader(f.IO.In, 64<<20))
-		if err != nil {
-			return "", fmt.Errorf("read the body from stdin: %w", err)
-		}
-		return string(b), nil
+		return readBody(f.IO.In, "the body on stdin")
 	}
 	return "", nil
+}
+
+// maxBody bounds a text body, which is held in memory to be encoded;
+// attachments and --raw messages are streamed and have no such bound.
+const maxBody = 64 << 20
+
+// readBody reads a text body, refusing one above maxBody instead of
+// sending it cut short.
+func readBody(r io.Reader, what string) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxBody+1))
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", what, err)
+	}
+	if len(b) > maxBody {
+		return "", cmdutil.FlagErrorf("%s is larger than 64 MiB: send big content as an attachment (--attach FILE) or as a whole message (--raw)", what)
+	}
+	return string(b), nil
 }
