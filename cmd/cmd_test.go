@@ -26,6 +26,8 @@ type env struct {
 	open   func(string) error // the browser
 	// stderrTTY makes stderr a terminal (progress bars are drawn).
 	stderrTTY bool
+	// stdoutTTY makes stdout a terminal (tables get a header).
+	stdoutTTY bool
 }
 
 func newEnv(t *testing.T) *env {
@@ -42,7 +44,7 @@ type result struct {
 func (e *env) run(stdin string, args ...string) result {
 	e.t.Helper()
 	ios, in, out, errOut := iostreams.Test()
-	ios.SetTTY(false, false, e.stderrTTY)
+	ios.SetTTY(false, e.stdoutTTY, e.stderrTTY)
 	in.WriteString(stdin)
 	f := &cmdutil.Factory{
 		IO:          ios,
