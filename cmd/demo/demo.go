@@ -5,6 +5,7 @@ package demo
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -45,7 +46,9 @@ func NewCmdDemo(f *cmdutil.Factory, run Runner, runF func(*Options) error) *cobr
 server, an SMTP server and a fake Microsoft Graph; write a throwaway config and secrets file in
 a temporary directory; then run the real commands — token-config add, account add, authenticate
 (approved automatically), status, test, send, fetch — printing each command line before its
-output. The fetched mail lands in --dir (./mailport-demo by default). Nothing leaves this machine.`,
+output. The fetched mail lands in --dir (./mailport-demo by default); run again, the demo
+first clears the mail an earlier demo fetched there, as that came from servers that are gone,
+and it leaves a directory holding anything else alone. Nothing leaves this machine.`,
 		Example: `  mailport demo
   go run github.com/mailport/mailport@latest demo
   mailport demo --dir /tmp/demo-mail`,
@@ -77,6 +80,18 @@ type step struct {
 func runDemo(opts *Options) error {
 	f := opts.F
 	out := f.IO.Out
+	target, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return err
+	}
+	reset, err := demo.ResetDir(target)
+	var notDemo *demo.NotDemoDirError
+	if errors.As(err, &notDemo) {
+		return cmdutil.FlagErrorf("the demo cannot fetch into %s: it holds %s; pass --dir with a new or empty directory", notDemo.Dir, notDemo.What)
+	}
+	if err != nil {
+		return err
+	}
 	env, err := demo.Start()
 	if err != nil {
 		return err
@@ -89,10 +104,6 @@ func runDemo(opts *Options) error {
 	if !opts.Keep {
 		defer os.RemoveAll(work)
 	}
-	target, err := filepath.Abs(opts.Dir)
-	if err != nil {
-		return err
-	}
 	imapEP := env.IMAP.Endpoint()
 	smtpPort := strconv.Itoa(env.SMTP.Port())
 	outlookScopes := "https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/SMTP.Send offline_access"
@@ -104,29 +115,33 @@ func runDemo(opts *Options) error {
 			args:  []string{"token-config", "add", "demo-outlook", "--provider", "microsoft", "--base-url", baseURL, "--client-id", demo.ClientID, "--scopes", outlookScopes, "--client-secret-stdin"},
 			stdin: demo.ClientSecret},
 		{note: "An inbound IMAP account and an outbound SMTP account using it",
-			args: []string{"account", "add", "demo-in", "--type", "inbound", "--protocol", "imap", "--host", imapEP.Host, "--port", strconv.Itoa(imapEP.Port), "--encryption", "ssl",
+			args: []string{"account", "add", demo.InboundAccount, "--type", "inbound", "--protocol", "imap", "--host", imapEP.Host, "--port", strconv.Itoa(imapEP.Port), "--encryption", "ssl",
 				"--login", demo.User, "--token-config", "demo-outlook", "--property", "tls_ca_file=" + env.IMAP.CAFile()}},
 		{args: []string{"account", "add", "demo-out", "--type", "outbound", "--protocol", "smtp", "--host", "127.0.0.1", "--port", smtpPort, "--encryption", "starttls",
 			"--login", demo.User, "--token-config", "demo-outlook", "--property", "tls_ca_file=" + env.SMTPCAFile()}},
-		{note: "Sign in (the demo's browser approves at once)", args: []string{"authenticate", "demo-in"}},
+		{note: "Sign in (the demo's browser approves at once)", args: []string{"authenticate", demo.InboundAccount}},
 		{args: []string{"authenticate", "demo-out"}},
 		{note: "Microsoft Graph (the guide's protocol \"Microsoft\") needs its own token config: a token serves one resource",
 			args:  []string{"token-config", "add", "demo-graph", "--provider", "microsoft", "--base-url", baseURL, "--client-id", demo.ClientID, "--for", "graph", "--client-secret-stdin"},
 			stdin: demo.ClientSecret},
-		{args: []string{"account", "add", "demo-graph-in", "--type", "inbound", "--protocol", "microsoft", "--login", demo.User, "--token-config", "demo-graph",
+		{args: []string{"account", "add", demo.GraphAccount, "--type", "inbound", "--protocol", "microsoft", "--login", demo.User, "--token-config", "demo-graph",
 			"--folder", "Inbox", "--property", "graph_url=" + env.Graph.URL}},
-		{args: []string{"authenticate", "demo-graph-in"}},
+		{args: []string{"authenticate", demo.GraphAccount}},
 		{note: "Where every account stands", args: []string{"status"}},
-		{note: "The diagnosis support staff run when a mailbox fails", args: []string{"test", "demo-in"}},
+		{note: "The diagnosis support staff run when a mailbox fails", args: []string{"test", demo.InboundAccount}},
 		{args: []string{"test", "demo-out"}},
 		{note: "Send one message", args: []string{"send", "demo-out", "--to", demo.User, "--subject", "Hello from mailport demo", "--body", "Sent with mailport send, fetched with mailport fetch."},
 			after: func() error { _, err := env.Deliver(); return err }},
-		{note: "Fetch the inbox into a directory, one .eml file per message", args: []string{"fetch", "demo-in", "--to", target}},
-		{note: "Run it again: nothing is fetched twice", args: []string{"fetch", "demo-in", "--to", target}},
-		{note: "The same through Microsoft Graph", args: []string{"fetch", "demo-graph-in", "--to", filepath.Join(target, "graph")}},
+		{note: "Fetch the inbox into a directory, one .eml file per message", args: []string{"fetch", demo.InboundAccount, "--to", target}},
+		{note: "Run it again: nothing is fetched twice", args: []string{"fetch", demo.InboundAccount, "--to", target}},
+		{note: "The same through Microsoft Graph", args: []string{"fetch", demo.GraphAccount, "--to", filepath.Join(target, demo.GraphDir)}},
 	}
 
 	fmt.Fprintf(out, "mailport demo: servers on 127.0.0.1, a throwaway config in %s\n", work)
+	if reset {
+		// Said so that nobody wonders where the earlier run's mail went.
+		fmt.Fprintf(out, "The mail an earlier demo fetched into %s came from servers that are gone; it was cleared, so this run starts afresh.\n", target)
+	}
 	for _, s := range steps {
 		if !opts.has(s.args[0]) {
 			continue // a command this build does not have
