@@ -167,7 +167,8 @@ func addRun(opts *AddOptions) error {
 	if had {
 		verb = "Replaced"
 	}
-	fmt.Fprintf(f.IO.Out, "%s %s account %q: %s on %s (%s, %s)\n", verb, a.Type, opts.Name, a.Protocol, hostPort(a), a.Encryption, a.Auth)
+	srv := serverOf(cfg, a)
+	fmt.Fprintf(f.IO.Out, "%s %s account %q: %s on %s (%s, %s)\n", verb, a.Type, opts.Name, a.Protocol, srv.Addr(), srv.Encryption, a.Auth)
 	switch {
 	case a.Auth == config.AuthOAuth2:
 		fmt.Fprintf(f.IO.Out, "Next: mailport authenticate %s\n", opts.Name)
@@ -186,14 +187,6 @@ func deleteSecrets(store secret.Store, name string, password bool) {
 	if password {
 		store.Delete(secret.PasswordKey(name))
 	}
-}
-
-func hostPort(a *config.Account) string {
-	host := a.Host
-	if host == "" {
-		host = "graph.microsoft.com"
-	}
-	return fmt.Sprintf("%s:%d", host, a.EffectivePort())
 }
 
 // promptMissing asks for required fields on a terminal.

@@ -52,7 +52,7 @@ func listRun(opts *ListOptions) error {
 	}
 	t := cmdutil.NewTable(f.IO.Out, f.IO.IsStdoutTTY(), "NAME", "ENABLED", "TYPE", "PROTOCOL", "SERVER", "AUTH", "LOGIN", "TOKEN CONFIG")
 	for _, d := range list {
-		t.Row(d.Name, yesNo(d.Enabled), d.Type, d.Protocol, fmt.Sprintf("%s:%d", d.Host, d.Port), d.Auth, d.Login, d.TokenConfig)
+		t.Row(d.Name, yesNo(d.Enabled), d.Type, d.Protocol, serverOf(cfg, cfg.Accounts[d.Name]).Addr(), d.Auth, d.Login, d.TokenConfig)
 	}
 	return t.Render()
 }

@@ -46,7 +46,9 @@ func describe(f *cmdutil.Factory, cfg *config.Config, name string, a *config.Acc
 		d.Folder = a.FolderOrDefault()
 	}
 	if d.Host == "" && a.Protocol == config.Microsoft {
-		d.Host = "graph.microsoft.com"
+		// The Graph the account talks to (graph_url, else its cloud's).
+		srv := serverOf(cfg, a)
+		d.Host, d.Port, d.PortDefault = srv.Host, srv.Port, srv.PortDefault
 	}
 	if d.Properties == nil {
 		d.Properties = map[string]string{}
@@ -137,12 +139,14 @@ func showRun(opts *ShowOptions) error {
 	row("enabled", fmt.Sprint(d.Enabled))
 	row("type", d.Type)
 	row("protocol", d.Protocol)
-	port := fmt.Sprint(d.Port)
-	if d.PortDefault {
-		port += " (default)"
+	srv := serverOf(cfg, a)
+	server := srv.Addr()
+	if srv.PortDefault {
+		server += " (default)"
 	}
-	row("server", fmt.Sprintf("%s:%s", d.Host, port))
-	row("encryption", d.Encryption)
+	row("server", server)
+	row("graph url", srv.GraphURL)
+	row("encryption", srv.Encryption)
 	row("auth", d.Auth)
 	row("login", d.Login)
 	row("token config", d.TokenConfig)
