@@ -49,6 +49,8 @@ type Options struct {
 	DryRun   bool
 	Wait     time.Duration
 	Timeout  time.Duration
+	// ExecTimeout bounds one --exec run (0: no limit).
+	ExecTimeout time.Duration
 
 	since time.Time
 }
@@ -81,18 +83,20 @@ MAILPORT_MESSAGE_ID (the server's id: IMAP UID, POP3 UIDL or Graph id) and MAILP
 Its output goes to mailport's standard error. Only when it exits 0 is the message
 marked, moved or deleted on the server; otherwise the message stays on the server, is
 listed as failed, and the next fetch runs the command on it again. --exec defaults to the
-account's exec when its on_received is exec.
+account's exec when its on_received is exec. --exec-timeout stops a command that hangs (the
+message counts as failed and is retried); by default there is no limit.
 
 --all fetches every enabled inbound account (up to 4 at a time) into --to or each account's
 hold_dir, and prints one summary line per account.
 
-Output: a progress bar on standard error on a terminal (not with --json or NO_COLOR), then
+Output: a progress bar on standard error on a terminal (not with --json, --all, --dry-run or
+NO_COLOR), then
 one line per account: "fetched 42 messages (3.1 MB) into ./in, 0 failed". With --json,
 standard output is JSON lines: one {"type":"message"} record per message (account, folder,
 id, file, size, from, subject, date, status: fetched|matched|recovered|failed|would-fetch,
 action: deleted|moved|seen|kept|none, error) and one {"type":"summary"} record per account
-(account, folder, dir, fetched, matched, recovered, skipped, failed, gone, bytes,
-would_fetch, validity_change, error).
+(account, folder, dir, fetched, matched, recovered, skipped, failed, gone, bytes; and, only
+when there is one, would_fetch, validity_change, error).
 
 Exit status: 0 when every message went through; 1 when any message or account failed
 (the others are kept); 2 for a usage or configuration error, found before connecting;
@@ -147,6 +151,7 @@ Exit status: 0 when every message went through; 1 when any message or account fa
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "list what would be fetched; write and change nothing")
 	fl.DurationVar(&opts.Wait, "wait", 0, "wait up to this long for another fetch into the same directory to finish")
 	fl.DurationVar(&opts.Timeout, "timeout", 30*time.Second, "bound each network step")
+	fl.DurationVar(&opts.ExecTimeout, "exec-timeout", 0, "stop an --exec command running longer than this; the message stays on the server and is retried (default: no limit)")
 	return cmd
 }
 
@@ -165,6 +170,9 @@ func (o *Options) check() error {
 	}
 	if o.Wait < 0 {
 		return cmdutil.FlagErrorf("--wait must not be negative")
+	}
+	if o.ExecTimeout < 0 {
+		return cmdutil.FlagErrorf("--exec-timeout must not be negative")
 	}
 	if o.Since != "" {
 		t, err := parseDate(o.Since)
@@ -357,6 +365,9 @@ func (o *Options) jobs(cfg *config.Config) ([]job, error) {
 		if ex == "" && a.OnReceived == config.OnReceivedExec {
 			ex = a.Exec
 		}
+		if ex == "" && o.ExecTimeout > 0 && !o.All {
+			return nil, cmdutil.FlagErrorf("--exec-timeout bounds --exec, and account %s runs no command: give --exec CMD too", name)
+		}
 		folder := o.Folder
 		if folder == "" {
 			folder = a.FolderOrDefault()
@@ -387,16 +398,17 @@ func (o *Options) fetchOne(ctx context.Context, op *connect.Opener, st *store.St
 		return fail(fmt.Errorf("fetch %s: connect to %s: %w (run `mailport test %s` for the cause and the fix)", j.name, connect.Describe(j.acct), err, j.name))
 	}
 	fo := fetch.Options{
-		Account:    j.name,
-		Folder:     j.folder,
-		Criteria:   mail.Criteria{Unseen: o.Unseen, Since: o.since},
-		Limit:      o.Limit,
-		Action:     fetch.Keep,
-		MoveTo:     o.MoveTo,
-		Exec:       j.exec,
-		ExecOutput: out.lockedErr(),
-		DryRun:     o.DryRun,
-		Report:     out.message,
+		Account:     j.name,
+		Folder:      j.folder,
+		Criteria:    mail.Criteria{Unseen: o.Unseen, Since: o.since},
+		Limit:       o.Limit,
+		Action:      fetch.Keep,
+		MoveTo:      o.MoveTo,
+		Exec:        j.exec,
+		ExecOutput:  out.lockedErr(),
+		ExecTimeout: o.ExecTimeout,
+		DryRun:      o.DryRun,
+		Report:      out.message,
 	}
 	switch {
 	case o.Delete:

@@ -84,6 +84,9 @@ type Options struct {
 	// ExecOutput receives the command's standard output and error; nil
 	// discards them.
 	ExecOutput io.Writer
+	// ExecTimeout stops a command that runs longer (0: no limit); the
+	// message then counts as failed, stays on the server and is retried.
+	ExecTimeout time.Duration
 
 	// DryRun lists what would be fetched, writing and acknowledging nothing.
 	// The store may be nil then (the directory does not exist yet).
@@ -615,7 +618,16 @@ func (r *runner) exec(ctx context.Context, rc store.Receipt) error {
 		return fmt.Errorf("open %s for --exec: %w", path, err)
 	}
 	defer f.Close()
-	cmd := exec.CommandContext(ctx, "sh", "-c", r.opts.Exec, "mailport", path)
+	runCtx := ctx
+	if r.opts.ExecTimeout > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, r.opts.ExecTimeout)
+		defer cancel()
+	}
+	cmd := exec.CommandContext(runCtx, "sh", "-c", r.opts.Exec, "mailport", path)
+	// A child of the shell that outlives it would hold the output pipe
+	// open; do not wait for it longer than this after sh is gone.
+	cmd.WaitDelay = 2 * time.Second
 	cmd.Stdin = f
 	out := r.opts.ExecOutput
 	if out == nil {
@@ -633,6 +645,9 @@ func (r *runner) exec(ctx context.Context, rc store.Receipt) error {
 		"MAILPORT_FILE="+path,
 	)
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() == nil && errors.Is(runCtx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("--exec did not finish within %s and was stopped", r.opts.ExecTimeout)
+		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			if ee.ExitCode() < 0 {
