@@ -24,6 +24,7 @@ type IOStreams struct {
 	stdinTTY, stdoutTTY, stderrTTY bool
 	noPrompt                       bool
 	colorDisabled                  bool
+	colorForced                    bool // CLICOLOR_FORCE: colour even when not a terminal
 	stdinReader                    *bufio.Reader
 	// readPassword reads a line without echo from a terminal.
 	readPassword func() ([]byte, error)
@@ -40,7 +41,7 @@ func System() *IOStreams {
 	_, noColor := os.LookupEnv("NO_COLOR")
 	s.colorDisabled = noColor || os.Getenv("CLICOLOR") == "0" || os.Getenv("TERM") == "dumb"
 	if os.Getenv("CLICOLOR_FORCE") != "" && os.Getenv("CLICOLOR_FORCE") != "0" {
-		s.colorDisabled = false
+		s.colorDisabled, s.colorForced = false, true
 	}
 	return s
 }
@@ -76,7 +77,7 @@ func (s *IOStreams) IsStdinTTY() bool { return s.stdinTTY }
 func (s *IOStreams) CanPrompt() bool { return s.stdinTTY && s.stdoutTTY && !s.noPrompt }
 
 // ColorEnabled reports whether colour may be used on stdout.
-func (s *IOStreams) ColorEnabled() bool { return s.stdoutTTY && !s.colorDisabled }
+func (s *IOStreams) ColorEnabled() bool { return (s.stdoutTTY || s.colorForced) && !s.colorDisabled }
 
 // ErrNoPrompt is returned by prompts when prompting is not possible.
 var ErrNoPrompt = errors.New("cannot prompt: not a terminal or --no-input given")
