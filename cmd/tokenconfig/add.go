@@ -145,7 +145,7 @@ func addRun(opts *AddOptions) error {
 	}
 	warnEndpoints(f, tc)
 	if f.JSON {
-		return cmdutil.PrintJSON(f.IO.Out, describe(opts.Name, tc, sourceOf(f, opts.Name)))
+		return cmdutil.PrintJSON(f.IO.Out, describe(cfg, opts.Name, tc, sourceOf(f, opts.Name)))
 	}
 	verb := "Added"
 	if had {

@@ -109,7 +109,7 @@ func editRun(opts *EditOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "warning: %s is set and still supplies a client secret; unset it too\n", secret.EnvName(secret.EnvClientSecretPrefix, opts.Name))
 	}
 	if f.JSON {
-		return cmdutil.PrintJSON(f.IO.Out, describe(opts.Name, &updated, src))
+		return cmdutil.PrintJSON(f.IO.Out, describe(cfg, opts.Name, &updated, src))
 	}
 	fmt.Fprintf(f.IO.Out, "Updated token config %q\n", opts.Name)
 	return nil

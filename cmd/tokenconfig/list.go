@@ -42,10 +42,7 @@ func listRun(opts *ListOptions) error {
 	}
 	list := []Description{}
 	for _, name := range cmdutil.SortedNames(cfg.TokenConfigs) {
-		d := describe(name, cfg.TokenConfigs[name], sourceOf(f, name))
-		if u := usedBy(cfg, name); u != nil {
-			d.UsedBy = u
-		}
+		d := describe(cfg, name, cfg.TokenConfigs[name], sourceOf(f, name))
 		list = append(list, d)
 	}
 	if f.JSON {

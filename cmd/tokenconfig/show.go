@@ -32,16 +32,22 @@ type Description struct {
 	UsedBy       []string `json:"used_by"`
 }
 
-func describe(name string, tc *config.TokenConfig, source secret.Source) Description {
+// describe is a token config as show, list, add and edit print it; the
+// accounts that use it come from cfg.
+func describe(cfg *config.Config, name string, tc *config.TokenConfig, source secret.Source) Description {
 	scopes := tc.Scopes
 	if scopes == nil {
 		scopes = []string{}
+	}
+	users := usedBy(cfg, name)
+	if users == nil {
+		users = []string{}
 	}
 	return Description{
 		Name: name, Provider: tc.Provider, Flow: tc.Flow, ClientID: tc.ClientID, BaseURL: tc.BaseURL,
 		AuthURL: tc.AuthURL, TokenURL: tc.TokenURL, DeviceURL: tc.DeviceURL, RedirectURL: tc.RedirectURL,
 		Scopes: scopes, IdentityClaim: tc.IdentityClaim, Inbound: tc.Inbound, Outbound: tc.Outbound,
-		SecretExpires: tc.SecretExpires, ClientSecret: string(source), UsedBy: []string{},
+		SecretExpires: tc.SecretExpires, ClientSecret: string(source), UsedBy: users,
 	}
 }
 
@@ -112,10 +118,7 @@ func showRun(opts *ShowOptions) error {
 	if err != nil {
 		return err
 	}
-	d := describe(opts.Name, tc, sourceOf(f, opts.Name))
-	if u := usedBy(cfg, opts.Name); u != nil {
-		d.UsedBy = u
-	}
+	d := describe(cfg, opts.Name, tc, sourceOf(f, opts.Name))
 	if f.JSON {
 		return cmdutil.PrintJSON(f.IO.Out, d)
 	}
