@@ -466,6 +466,11 @@ func TestJSONShapesMatchTheDocs(t *testing.T) {
 	s.run(oneObject, "removed", 0, "", "token-config", "remove", "gen")
 	s.run(oneObject, "config path", 0, "", "config", "path")
 	s.run(oneObject, "config validate", 0, "", "config", "validate")
+	bad := filepath.Join(e.dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("version: 1\naccounts:\n  x:\n    type: inbound\n    protocol: imap\n    encryption: tls\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.run(oneObject, "config validate", 2, "", "config", "validate", "--config", bad)
 	s.run(oneObject, "version", 0, "", "version")
 
 	// Every documented field was seen, except the few that need what a

@@ -2,12 +2,31 @@
 package configcmd
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/pkg/config"
 )
+
+// Validation is the documented JSON shape of `config validate`.
+type Validation struct {
+	Path         string    `json:"path"`
+	Valid        bool      `json:"valid"`
+	TokenConfigs *int      `json:"token_configs,omitempty"` // valid files only
+	Accounts     *int      `json:"accounts,omitempty"`
+	Problems     []Problem `json:"problems,omitempty"`
+}
+
+// Problem is one problem of an invalid config file.
+type Problem struct {
+	File    string `json:"file,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
 
 // NewCmdConfig is `mailport config`.
 func NewCmdConfig(f *cmdutil.Factory) *cobra.Command {
@@ -36,17 +55,31 @@ func NewCmdConfig(f *cmdutil.Factory) *cobra.Command {
 	}, &cobra.Command{
 		Use:   "validate",
 		Short: "Check the config file: every field, reference and combination",
-		Long:  "Check the config file and report every problem at once, each with its file, line and field. Exit 0 when valid, 2 otherwise.",
+		Long:  "Check the config file and report every problem at once, each with its file, line and field. Exit 0 when valid, 2 otherwise. With --json the result, problems included, is also printed as JSON.",
 		Example: `  mailport config validate
   mailport --config ./ci.yaml config validate`,
 		Args: cmdutil.ExactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := f.Config()
+			var problems config.Errors
+			if err != nil && f.JSON && errors.As(err, &problems) {
+				// Scripts get the problems as data too; stderr and the
+				// exit code stay as without --json.
+				path, _ := f.ConfigPath()
+				list := make([]Problem, len(problems))
+				for i, p := range problems {
+					list[i] = Problem{File: p.File, Line: p.Line, Field: p.Field, Message: p.Msg}
+				}
+				if perr := cmdutil.PrintJSON(f.IO.Out, Validation{Path: path, Valid: false, Problems: list}); perr != nil {
+					return perr
+				}
+				return err
+			}
 			if err != nil {
 				return err
 			}
 			if f.JSON {
-				return cmdutil.PrintJSON(f.IO.Out, map[string]any{"path": cfg.Path, "valid": true, "token_configs": len(cfg.TokenConfigs), "accounts": len(cfg.Accounts)})
+				return cmdutil.PrintJSON(f.IO.Out, Validation{Path: cfg.Path, Valid: true, TokenConfigs: ptr(len(cfg.TokenConfigs)), Accounts: ptr(len(cfg.Accounts))})
 			}
 			fmt.Fprintf(f.IO.Out, "%s is valid: %d token configs, %d accounts\n", cfg.Path, len(cfg.TokenConfigs), len(cfg.Accounts))
 			return nil
@@ -54,3 +87,5 @@ func NewCmdConfig(f *cmdutil.Factory) *cobra.Command {
 	})
 	return cmd
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -75,6 +75,7 @@ func TestLoadRejectsBadConfigs(t *testing.T) {
 		{"inbound smtp", goodHead + account("protocol: smtp"), `config.yaml:18: accounts.acct.protocol: smtp sends mail; an inbound account uses imap, pop3 or microsoft`},
 		{"outbound imap", goodHead + account("type: outbound"), `config.yaml:18: accounts.acct.protocol: imap receives mail; an outbound account uses smtp or microsoft`},
 		{"host missing", goodHead + account("host: -"), `config.yaml:16: accounts.acct.host: missing; set the imap server's host name`},
+		{"host and protocol missing", goodHead + account("host: -", "protocol: -"), `config.yaml:16: accounts.acct.host: missing; set the mail server's host name`},
 		{"login missing", goodHead + account("login: -"), `config.yaml:16: accounts.acct.login: missing; set the mailbox's login (usually its email address)`},
 		{"oauth2 no token config", goodHead + account("auth: oauth2"), `config.yaml:16: accounts.acct.token_config: missing; auth: oauth2 needs a token config (see mailport token-config list)`},
 		{"token config unknown", goodHead + account("auth: oauth2", "token_config: m365"), `config.yaml:22: accounts.acct.token_config: "m365" does not exist (known: gmail, ms365)`},

@@ -245,7 +245,11 @@ func (v *validator) account(name string, a *Account) {
 		v.add(p+".port", "%d is out of range; use 0 for the default port or 1-65535", a.Port)
 	}
 	if a.Host == "" && a.Protocol != Microsoft {
-		v.add(p+".host", "missing; set the %s server's host name", a.Protocol)
+		server := "mail server"
+		if a.Protocol != "" {
+			server = a.Protocol + " server"
+		}
+		v.add(p+".host", "missing; set the %s's host name", server)
 	}
 	if a.Login == "" {
 		v.add(p+".login", "missing; set the mailbox's login (usually its email address)")
