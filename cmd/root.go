@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 
@@ -58,7 +59,7 @@ Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configurati
 	pf.StringVar(&f.TraceFile, "trace", "", "write a protocol transcript to `FILE` (secrets redacted)")
 
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return &cmdutil.FlagError{Err: fmt.Errorf("%w; see `%s --help`", err, cmd.CommandPath())}
+		return &cmdutil.FlagError{Err: fmt.Errorf("%s; see `%s --help`", plainFlagError(err), cmd.CommandPath())}
 	})
 	root.AddCommand(
 		tokenconfig.NewCmdTokenConfig(f),
@@ -182,4 +183,31 @@ func printError(f *cmdutil.Factory, err error) {
 		return
 	}
 	fmt.Fprintln(f.IO.ErrOut, "error: "+msg)
+}
+
+// badValueRE matches pflag's words for a value its type refuses, e.g.
+// `invalid argument "abc" for "--port" flag: strconv.ParseInt: parsing
+// "abc": invalid syntax`.
+var badValueRE = regexp.MustCompile(`^invalid argument "(.*)" for "(-\w, )?(--[\w-]+)" flag: (.*)$`)
+
+// plainFlagError says what pflag's parse errors mean without Go's
+// strconv/time internals.
+func plainFlagError(err error) string {
+	m := badValueRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err.Error()
+	}
+	value, flag, why := m[1], m[3], m[4]
+	switch {
+	case strings.Contains(why, "strconv.ParseInt"), strings.Contains(why, "strconv.ParseUint"):
+		if strings.Contains(why, "value out of range") {
+			return fmt.Sprintf("%s: %q is too large", flag, value)
+		}
+		return fmt.Sprintf("%s: %q is not a whole number", flag, value)
+	case strings.Contains(why, "strconv.ParseBool"):
+		return fmt.Sprintf("%s: %q is not true or false", flag, value)
+	case strings.Contains(why, "time: "):
+		return fmt.Sprintf("%s: %q is not a duration like 30s, 5m or 1h", flag, value)
+	}
+	return fmt.Sprintf("%s: %q: %s", flag, value, why)
 }
