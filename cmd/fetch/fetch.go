@@ -263,6 +263,9 @@ func run(ctx context.Context, opts *Options) error {
 		if err != nil {
 			var le *store.LockedError
 			if errors.As(err, &le) {
+				if le.Waited == 0 {
+					return fmt.Errorf("%w (--wait 10m waits up to ten minutes)", err)
+				}
 				return err
 			}
 			return fmt.Errorf("open the target directory %s: %w", j.dir, err)

@@ -452,7 +452,7 @@ func TestDovecotSecondFetchOnSameDirectoryRefuses(t *testing.T) {
 	}
 	pid := strconv.Itoa(first.Process.Pid)
 	r := w.run("fetch", "box", "--to", to)
-	want := "error: another mailport fetch (PID " + pid + ") is writing into " + to + "; try again when it has finished, or wait for it\n"
+	want := "error: another mailport fetch (PID " + pid + ") is writing into " + to + "; try again when it has finished, or wait for it (--wait 10m waits up to ten minutes)\n"
 	if r.code != 1 || r.err != want {
 		t.Fatalf("exit %d stderr %q, want %q", r.code, r.err, want)
 	}
