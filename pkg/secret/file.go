@@ -70,6 +70,10 @@ func NewFile(path string, warn io.Writer) *File {
 	if warn == nil {
 		warn = io.Discard
 	}
+	// Absolute, so the warning names the file wherever the user is.
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
 	return &File{path: path, warn: warn}
 }
 

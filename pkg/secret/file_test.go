@@ -341,3 +341,18 @@ func TestFileWritesThroughSymlink(t *testing.T) {
 		t.Errorf("target = %q, %v", data, err)
 	}
 }
+
+// A relative path (from a relative --config) is named absolutely in the
+// warning, so the user finds the file wherever they are.
+func TestFileWarningNamesAnAbsolutePath(t *testing.T) {
+	t.Chdir(t.TempDir())
+	var warn strings.Builder
+	f := NewFile("secrets.yaml", &warn)
+	if err := f.Set("k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := filepath.Abs("secrets.yaml")
+	if f.Path() != want || warn.String() != "warning: secrets are kept in plain text at "+want+"\n" {
+		t.Errorf("path %q, warning %q; want %s", f.Path(), warn.String(), want)
+	}
+}
