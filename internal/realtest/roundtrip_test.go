@@ -3,6 +3,7 @@ package realtest
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"io"
 	"mime/quotedprintable"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mailport/mailport/pkg/mail"
 )
 
 func randomID() string {
@@ -144,7 +147,7 @@ func TestRoundTripThroughCLIWithXOAUTH2(t *testing.T) {
 	// POP3 sends XOAUTH2 in two lines by default (Microsoft needs it), and
 	// the transcript shows neither the token nor the SASL payload.
 	tr := trace.String()
-	if !strings.Contains(tr, "pop3 C: AUTH XOAUTH2\r\n") && !strings.Contains(tr, "pop3 C: AUTH XOAUTH2\n") {
+	if !strings.Contains(tr, "pop3 C: AUTH XOAUTH2\npop3 S: + \npop3 C: [redacted]\n") {
 		t.Errorf("the POP3 transcript has no two-line AUTH XOAUTH2:\n%s", tr)
 	}
 	if !strings.Contains(tr, "AUTHENTICATE XOAUTH2") {
@@ -152,6 +155,20 @@ func TestRoundTripThroughCLIWithXOAUTH2(t *testing.T) {
 	}
 	if strings.Contains(tr, "Bearer") || strings.Contains(tr, "auth=") {
 		t.Errorf("the transcript shows a token:\n%s", tr)
+	}
+	for _, name := range []string{"in-imap", "in-pop3"} {
+		ts, err := o.OAuth.TokenSource(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := ts.AccessToken(ctxFor(t, 10*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload := base64.StdEncoding.EncodeToString(mail.XOAUTH2Payload(alice, tok))
+		if strings.Contains(tr, tok) || strings.Contains(tr, payload) {
+			t.Errorf("the transcript shows %s's token or its XOAUTH2 payload:\n%s", name, tr)
+		}
 	}
 }
 

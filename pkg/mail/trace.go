@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -44,6 +45,14 @@ func (r *Redactor) Secret(values ...string) {
 		}
 		r.secrets = append(r.secrets, v, base64.StdEncoding.EncodeToString([]byte(v)))
 	}
+	r.longestFirst()
+}
+
+// longestFirst orders the secrets so a SASL payload is replaced whole
+// before a token inside it could cut it into pieces that no longer match
+// (the user name around the token would stay readable).
+func (r *Redactor) longestFirst() {
+	slices.SortStableFunc(r.secrets, func(a, b string) int { return len(b) - len(a) })
 }
 
 // SASLPayload registers a SASL initial response (raw bytes) as secret.
@@ -52,6 +61,7 @@ func (r *Redactor) SASLPayload(payload []byte) {
 	defer r.mu.Unlock()
 	if len(payload) > 0 {
 		r.secrets = append(r.secrets, base64.StdEncoding.EncodeToString(payload))
+		r.longestFirst()
 	}
 }
 
