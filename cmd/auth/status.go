@@ -2,6 +2,7 @@ package auth
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -29,8 +30,9 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(*StatusOptions) error) *cobra.Co
 		Long: `Show, for each account (all by default): AUTHENTICATED (a token that is usable or
 refreshable), NOT AUTHENTICATED, NEEDS REAUTH, PASSWORD SET, NO PASSWORD or DISABLED; the
 access token's expiry, the user it is for, the granted scopes, and a warning when the token
-config's client secret expires within 30 days, and for an inbound account with a hold_dir the
-last fetch into it (time, messages, error). No server is contacted: run mailport test for that.`,
+config's client secret expires within 30 days, and for an inbound account its last fetch (time,
+messages, error; into its hold_dir or a --to directory). No server is contacted: run mailport
+test for that.`,
 		Example: `  mailport status
   mailport status support --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -119,14 +121,14 @@ func expiry(st *oauth.Status, now time.Time) string {
 	return s
 }
 
-// statusJSON is an account's --json status: oauth.Status plus the last
-// fetch into the account's hold_dir, when there was one.
+// statusJSON is an account's --json status: oauth.Status plus the
+// account's last fetch, when mailport knows of one.
 type statusJSON struct {
 	*oauth.Status
 	LastFetch *LastFetch `json:"last_fetch,omitempty"`
 }
 
-// LastFetch is the last `mailport fetch` of an account into its hold_dir.
+// LastFetch is the last `mailport fetch` of an account.
 type LastFetch struct {
 	Dir      string    `json:"dir"`
 	Finished time.Time `json:"finished"`
@@ -145,20 +147,29 @@ func (l *LastFetch) describe() string {
 }
 
 // lastFetches reads, without locking, the last fetch run of each inbound
-// account from its hold_dir. Fetches into other directories (--to) are not
-// known here.
+// account: from its hold_dir and from the directory its last fetch wrote
+// into (the index beside the config file, for `fetch --to DIR`), whichever
+// run is newer.
 func lastFetches(cfg *config.Config, list []*oauth.Status) map[string]*LastFetch {
 	out := map[string]*LastFetch{}
+	recent, _ := store.RememberedDirs(filepath.Join(filepath.Dir(cfg.Path), store.RecentName))
 	for _, st := range list {
 		a := cfg.Accounts[st.Account]
-		if a == nil || a.Type != config.Inbound || a.HoldDir == "" {
+		if a == nil || a.Type != config.Inbound {
 			continue
 		}
-		run, ok, err := store.LastRun(a.HoldDir, st.Account)
-		if err != nil || !ok {
-			continue
+		for _, dir := range []string{a.HoldDir, recent[st.Account]} {
+			if dir == "" {
+				continue
+			}
+			run, ok, err := store.LastRun(dir, st.Account)
+			if err != nil || !ok {
+				continue
+			}
+			if prev := out[st.Account]; prev == nil || run.Finished.After(prev.Finished) {
+				out[st.Account] = &LastFetch{Dir: dir, Finished: run.Finished, Messages: run.Messages, Bytes: run.Bytes, Failed: run.Failed, Error: run.Error}
+			}
 		}
-		out[st.Account] = &LastFetch{Dir: a.HoldDir, Finished: run.Finished, Messages: run.Messages, Bytes: run.Bytes, Failed: run.Failed, Error: run.Error}
 	}
 	return out
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -288,6 +289,12 @@ func run(ctx context.Context, opts *Options) error {
 			defer wg.Done()
 			defer func() { <-sem }()
 			results[i] = opts.fetchOne(ctx, o, stores[j.dir], j, out)
+			if stores[j.dir] != nil && !opts.DryRun {
+				// Best effort: only `status` reads it, and a read-only
+				// config directory (a mounted ConfigMap) must not fail
+				// the fetch.
+				_ = store.RememberDir(filepath.Join(filepath.Dir(cfg.Path), store.RecentName), j.name, j.dir)
+			}
 		}()
 	}
 	wg.Wait()
