@@ -26,6 +26,9 @@ type env struct {
 	open   func(string) error // the browser
 	// stderrTTY makes stderr a terminal (progress bars are drawn).
 	stderrTTY bool
+	// wrapStore, when set, stands between the commands and store (tests
+	// of a failing secret store).
+	wrapStore func(secret.Store) secret.Store
 	// stdoutTTY makes stdout a terminal (tables get a header).
 	stdoutTTY bool
 }
@@ -54,6 +57,9 @@ func (e *env) run(stdin string, args ...string) result {
 		OpenStore: func(backend, configPath string) (secret.Store, error) {
 			if backend != "keyring" && backend != "file" {
 				return secret.Open(backend, configPath, ios.ErrOut)
+			}
+			if e.wrapStore != nil {
+				return e.wrapStore(e.store), nil
 			}
 			return e.store, nil
 		},

@@ -47,14 +47,17 @@ func removeRun(opts *RemoveOptions) error {
 	if err != nil {
 		return err
 	}
+	// Secrets first: a store that cannot be reached (a locked keyring)
+	// then leaves the account configured, to be removed again later,
+	// instead of an account gone from the config with its secrets left.
+	for _, key := range []string{secret.PasswordKey(opts.Name), secret.TokenKey(opts.Name)} {
+		if err := store.Delete(key); err != nil && !secret.IsNotFound(err) {
+			return fmt.Errorf("account %q is not removed: its secrets could not be deleted from the %s: %w", opts.Name, store.Name(), err)
+		}
+	}
 	delete(cfg.Accounts, opts.Name)
 	if err := cfg.Save(); err != nil {
 		return err
-	}
-	for _, key := range []string{secret.PasswordKey(opts.Name), secret.TokenKey(opts.Name)} {
-		if err := store.Delete(key); err != nil && !secret.IsNotFound(err) {
-			return fmt.Errorf("account %q removed, but %s could not be deleted from the %s: %w", opts.Name, key, store.Name(), err)
-		}
 	}
 	if f.JSON {
 		return cmdutil.PrintJSON(f.IO.Out, map[string]any{"removed": opts.Name})

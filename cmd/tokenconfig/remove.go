@@ -52,12 +52,14 @@ func removeRun(opts *RemoveOptions) error {
 	if err != nil {
 		return err
 	}
+	// The secret first, as for accounts: an unreachable store leaves the
+	// token config in place rather than its secret orphaned.
+	if err := store.Delete(secret.ClientSecretKey(opts.Name)); err != nil && !secret.IsNotFound(err) {
+		return fmt.Errorf("token config %q is not removed: its client secret could not be deleted from the %s: %w", opts.Name, store.Name(), err)
+	}
 	delete(cfg.TokenConfigs, opts.Name)
 	if err := cfg.Save(); err != nil {
 		return err
-	}
-	if err := store.Delete(secret.ClientSecretKey(opts.Name)); err != nil && !secret.IsNotFound(err) {
-		return fmt.Errorf("token config %q removed, but its client secret could not be deleted from the %s: %w", opts.Name, store.Name(), err)
 	}
 	if f.JSON {
 		return cmdutil.PrintJSON(f.IO.Out, map[string]any{"removed": opts.Name})
