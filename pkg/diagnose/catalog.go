@@ -278,7 +278,7 @@ var laterEntries = []Entry{
 		ID: "tcp-refused", Title: "Connection refused",
 		Message: "connect: connection refused",
 		Cause:   "The host answered but nothing listens on the port: a wrong port, or the service is down.",
-		Fix:     "Check the port and encryption (IMAP 993 ssl / 143 starttls, POP3 995 / 110, SMTP 465 ssl / 587 starttls) with `mailport account edit <account> --port ... --encryption ...`. For a Microsoft Graph account (protocol microsoft) the port is its graph_url's: check that property with `mailport account show <account>`.",
+		Fix:     "Check the port and encryption (IMAP 993 ssl / 143 starttls, POP3 995 / 110, SMTP 465 ssl / 587 starttls) with `mailport account edit <account> --port ... --encryption ...`.",
 		match:   func(e *Evidence) bool { return e.Check == "tcp" && e.Reason == "refused" },
 	},
 	{
@@ -320,7 +320,7 @@ var laterEntries = []Entry{
 		ID: "tls-name-mismatch", Title: "The certificate is for another name",
 		Message: "x509: certificate is valid for <names>, not <host>",
 		Cause:   "The server's certificate does not name the host mailport connected to: the host is an alias or an IP address, or a proxy intercepts the connection.",
-		Fix:     "Use the host name the certificate names (shown in the check) with `mailport account edit <account> --host ...` (for a Microsoft Graph account, in its graph_url property); if a proxy intercepts TLS, talk to the network team.",
+		Fix:     "Use the host name the certificate names (shown in the check) with `mailport account edit <account> --host ...`; if a proxy intercepts TLS, talk to the network team.",
 		match:   func(e *Evidence) bool { return e.Check == "tls" && e.Reason == "name-mismatch" },
 	},
 	{
