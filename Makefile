@@ -66,19 +66,20 @@ docs:
 $(BIN)/goreleaser:
 	GOBIN=$(BIN) $(GO) install $(GORELEASER)
 
-# Validate .goreleaser.yaml and build a snapshot for this machine only,
-# then show that the version was stamped in.
+# Validate .goreleaser.yaml, build every archive of a snapshot release
+# (nothing is published), check the checksums and what the Linux archive
+# holds, and show that the version was stamped in.
 release-check: $(BIN)/goreleaser
 	$(BIN)/goreleaser check
 	@# goreleaser reads the commit only when `git ls-remote --get-url` works;
 	@# a checkout without a remote gets itself as one, for this command only.
 	if [ -z "$$(git remote)" ]; then export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.url GIT_CONFIG_VALUE_0="$(CURDIR)"; fi; \
-	$(BIN)/goreleaser build --snapshot --clean --single-target
-	@bin=$$(find dist -type f \( -name mailport -o -name mailport.exe \) | head -n 1); \
-	test -n "$$bin" || { echo "release-check: no mailport binary under dist/"; exit 1; }; \
+	$(BIN)/goreleaser release --snapshot --clean
+	cd dist && sha256sum -c checksums.txt
+	@archive=$$(ls dist/mailport_*_linux_amd64.tar.gz); \
+	for f in mailport README.md LICENSE completions/mailport.bash completions/mailport.zsh completions/mailport.fish docs/man/mailport.1 docs/man/mailport-fetch.1; do \
+		tar -tzf "$$archive" | grep -qx "$$f" || { echo "release-check: $$archive lacks $$f"; exit 1; }; \
+	done; echo "$$archive holds the binary, README, LICENSE, completions and man pages"
+	@bin=$$(find dist -path '*linux_amd64*' -type f -name mailport | head -n 1); \
+	test -n "$$bin" || { echo "release-check: no linux/amd64 mailport binary under dist/"; exit 1; }; \
 	echo "$$bin version: $$($$bin version)"
-
-.PHONY: release-check
-
-clean:
-	rm -rf $(BIN) dist
