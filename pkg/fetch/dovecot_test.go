@@ -276,12 +276,13 @@ func TestDovecotCrashSafety(t *testing.T) {
 			want := w.deliver(tc.n, tc.user, func(int) int { return 500 + rng.IntN(20000) })
 			to := filepath.Join(w.dir, "in")
 			start := time.Now()
-			kills, finished, rounds := 0, 0, 0
+			kills, finished, rounds, midway := 0, 0, 0, 0
 			var delays []time.Duration
 			// The delay window adapts: a run that finished before its kill
 			// shrinks it, so the kills land inside runs that still work.
 			window := 400 * time.Millisecond
 			for kills < 20 {
+				stored := countEML(to)
 				c := w.command("fetch", "box", "--to", to, "--delete")
 				var stderr bytes.Buffer
 				c.Stderr = &stderr
@@ -291,6 +292,14 @@ func TestDovecotCrashSafety(t *testing.T) {
 				d := time.Duration(rng.Int64N(int64(window)))
 				done := make(chan error, 1)
 				go func() { done <- c.Wait() }()
+				// Every other kill waits for the run to store a message
+				// first, then a little more: those crashes hit the middle
+				// of a transfer (a file half-written, a journal batch not
+				// synced), which a kill at a random time often misses.
+				kill := time.After(d)
+				if kills%2 == 1 {
+					kill = afterStored(to, stored, time.Duration(rng.Int64N(int64(15*time.Millisecond))))
+				}
 				select {
 				case err := <-done:
 					if err != nil {
@@ -306,13 +315,16 @@ func TestDovecotCrashSafety(t *testing.T) {
 							want[h] = true
 						}
 					}
-				case <-time.After(d):
+				case <-kill:
 					c.Process.Signal(syscall.SIGKILL)
 					if err := <-done; err == nil {
 						finished++
 					} else {
 						kills++
 						delays = append(delays, d)
+						if countEML(to) > stored && w.serverCount() > 0 {
+							midway++ // killed after writing some messages, before the last
+						}
 					}
 				}
 			}
@@ -326,7 +338,10 @@ func TestDovecotCrashSafety(t *testing.T) {
 					t.Fatalf("clean run: %v\n%s", err, out)
 				}
 			}
-			t.Logf("%d kills (at %v), %d runs finished before their kill, %d clean runs; %s", kills, delays, finished, runs, time.Since(start).Round(time.Millisecond))
+			t.Logf("%d kills (at %v), %d of them mid-transfer, %d runs finished before their kill, %d clean runs; %s", kills, delays, midway, finished, runs, time.Since(start).Round(time.Millisecond))
+			if midway < 5 {
+				t.Errorf("only %d of %d kills came after a run had stored messages and before it finished: crashes mid-transfer were not exercised", midway, kills)
+			}
 			sameOnce(t, dirHashes(t, to), want)
 			if n := w.serverCount(); n != 0 {
 				t.Fatalf("%d messages left on the server", n)
@@ -477,4 +492,30 @@ func TestDovecotSecondFetchOnSameDirectoryRefuses(t *testing.T) {
 	if got := len(dirHashes(t, to)); got != 2 {
 		t.Fatalf("%d messages in the directory", got)
 	}
+}
+
+// countEML counts the message files in dir (0 when it does not exist yet).
+func countEML(dir string) int {
+	entries, _ := os.ReadDir(dir)
+	n := 0
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".eml") {
+			n++
+		}
+	}
+	return n
+}
+
+// afterStored fires extra after dir holds more than stored message files
+// (polling every millisecond), or after 10s.
+func afterStored(dir string, stored int, extra time.Duration) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	go func() {
+		for deadline := time.Now().Add(10 * time.Second); countEML(dir) <= stored && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(extra)
+		ch <- time.Now()
+	}()
+	return ch
 }
