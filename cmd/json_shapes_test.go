@@ -462,6 +462,9 @@ func TestJSONShapesMatchTheDocs(t *testing.T) {
 	s.run(oneObject, "account enable", 0, "", "account", "enable", "other")
 
 	s.run(oneObject, "logout", 0, "", "logout", "other")
+	e.vars["MAILPORT_REFRESH_TOKEN_OTHER"] = "from-the-environment" // the note: a token is still used
+	s.run(oneObject, "logout", 0, "", "logout", "other")
+	delete(e.vars, "MAILPORT_REFRESH_TOKEN_OTHER")
 	s.run(oneObject, "removed", 0, "", "account", "remove", "wrongpw")
 	s.run(oneObject, "removed", 0, "", "token-config", "remove", "gen")
 	s.run(oneObject, "config path", 0, "", "config", "path")

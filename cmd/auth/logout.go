@@ -51,7 +51,11 @@ func logoutRun(opts *LogoutOptions) error {
 		return err
 	}
 	if f.JSON {
-		return cmdutil.PrintJSON(f.IO.Out, map[string]any{"account": opts.Account, "removed": removed, "note": note})
+		out := map[string]any{"account": opts.Account, "removed": removed}
+		if note != "" {
+			out["note"] = note
+		}
+		return cmdutil.PrintJSON(f.IO.Out, out)
 	}
 	if removed {
 		fmt.Fprintf(f.IO.Out, "Forgot the tokens of account %s.\n", opts.Account)
