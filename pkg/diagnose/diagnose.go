@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -112,7 +113,11 @@ type Options struct {
 	// TokenInfoURL is Google's tokeninfo endpoint; the account property
 	// google.tokeninfo_url wins; empty means DefaultTokenInfoURL.
 	TokenInfoURL string
-	Now          func() time.Time
+	// Proxy picks the proxy of an HTTPS request, as pkg/graph's transport
+	// does; nil means http.ProxyFromEnvironment (HTTPS_PROXY, NO_PROXY).
+	// With a proxy for Graph, the network checks reach Graph through it.
+	Proxy func(*http.Request) (*url.URL, error)
+	Now   func() time.Time
 }
 
 // DefaultTimeout bounds each network step.

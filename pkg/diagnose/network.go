@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -41,9 +43,77 @@ func (r *runner) target() (host string, port int, enc mail.Encryption) {
 	return u.Hostname(), port, enc
 }
 
+// graphProxy is the proxy Graph requests go through for this account, nil
+// when they go direct (not protocol microsoft, no HTTPS_PROXY, NO_PROXY).
+func (r *runner) graphProxy() *url.URL {
+	if r.acct.Protocol != config.Microsoft {
+		return nil
+	}
+	proxy := r.opts.Proxy
+	if proxy == nil {
+		proxy = http.ProxyFromEnvironment
+	}
+	req, err := http.NewRequest(http.MethodGet, r.opts.Opener.GraphURL(r.acct), nil)
+	if err != nil {
+		return nil
+	}
+	u, err := proxy(req)
+	if err != nil || u == nil || u.Host == "" {
+		return nil
+	}
+	return u
+}
+
+// proxyAddr is a proxy URL's host:port (its scheme's port when it has none).
+func proxyAddr(u *url.URL) (host string, port int) {
+	port = 80
+	if u.Scheme == "https" {
+		port = 443
+	}
+	if p := u.Port(); p != "" {
+		port, _ = strconv.Atoi(p)
+	}
+	return u.Hostname(), port
+}
+
+// proxyFailure reports a proxy that cannot be reached or refuses the
+// tunnel; the catalog's direct-connection advice does not apply.
+func (r *runner) proxyFailure(c *Check, proxy *url.URL, text, cause string) {
+	ev := r.evidence("proxy")
+	ev.Text = text
+	r.find(c, Fail, ev, cause, fmt.Sprintf("Graph requests go through the proxy in HTTPS_PROXY (%s): check that variable, the proxy's credentials in it, or add the Graph host to NO_PROXY if it is reached directly.", redactedURL(proxy)))
+	r.block(needNet, "the proxy cannot be used")
+}
+
+// redactedURL is a proxy URL without its password.
+func redactedURL(u *url.URL) string {
+	v := *u
+	if _, ok := v.User.Password(); ok {
+		v.User = url.UserPassword(v.User.Username(), "xxxxx")
+	}
+	return v.String()
+}
+
 // checkDNS resolves the server's name.
 func (r *runner) checkDNS(ctx context.Context, c *Check) {
 	host, _, _ := r.target()
+	if proxy := r.graphProxy(); proxy != nil {
+		phost, _ := proxyAddr(proxy)
+		if net.ParseIP(phost) != nil {
+			c.Saw = "Graph is reached through the proxy " + redactedURL(proxy) + ", which resolves " + host
+			return
+		}
+		sctx, cancel := r.stepCtx(ctx)
+		defer cancel()
+		addrs, err := net.DefaultResolver.LookupHost(sctx, phost)
+		if err != nil {
+			r.proxyFailure(c, proxy, err.Error(), fmt.Sprintf("The proxy's name %s could not be resolved.", phost))
+			c.Saw = "no address for the proxy " + phost
+			return
+		}
+		c.Saw = fmt.Sprintf("Graph is reached through the proxy %s (%s), which resolves %s", redactedURL(proxy), strings.Join(addrs, ", "), host)
+		return
+	}
 	if ip := net.ParseIP(host); ip != nil {
 		c.Saw = host + " is an IP address; nothing to look up"
 		return
@@ -84,6 +154,20 @@ func (r *runner) checkDNS(ctx context.Context, c *Check) {
 // checkTCP connects to the server's port.
 func (r *runner) checkTCP(ctx context.Context, c *Check) {
 	host, port, _ := r.target()
+	if proxy := r.graphProxy(); proxy != nil {
+		phost, pport := proxyAddr(proxy)
+		addr := net.JoinHostPort(phost, strconv.Itoa(pport))
+		d := net.Dialer{Timeout: r.opts.Timeout}
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			r.proxyFailure(c, proxy, err.Error(), fmt.Sprintf("The proxy %s cannot be reached.", addr))
+			c.Saw = "cannot connect to the proxy " + addr
+			return
+		}
+		conn.Close()
+		c.Saw = "connected to the proxy " + addr
+		return
+	}
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	d := net.Dialer{Timeout: r.opts.Timeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
@@ -121,6 +205,20 @@ func (r *runner) checkTLS(ctx context.Context, c *Check) {
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	if r.acct.Protocol == config.Microsoft && enc == mail.None {
 		c.Saw = "plain HTTP (graph_url is http://); no TLS to check"
+		return
+	}
+	if proxy := r.graphProxy(); proxy != nil {
+		conn, err := r.tunnel(ctx, proxy, addr)
+		if err != nil {
+			r.proxyFailure(c, proxy, err.Error(), fmt.Sprintf("The proxy did not open a tunnel to %s.", addr))
+			c.Saw = "no tunnel through the proxy"
+			return
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(r.opts.Timeout))
+		stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+		defer stop()
+		r.handshake(c, conn, host, enc)
 		return
 	}
 	d := net.Dialer{Timeout: r.opts.Timeout}
@@ -429,4 +527,50 @@ func clip(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
+}
+
+// tunnel opens an HTTP CONNECT tunnel to addr through proxy, as Go's
+// transport does for an https:// request (credentials from the proxy URL).
+func (r *runner) tunnel(ctx context.Context, proxy *url.URL, addr string) (net.Conn, error) {
+	phost, pport := proxyAddr(proxy)
+	d := net.Dialer{Timeout: r.opts.Timeout}
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(phost, strconv.Itoa(pport)))
+	if err != nil {
+		return nil, err
+	}
+	if proxy.Scheme == "https" {
+		tc := tls.Client(conn, &tls.Config{ServerName: phost})
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("TLS to the proxy: %w", err)
+		}
+		conn = tc
+	}
+	conn.SetDeadline(time.Now().Add(r.opts.Timeout))
+	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: addr}, Host: addr, Header: http.Header{}}
+	if u := proxy.User; u != nil {
+		pw, _ := u.Password()
+		req.Header.Set("Proxy-Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.Username()+":"+pw)))
+	}
+	if err := req.Write(conn); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		conn.Close()
+		return nil, fmt.Errorf("CONNECT %s: %s", addr, resp.Status)
+	}
+	if br.Buffered() > 0 {
+		conn.Close()
+		return nil, fmt.Errorf("CONNECT %s: the proxy sent data before the tunnel opened", addr)
+	}
+	conn.SetDeadline(time.Time{})
+	return conn, nil
 }
