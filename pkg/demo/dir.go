@@ -1,13 +1,10 @@
 package demo
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/mailport/mailport/pkg/store"
 )
@@ -19,10 +16,6 @@ const (
 	GraphAccount   = "demo-graph-in" // Microsoft Graph, fetched into GraphDir
 	GraphDir       = "graph"         // a subdirectory of the target directory
 )
-
-// storeTempPrefix starts the names of the store's temporary files (see
-// package store: ".mailport-tmp-" dot files a crash may leave behind).
-const storeTempPrefix = ".mailport-tmp-"
 
 // NotDemoDirError is ResetDir's refusal of a directory holding anything an
 // earlier demo did not write.
@@ -85,12 +78,14 @@ func planReset(dir, account string, subdirs map[string]string, plan *[]string) (
 	if len(entries) == 0 {
 		return true, nil
 	}
-	files, err := recordedFiles(filepath.Join(dir, store.JournalName), account)
+	accounts, files, err := store.RecordedFiles(dir)
 	if err != nil {
 		return false, err
 	}
-	if files == nil {
-		return false, &NotDemoDirError{Dir: dir, What: "a fetch state (" + store.JournalName + ") that is not only the demo's"}
+	for a := range accounts {
+		if a != account {
+			return false, &NotDemoDirError{Dir: dir, What: "a fetch state (" + store.JournalName + ") that is not only the demo's"}
+		}
 	}
 	var state []string
 	for _, e := range entries {
@@ -98,7 +93,7 @@ func planReset(dir, account string, subdirs map[string]string, plan *[]string) (
 		switch {
 		case name == store.JournalName || name == store.LockName:
 			state = append(state, p)
-		case e.Type().IsRegular() && (files[name] || strings.HasPrefix(name, storeTempPrefix)):
+		case e.Type().IsRegular() && (files[name] != "" || store.IsTemp(name)):
 			*plan = append(*plan, p)
 		case e.IsDir() && subdirs[name] != "":
 			if _, err := planReset(p, subdirs[name], nil, plan); err != nil {
@@ -111,41 +106,4 @@ func planReset(dir, account string, subdirs map[string]string, plan *[]string) (
 	}
 	*plan = append(*plan, state...)
 	return false, nil
-}
-
-// recordedFiles reads the fetch state in path (a missing one is empty) and
-// returns the names of the files it records; nil when a record of another
-// account, or a line that cannot be read, means the state is not only the
-// demo's.
-func recordedFiles(path, account string) (map[string]bool, error) {
-	files := map[string]bool{}
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return files, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		// The journal's line format (package store): t is the record type,
-		// a the account, file the written file's name for "fetched".
-		var r struct {
-			T       string `json:"t"`
-			Account string `json:"a"`
-			File    string `json:"file"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || r.T == "" || (r.Account != "" && r.Account != account) {
-			return nil, nil
-		}
-		if r.File != "" {
-			files[r.File] = true
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	return files, nil
 }

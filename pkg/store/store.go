@@ -623,6 +623,27 @@ func LastRun(dir, account string) (run Run, ok bool, err error) {
 	return run, ok, err
 }
 
+// RecordedFiles reads, without locking, the journal in dir and returns
+// the accounts it records anything for and the message files it records,
+// each with its account. A missing journal records nothing.
+func RecordedFiles(dir string) (accounts map[string]bool, files map[string]string, err error) {
+	accounts, files = map[string]bool{}, map[string]string{}
+	err = readJournal(filepath.Join(dir, JournalName), func(r record) error {
+		if r.Account != "" {
+			accounts[r.Account] = true
+		}
+		if r.File != "" {
+			files[r.File] = r.Account
+		}
+		return nil
+	})
+	return accounts, files, err
+}
+
+// IsTemp reports whether name is one of the store's temporary files (a
+// crash may leave them; the next run removes them).
+func IsTemp(name string) bool { return strings.HasPrefix(name, tmpPrefix) }
+
 // Mailbox is one folder of one account in the store, at one validity. All
 // message operations go through it.
 type Mailbox struct {
