@@ -275,6 +275,13 @@ var laterEntries = []Entry{
 		match:   func(e *Evidence) bool { return e.Check == "dns" },
 	},
 	{
+		ID: "graph-tcp-refused", Title: "The Graph address refuses connections",
+		Message: "connect: connection refused",
+		Cause:   "An account of protocol microsoft reaches Microsoft Graph at its graph_url property, or without one at the Graph of its token config's cloud, and nothing listens there: most often a graph_url with a wrong port, or a test server or proxy in graph_url that is down.",
+		Fix:     "Check graph_url with `mailport account show <account>`: correct it with `mailport account edit <account> --property graph_url=https://graph.microsoft.com/v1.0`, or remove it with `mailport account edit <account> --property graph_url=` to use the token config's cloud.",
+		match:   func(e *Evidence) bool { return e.Check == "tcp" && e.Reason == "refused" && e.Protocol == "microsoft" },
+	},
+	{
 		ID: "tcp-refused", Title: "Connection refused",
 		Message: "connect: connection refused",
 		Cause:   "The host answered but nothing listens on the port: a wrong port, or the service is down.",

@@ -58,6 +58,7 @@ var producedBy = map[string][]string{
 	"token-user-mismatch":  {"TestGraphFailures", "TestNotConnected", "TestDovecot"},
 	// network
 	"graph-dns-failure": {"TestGraphDNSFailure"},
+	"graph-tcp-refused": {"TestGraphConnectionRefused"},
 	"dns-failure":       {"TestDNSFailure"},
 	"tcp-refused":       {"TestConnectionRefused"},
 	"tcp-timeout":       {"TestTCPTimeout"},         // skipped where the kernel completes connections beyond a full backlog

@@ -175,6 +175,23 @@ func TestGraphDNSFailure(t *testing.T) {
 	}
 }
 
+// TestGraphConnectionRefused: a Graph account's graph_url points at a
+// closed port; the fix names graph_url, not --port or --encryption.
+func TestGraphConnectionRefused(t *testing.T) {
+	w := newWorld(t)
+	w.cfg.TokenConfigs["ms"] = &config.TokenConfig{Provider: config.ProviderMicrosoft, Flow: config.FlowUser, ClientID: testClientID,
+		BaseURL: "https://login.microsoftonline.com/fabrikam.onmicrosoft.com/", Scopes: oauth.GraphUserScopes, Inbound: true, Outbound: true}
+	a := w.account("box", config.Inbound, config.Microsoft, "", config.SSL, config.AuthOAuth2, "a@fabrikam.onmicrosoft.com")
+	a.TokenConfig = "ms"
+	a.Properties[connect.PropGraphURL] = "https://" + closedPort(t) + "/v1.0"
+	rep := w.run("box", Options{})
+	expect(t, rep, "tcp", Fail, "graph-tcp-refused")
+	got := checkText(rep, "tcp")
+	if !strings.Contains(got, "`mailport account edit box --property graph_url=`") || strings.Contains(got, "--port") || strings.Contains(got, "--encryption") {
+		t.Errorf("TCP check for a Graph account:\n%s", got)
+	}
+}
+
 // TestTCPTimeout fills a listener's accept queue (backlog 0, never
 // accepting), so the next connection attempt is dropped and times out.
 func TestTCPTimeout(t *testing.T) {
