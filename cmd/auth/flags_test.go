@@ -2,7 +2,6 @@ package auth
 
 import (
 	"errors"
-	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,25 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailport/mailport/cmd/cmdutil"
-	"github.com/mailport/mailport/pkg/iostreams"
+	"github.com/mailport/mailport/internal/cmdtest"
 )
-
-// execute runs a command built with a capturing runF on args, as Cobra
-// would, without a root command: it returns what RunE returned.
-func execute(t *testing.T, cmd *cobra.Command, args ...string) error {
-	t.Helper()
-	cmd.SetArgs(args)
-	cmd.SetIn(strings.NewReader(""))
-	cmd.SetOut(io.Discard)
-	cmd.SetErr(io.Discard)
-	cmd.SilenceErrors, cmd.SilenceUsage = true, true
-	return cmd.Execute()
-}
-
-func testFactory() *cmdutil.Factory {
-	ios, _, _, _ := iostreams.Test()
-	return &cmdutil.Factory{IO: ios, Getenv: func(string) string { return "" }}
-}
 
 func TestAuthenticateFlags(t *testing.T) {
 	tests := []struct {
@@ -43,10 +25,10 @@ func TestAuthenticateFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			f := testFactory()
+			f := cmdtest.Factory()
 			var got *AuthenticateOptions
 			cmd := NewCmdAuthenticate(f, func(o *AuthenticateOptions) error { got = o; return nil })
-			if err := execute(t, cmd, tt.args...); err != nil {
+			if err := cmdtest.Execute(t, cmd, tt.args...); err != nil {
 				t.Fatal(err)
 			}
 			if got == nil {
@@ -67,8 +49,8 @@ func TestAuthenticateFlags(t *testing.T) {
 func TestStatusAndLogoutArgs(t *testing.T) {
 	for _, args := range [][]string{nil, {"support"}, {"support", "outbox", "ci"}} {
 		var got *StatusOptions
-		cmd := NewCmdStatus(testFactory(), func(o *StatusOptions) error { got = o; return nil })
-		if err := execute(t, cmd, args...); err != nil {
+		cmd := NewCmdStatus(cmdtest.Factory(), func(o *StatusOptions) error { got = o; return nil })
+		if err := cmdtest.Execute(t, cmd, args...); err != nil {
 			t.Fatalf("status %v: %v", args, err)
 		}
 		if got == nil || len(got.Accounts) != len(args) || (len(args) > 0 && !reflect.DeepEqual(got.Accounts, args)) {
@@ -76,8 +58,8 @@ func TestStatusAndLogoutArgs(t *testing.T) {
 		}
 	}
 	var got *LogoutOptions
-	cmd := NewCmdLogout(testFactory(), func(o *LogoutOptions) error { got = o; return nil })
-	if err := execute(t, cmd, "support"); err != nil || got == nil || got.Account != "support" {
+	cmd := NewCmdLogout(cmdtest.Factory(), func(o *LogoutOptions) error { got = o; return nil })
+	if err := cmdtest.Execute(t, cmd, "support"); err != nil || got == nil || got.Account != "support" {
 		t.Fatalf("logout support: %v, parsed %+v", err, got)
 	}
 }
@@ -100,7 +82,7 @@ func TestAuthUsageErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			called := false
-			err := execute(t, tt.cmd(&called), tt.args...)
+			err := cmdtest.Execute(t, tt.cmd(&called), tt.args...)
 			var fe *cmdutil.FlagError
 			if !errors.As(err, &fe) {
 				t.Fatalf("error %v (%T), want a FlagError", err, err)
@@ -119,18 +101,18 @@ func TestAuthUsageErrors(t *testing.T) {
 }
 
 func newAuthenticate(called *bool) *cobra.Command {
-	return NewCmdAuthenticate(testFactory(), func(*AuthenticateOptions) error { *called = true; return nil })
+	return NewCmdAuthenticate(cmdtest.Factory(), func(*AuthenticateOptions) error { *called = true; return nil })
 }
 
 func newLogout(called *bool) *cobra.Command {
-	return NewCmdLogout(testFactory(), func(*LogoutOptions) error { *called = true; return nil })
+	return NewCmdLogout(cmdtest.Factory(), func(*LogoutOptions) error { *called = true; return nil })
 }
 
 // A duration pflag cannot parse stops before runF; the root command turns
 // it into a FlagError (tested in package cmd).
 func TestAuthenticateMalformedTimeoutNeverRuns(t *testing.T) {
 	called := false
-	err := execute(t, newAuthenticate(&called), "a", "--timeout", "five minutes")
+	err := cmdtest.Execute(t, newAuthenticate(&called), "a", "--timeout", "five minutes")
 	if err == nil || !strings.Contains(err.Error(), `invalid argument "five minutes" for "--timeout" flag`) || called {
 		t.Fatalf("err %v, runF called %v", err, called)
 	}

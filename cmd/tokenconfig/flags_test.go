@@ -2,7 +2,6 @@ package tokenconfig
 
 import (
 	"errors"
-	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -10,26 +9,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/internal/cmdtest"
 	"github.com/mailport/mailport/pkg/config"
-	"github.com/mailport/mailport/pkg/iostreams"
 )
-
-// execute runs a command built with a capturing runF on args, as Cobra
-// would, without a root command: it returns what RunE returned.
-func execute(t *testing.T, cmd *cobra.Command, args ...string) error {
-	t.Helper()
-	cmd.SetArgs(args)
-	cmd.SetIn(strings.NewReader(""))
-	cmd.SetOut(io.Discard)
-	cmd.SetErr(io.Discard)
-	cmd.SilenceErrors, cmd.SilenceUsage = true, true
-	return cmd.Execute()
-}
-
-func testFactory() *cmdutil.Factory {
-	ios, _, _, _ := iostreams.Test()
-	return &cmdutil.Factory{IO: ios, Getenv: func(string) string { return "" }}
-}
 
 // given lists the fields flags the user gave, as add and edit see them.
 func given(fl *fields) []string {
@@ -112,8 +94,8 @@ func TestAddFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got *AddOptions
-			cmd := NewCmdAdd(testFactory(), func(o *AddOptions) error { got = o; return nil })
-			if err := execute(t, cmd, tt.args...); err != nil {
+			cmd := NewCmdAdd(cmdtest.Factory(), func(o *AddOptions) error { got = o; return nil })
+			if err := cmdtest.Execute(t, cmd, tt.args...); err != nil {
 				t.Fatalf("%v: %v", tt.args, err)
 			}
 			if got == nil {
@@ -146,8 +128,8 @@ func TestEditFlagsOnlyGivenOnesChange(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			var got *EditOptions
-			cmd := NewCmdEdit(testFactory(), func(o *EditOptions) error { got = o; return nil })
-			if err := execute(t, cmd, append([]string{"ms365"}, tt.args...)...); err != nil {
+			cmd := NewCmdEdit(cmdtest.Factory(), func(o *EditOptions) error { got = o; return nil })
+			if err := cmdtest.Execute(t, cmd, append([]string{"ms365"}, tt.args...)...); err != nil {
 				t.Fatal(err)
 			}
 			if got == nil || got.Name != "ms365" || got.NoSecret {
@@ -171,8 +153,8 @@ func TestEditFlagsOnlyGivenOnesChange(t *testing.T) {
 	}
 	t.Run("no-client-secret", func(t *testing.T) {
 		var got *EditOptions
-		cmd := NewCmdEdit(testFactory(), func(o *EditOptions) error { got = o; return nil })
-		if err := execute(t, cmd, "ms365", "--no-client-secret"); err != nil || got == nil || !got.NoSecret || got.Fields.Secret.Given() {
+		cmd := NewCmdEdit(cmdtest.Factory(), func(o *EditOptions) error { got = o; return nil })
+		if err := cmdtest.Execute(t, cmd, "ms365", "--no-client-secret"); err != nil || got == nil || !got.NoSecret || got.Fields.Secret.Given() {
 			t.Fatalf("err %v, parsed %+v", err, got)
 		}
 	})
@@ -205,11 +187,11 @@ func TestAddAndEditUsageErrors(t *testing.T) {
 			called := false
 			var cmd *cobra.Command
 			if tt.cmd == "add" {
-				cmd = NewCmdAdd(testFactory(), func(*AddOptions) error { called = true; return nil })
+				cmd = NewCmdAdd(cmdtest.Factory(), func(*AddOptions) error { called = true; return nil })
 			} else {
-				cmd = NewCmdEdit(testFactory(), func(*EditOptions) error { called = true; return nil })
+				cmd = NewCmdEdit(cmdtest.Factory(), func(*EditOptions) error { called = true; return nil })
 			}
-			err := execute(t, cmd, tt.args...)
+			err := cmdtest.Execute(t, cmd, tt.args...)
 			var fe *cmdutil.FlagError
 			if !errors.As(err, &fe) {
 				t.Fatalf("error %v (%T), want a FlagError", err, err)
@@ -231,8 +213,8 @@ func TestAddAndEditUsageErrors(t *testing.T) {
 // into a FlagError (tested in package cmd).
 func TestAddMalformedBoolNeverRuns(t *testing.T) {
 	called := false
-	cmd := NewCmdAdd(testFactory(), func(*AddOptions) error { called = true; return nil })
-	err := execute(t, cmd, "a", "--inbound=maybe")
+	cmd := NewCmdAdd(cmdtest.Factory(), func(*AddOptions) error { called = true; return nil })
+	err := cmdtest.Execute(t, cmd, "a", "--inbound=maybe")
 	if err == nil || !strings.Contains(err.Error(), `invalid argument "maybe" for "--inbound" flag`) || called {
 		t.Fatalf("err %v, runF called %v", err, called)
 	}
