@@ -214,7 +214,7 @@ accounts:
     token_config: ms
 `), 0o600)
 	r := e.run("", "test", "box")
-	if r.code != 1 || !strings.Contains(r.out, "docs/troubleshooting.md#token-config-direction") || !strings.Contains(r.out, "skip  DNS") {
+	if r.code != 1 || !strings.Contains(r.out, "see:   mailport explain token-config-direction") || !strings.Contains(r.out, "skip  DNS") {
 		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.err)
 	}
 }
@@ -299,9 +299,9 @@ func TestTestCommandWarnAndFailFindingsGolden(t *testing.T) {
 	out := normalise(r.out, graphPort(t, g))
 	golden(t, "findings.golden", out)
 	for _, want := range []string{
-		"  warn  configuration ", "        see:   docs/troubleshooting.md#tenant-placeholder\n",
-		"  warn  token fits ", "        see:   docs/troubleshooting.md#token-missing-scope\n",
-		"  FAIL  folder         no folder path \"Inbox\\Endpoint\"", "        server said: ErrorInvalidIdMalformed", "        see:   docs/troubleshooting.md#graph-id-malformed\n",
+		"  warn  configuration ", "        see:   mailport explain tenant-placeholder\n",
+		"  warn  token fits ", "        see:   mailport explain token-missing-scope\n",
+		"  FAIL  folder         no folder path \"Inbox\\Endpoint\"", "        server said: ErrorInvalidIdMalformed", "        see:   mailport explain graph-id-malformed\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)

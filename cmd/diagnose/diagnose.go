@@ -50,7 +50,8 @@ chain and expiry; TLS on a STARTTLS port and plain text on a TLS port), greeting
 or a MAIL FROM / RCPT TO probe (outbound; --send-to sends a real test message).
 
 Each check prints ok, warn, FAIL or skip with what it saw and how long it took; under a warn or
-FAIL the cause and the fix, and the entry of docs/troubleshooting.md that explains it. Checks
+FAIL the cause and the fix, and the code of the entry that explains it: ` + "`mailport explain CODE`" + `
+prints it (docs/troubleshooting.md lists the same entries). Checks
 that an earlier failure makes meaningless are skipped with the reason.
 
 Exit status: 0 when no check failed, 1 when one did, 3 when an OAuth2 account must be

@@ -72,7 +72,7 @@ func Render(w io.Writer, r *Report, color bool) error {
 			fmt.Fprintf(&b, "        cause: %s\n", f.Cause)
 			fmt.Fprintf(&b, "        fix:   %s\n", f.Fix)
 			if f.Entry != "" {
-				fmt.Fprintf(&b, "        see:   %s#%s\n", DocsPath, f.Entry)
+				fmt.Fprintf(&b, "        see:   mailport explain %s\n", f.Entry)
 			}
 		}
 	}
