@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,6 +23,9 @@ import (
 	dg "github.com/mailport/mailport/pkg/diagnose"
 	"github.com/mailport/mailport/pkg/oauth"
 )
+
+// Concurrency bounds how many accounts --all diagnoses at the same time.
+const Concurrency = 4
 
 // Options are the inputs of `mailport test`.
 type Options struct {
@@ -93,7 +97,7 @@ send. Statuses: ok, warn, fail, skip.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.BoolVar(&opts.All, "all", false, "check every enabled account, one summary line each")
+	fl.BoolVar(&opts.All, "all", false, "check every enabled account, up to 4 at a time, one summary line each in name order")
 	fl.StringVar(&opts.SendTo, "send-to", "", "outbound: send a real test message to `ADDR` instead of the probe")
 	fl.DurationVar(&opts.Timeout, "timeout", dg.DefaultTimeout, "bound each network step")
 	return cmd
@@ -130,23 +134,36 @@ func run(cmd *cobra.Command, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	var reports []*dg.Report
-	for _, n := range names {
-		rep, err := dg.Run(cmd.Context(), n, dg.Options{
-			Opener:         opener,
-			ConfigProblems: problems[n],
-			SendTo:         opts.SendTo,
-			Timeout:        opts.Timeout,
-			Now:            f.Now,
-		})
+	// The accounts are diagnosed side by side, at most Concurrency at a
+	// time (as fetch --all fetches), and reported in name order.
+	reports := make([]*dg.Report, len(names))
+	errs := make([]error, len(names))
+	sem := make(chan struct{}, Concurrency)
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			reports[i], errs[i] = dg.Run(cmd.Context(), n, dg.Options{
+				Opener:         opener,
+				ConfigProblems: problems[n],
+				SendTo:         opts.SendTo,
+				Timeout:        opts.Timeout,
+				Now:            f.Now,
+			})
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return err
 		}
-		reports = append(reports, rep)
-		if !opts.All && !f.JSON {
-			if err := dg.Render(f.IO.Out, rep, f.IO.ColorEnabled() && f.Getenv("NO_COLOR") == ""); err != nil {
-				return err
-			}
+	}
+	if !opts.All && !f.JSON {
+		if err := dg.Render(f.IO.Out, reports[0], f.IO.ColorEnabled() && f.Getenv("NO_COLOR") == ""); err != nil {
+			return err
 		}
 	}
 	switch {
