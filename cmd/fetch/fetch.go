@@ -400,6 +400,30 @@ func (o *Options) fetchOne(ctx context.Context, op *connect.Opener, st *store.St
 		}
 		return out.finish(j, sum, err)
 	}
+	action := fetch.Keep
+	switch {
+	case o.Delete:
+		action = fetch.Delete
+	case o.MoveTo != "":
+		action = fetch.Move
+	case o.MarkSeen:
+		action = fetch.MarkSeen
+	}
+	// A Graph token that may only read would fetch every message and then
+	// fail to mark, move or delete them, on every run: refuse first.
+	var tok *oauth.Token
+	tcName := j.acct.TokenConfig
+	tc := op.Config.TokenConfigs[tcName]
+	if j.acct.Protocol == config.Microsoft && j.acct.Auth == config.AuthOAuth2 && action != fetch.Keep && !o.DryRun {
+		if ts, err := op.OAuth.TokenSource(j.name); err == nil {
+			// An error here is the connection's to report, below.
+			if tok, err = ts.Token(ctx); err == nil {
+				if err := fetch.CheckGraphWrite(j.name, tcName, tc, tok, action); err != nil {
+					return fail(&cmdutil.ConfigError{Err: fmt.Errorf("fetch %s: %w", j.name, err)})
+				}
+			}
+		}
+	}
 	in, err := op.Inbound(ctx, j.name)
 	if err != nil {
 		if oauth.IsAuthRequired(err) {
@@ -412,21 +436,13 @@ func (o *Options) fetchOne(ctx context.Context, op *connect.Opener, st *store.St
 		Folder:      j.folder,
 		Criteria:    mail.Criteria{Unseen: o.Unseen, Since: o.since},
 		Limit:       o.Limit,
-		Action:      fetch.Keep,
+		Action:      action,
 		MoveTo:      o.MoveTo,
 		Exec:        j.exec,
 		ExecOutput:  out.lockedErr(),
 		ExecTimeout: o.ExecTimeout,
 		DryRun:      o.DryRun,
 		Report:      out.message,
-	}
-	switch {
-	case o.Delete:
-		fo.Action = fetch.Delete
-	case o.MoveTo != "":
-		fo.Action = fetch.Move
-	case o.MarkSeen:
-		fo.Action = fetch.MarkSeen
 	}
 	if !o.All && !f.JSON && !o.DryRun && f.IO.IsStderrTTY() && f.Getenv("NO_COLOR") == "" {
 		bar := newBar(f.IO.ErrOut)
@@ -437,6 +453,9 @@ func (o *Options) fetchOne(ctx context.Context, op *connect.Opener, st *store.St
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if j.acct.Protocol == config.Microsoft {
+			err = fetch.AccessDenied(err, j.name, tcName, tc, tok, action)
 		}
 		err = fmt.Errorf("fetch %s: %w", j.name, err)
 		if connect.IsAuthFailure(err) {
