@@ -42,7 +42,7 @@ func NewCmdAdd(f *cmdutil.Factory, runF func(*AddOptions) error) *cobra.Command 
 The client secret is read from stdin (--client-secret-stdin), from a named environment variable
 (--client-secret-env VAR) or from a hidden prompt on a terminal, and kept in the secret store.
 Public clients (desktop apps with PKCE) need no secret.`,
-		Example: `  # Microsoft 365, Graph (the seed's settings); the secret comes from stdin
+		Example: `  # Microsoft 365 through Microsoft Graph, with mailport's default scopes; the secret comes from stdin
   printf '%s' "$SECRET" | mailport token-config add ms365 --provider microsoft \
       --tenant contoso.com --client-id 3f0c1a2b-0000-4000-8000-123456789abc --client-secret-stdin
 

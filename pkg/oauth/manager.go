@@ -13,7 +13,7 @@ import (
 	"github.com/mailport/mailport/pkg/secret"
 )
 
-// googleNoRefreshRemedy is the seed's remedy for a missing Google refresh token.
+// googleNoRefreshRemedy is the remedy for a missing Google refresh token.
 const googleNoRefreshRemedy = "Google sends a refresh token only on the first consent: remove the app's access at https://myaccount.google.com/permissions, then run mailport authenticate again"
 
 // Manager is what the commands use: it ties the configuration, the secrets
