@@ -60,3 +60,35 @@ func TestUserFacingWordsNameNoDesignDocuments(t *testing.T) {
 		found(strings.TrimPrefix(f, "../"), string(b))
 	}
 }
+
+// countNoun is a count printed straight before a plural noun: "%d
+// messages" reads "1 messages" for one. A limit ("longer than %d bytes")
+// is never one, and may stay.
+var countNoun = regexp.MustCompile(`%d (messages|days|checks|warnings|accounts|token configs|retries|octets|bytes|files|entries|seconds|minutes|hours|capabilities|failures)\b`)
+
+// TestCountsUseThePluralHelper: every count+noun users read in cmd/ and
+// pkg/ goes through internal/plural, so none says "1 messages".
+func TestCountsUseThePluralHelper(t *testing.T) {
+	for _, root := range []string{"../cmd", "../pkg"} {
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") || strings.Contains(path, "test/") {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for i, line := range strings.Split(string(b), "\n") {
+				for _, loc := range countNoun.FindAllStringIndex(line, -1) {
+					if !strings.HasSuffix(line[:loc[0]], "than ") {
+						t.Errorf("%s:%d prints %q: use plural.Of", path, i+1, line[loc[0]:loc[1]])
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/mailport/mailport/cmd/account"
 	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/internal/plural"
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/connect"
 	"github.com/mailport/mailport/pkg/fetch"
@@ -530,10 +531,10 @@ func (o *output) finish(j job, s *fetch.Summary, err error) error {
 				prefix, s.Folder, vc.New, orNone(vc.Old), j.dir)
 		}
 		if s.Gone > 0 {
-			fmt.Fprintf(o.f.IO.ErrOut, "warning: %s%d messages were removed from the server by another client before they could be fetched\n", prefix, s.Gone)
+			fmt.Fprintf(o.f.IO.ErrOut, "warning: %s%s %s removed from the server by another client before they could be fetched\n", prefix, plural.Of(s.Gone, "message", "messages"), plural.Word(s.Gone, "was", "were"))
 		}
 		if s.Pending > 0 {
-			fmt.Fprintf(o.f.IO.ErrOut, "warning: %s%d messages whose --exec failed earlier are kept on the server; run again with --exec to retry them\n", prefix, s.Pending)
+			fmt.Fprintf(o.f.IO.ErrOut, "warning: %s%s whose --exec failed earlier %s kept on the server; run again with --exec to retry %s\n", prefix, plural.Of(s.Pending, "message", "messages"), plural.Word(s.Pending, "is", "are"), plural.Word(s.Pending, "it", "them"))
 		}
 		stored := s.Fetched+s.Matched+s.Recovered > 0
 		switch {
@@ -541,11 +542,11 @@ func (o *output) finish(j job, s *fetch.Summary, err error) error {
 			// Nothing was fetched: the error says why; a "fetched 0
 			// messages" line would read like a success.
 		case o.dry:
-			fmt.Fprintf(o.f.IO.Out, "%swould fetch %d messages (%s) into %s, %d already there\n", prefix, s.WouldFetch, formatBytes(s.WouldFetchBytes), j.dir, s.Skipped)
+			fmt.Fprintf(o.f.IO.Out, "%swould fetch %s (%s) into %s, %d already there\n", prefix, plural.Of(s.WouldFetch, "message", "messages"), formatBytes(s.WouldFetchBytes), j.dir, s.Skipped)
 		default:
-			line := fmt.Sprintf("%sfetched %d messages (%s) into %s, %d failed", prefix, s.Fetched, formatBytes(s.Bytes), j.dir, s.Failed)
+			line := fmt.Sprintf("%sfetched %s (%s) into %s, %d failed", prefix, plural.Of(s.Fetched, "message", "messages"), formatBytes(s.Bytes), j.dir, s.Failed)
 			if s.Matched > 0 {
-				line += fmt.Sprintf(", %d already there under their old numbers", s.Matched)
+				line += fmt.Sprintf(", %d already there under %s", s.Matched, plural.Word(s.Matched, "its old number", "their old numbers"))
 			}
 			if s.Recovered > 0 {
 				line += fmt.Sprintf(", %d finished from an earlier run", s.Recovered)
@@ -589,7 +590,7 @@ func writeJSONLine(w io.Writer, v any) {
 func formatBytes(n int64) string {
 	switch {
 	case n < 1000:
-		return fmt.Sprintf("%d bytes", n)
+		return plural.Of(n, "byte", "bytes")
 	case n < 1000_000:
 		return fmt.Sprintf("%.1f KB", float64(n)/1e3)
 	case n < 1000_000_000:
@@ -627,7 +628,9 @@ func (b *bar) start(messages int, bytes int64) {
 	)
 }
 
-func (b *bar) desc() string { return fmt.Sprintf("%d/%d messages", b.done, b.total) }
+func (b *bar) desc() string {
+	return fmt.Sprintf("%d/%s", b.done, plural.Of(b.total, "message", "messages"))
+}
 
 func (b *bar) progress(n int64, message bool) {
 	b.mu.Lock()

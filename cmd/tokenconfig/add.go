@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/internal/plural"
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/oauth"
 	"github.com/mailport/mailport/pkg/secret"
@@ -103,7 +104,7 @@ func addRun(opts *AddOptions) error {
 		}
 	}
 	if len(missing) > 0 {
-		return cmdutil.FlagErrorf("missing %s: pass %s, or run on a terminal without --no-input to be asked", strings.Join(missing, ", "), plural(len(missing)))
+		return cmdutil.FlagErrorf("missing %s: pass %s, or run on a terminal without --no-input to be asked", strings.Join(missing, ", "), plural.Word(len(missing), "it", "them"))
 	}
 	tc := config.TokenConfigPreset(fl.Provider, fl.Tenant)
 	if err := fl.apply(tc); err != nil {
@@ -171,13 +172,6 @@ func warnEndpoints(f *cmdutil.Factory, tc *config.TokenConfig) {
 			fmt.Fprintln(f.IO.ErrOut, "warning: "+w)
 		}
 	}
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return "it"
-	}
-	return "them"
 }
 
 // promptMissing asks for required fields on a terminal.
