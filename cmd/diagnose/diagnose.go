@@ -18,6 +18,7 @@ import (
 
 	"github.com/mailport/mailport/cmd/account"
 	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/pkg/compose"
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/connect"
 	dg "github.com/mailport/mailport/pkg/diagnose"
@@ -89,6 +90,13 @@ send. Statuses: ok, warn, fail, skip.`,
 			}
 			if opts.All && opts.SendTo != "" {
 				return cmdutil.FlagErrorf("--send-to applies to one outbound account, not --all")
+			}
+			if opts.SendTo != "" {
+				addr, err := compose.ParseAddress(opts.SendTo)
+				if err != nil {
+					return cmdutil.FlagErrorf("--send-to: %v", err)
+				}
+				opts.SendTo = addr
 			}
 			if runF != nil {
 				return runF(opts)

@@ -157,6 +157,15 @@ func run(cmd *cobra.Command, opts *Options) error {
 	from := opts.From
 	if from == "" {
 		from = a.Login
+	} else {
+		// Checked here for --raw too, whose envelope takes the bare address.
+		bare, err := compose.ParseAddress(opts.From)
+		if err != nil {
+			return cmdutil.FlagErrorf("--from: %v", err)
+		}
+		if opts.Raw != "" {
+			from = bare
+		}
 	}
 
 	var (
