@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	dg "github.com/mailport/mailport/pkg/diagnose"
+	"github.com/mailport/mailport/pkg/oauth"
 )
 
 // TestExplainListsEveryEntry: `mailport explain` prints one line per
@@ -63,6 +65,15 @@ func TestExplainPrintsCauseAndFix(t *testing.T) {
 	r := e.mustRun("", "explain", "AADSTS50079")
 	if !strings.HasPrefix(r.out, "aadsts50076: ") || !strings.Contains(r.out, "https://aka.ms/mfasetup") {
 		t.Errorf("explain AADSTS50079:\n%s", r.out)
+	}
+	// Every sign-in code of Microsoft's table finds the entry with its words.
+	for _, a := range oauth.AADSTSTable() {
+		for _, code := range a.Codes {
+			r := e.mustRun("", "explain", fmt.Sprintf("AADSTS%d", code))
+			if !strings.Contains(r.out, ": "+a.Title+"\n") || !strings.Contains(words(r.out), words(a.Fix)) {
+				t.Errorf("explain AADSTS%d:\n%s", code, r.out)
+			}
+		}
 	}
 	// Upper case and the old link form work as well.
 	if r := e.mustRun("", "explain", "docs/troubleshooting.md#TLS-EXPIRED"); !strings.HasPrefix(r.out, "tls-expired: ") {
@@ -151,5 +162,19 @@ func TestExplainFromABinaryBuiltOutsideTheRepo(t *testing.T) {
 	en := dg.EntryByID("tls-expired")
 	if err != nil || !strings.HasPrefix(string(out), "tls-expired: "+en.Title) || !strings.Contains(words(string(out)), words(en.Fix)) {
 		t.Fatalf("mp explain tls-expired from %s: %v\n%s", elsewhere, err, out)
+	}
+}
+
+// TestExplainCompletesCodes: the shell completes CODE from the catalog.
+func TestExplainCompletesCodes(t *testing.T) {
+	e := newEnv(t)
+	r := e.mustRun("", "__complete", "explain", "tls-")
+	for _, id := range []string{"tls-on-plain-port", "tls-name-mismatch", "tls-expired", "tls-untrusted"} {
+		if !strings.Contains(r.out, id+"\t") {
+			t.Errorf("completion of tls- lacks %s:\n%s", id, r.out)
+		}
+	}
+	if strings.Contains(r.out, "wrong-password") {
+		t.Errorf("completion of tls- offers wrong-password:\n%s", r.out)
 	}
 }

@@ -52,6 +52,18 @@ Exit status: 0, or 2 when no entry has CODE (the closest codes are suggested).
 
 JSON (--json): {"id","title","message","cause","fix"} for CODE; without CODE an array of them.`,
 		Args: cobra.ArbitraryArgs,
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var codes []string
+			for _, e := range dg.Catalog {
+				if strings.HasPrefix(e.ID, strings.ToLower(toComplete)) {
+					codes = append(codes, e.ID+"\t"+e.Title)
+				}
+			}
+			return codes, cobra.ShellCompDirectiveNoFileComp
+		},
 		Example: `  mailport explain
   mailport explain auth-refused
   mailport explain AADSTS50076
