@@ -150,3 +150,20 @@ func TestFetchGraphAccessDeniedIsExplained(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFetchErrorsTestCanExplainPointAtIt: a folder that does not exist is
+// a failure `mailport test` names; fetch's error ends with the hint to run
+// it, as its connection errors do.
+func TestFetchErrorsTestCanExplainPointAtIt(t *testing.T) {
+	e, _ := graphMailbox(t, nil)
+	e.mustRun("", "account", "edit", "support", "--folder", "Inbox/Nope")
+	r := e.run("", "fetch", "support", "--to", filepath.Join(e.dir, "in"))
+	if r.code != 1 || !strings.HasPrefix(r.err, "error: fetch support: ") || !strings.Contains(r.err, `"Inbox/Nope"`) ||
+		!strings.HasSuffix(r.err, " (run `mailport test support` for the cause and the fix)\n") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.err)
+	}
+	r = e.run("", "test", "support")
+	if !strings.Contains(r.out, "see:   mailport explain folder-not-found") {
+		t.Errorf("mailport test does not name the missing folder:\n%s", r.out)
+	}
+}

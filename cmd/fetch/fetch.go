@@ -25,6 +25,7 @@ import (
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/connect"
 	"github.com/mailport/mailport/pkg/fetch"
+	"github.com/mailport/mailport/pkg/graph"
 	"github.com/mailport/mailport/pkg/mail"
 	"github.com/mailport/mailport/pkg/oauth"
 	"github.com/mailport/mailport/pkg/store"
@@ -458,12 +459,27 @@ func (o *Options) fetchOne(ctx context.Context, op *connect.Opener, st *store.St
 		if j.acct.Protocol == config.Microsoft {
 			err = fetch.AccessDenied(err, j.name, tcName, tc, tok, action)
 		}
+		if testExplains(err) {
+			err = fmt.Errorf("%w (run `mailport test %s` for the cause and the fix)", err, j.name)
+		}
 		err = fmt.Errorf("fetch %s: %w", j.name, err)
 		if connect.IsAuthFailure(err) {
 			err = &cmdutil.AuthRequiredError{Err: err}
 		}
 	}
 	return out.finish(j, sum, err)
+}
+
+// testExplains: err is a server's answer that `mailport test` names the
+// cause of (a missing folder, a Graph error code, a refused login), not a
+// local one (the target directory, an interrupt) and not one that already
+// says what to do.
+func testExplains(err error) bool {
+	var pe *fetch.PermissionError
+	if errors.As(err, &pe) {
+		return false
+	}
+	return errors.As(err, new(*mail.FolderNotFoundError)) || graph.ErrorCode(err) != "" || connect.IsAuthFailure(err)
 }
 
 // output serialises what concurrent account fetches print.
