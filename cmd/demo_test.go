@@ -101,11 +101,11 @@ func TestDemoTwiceInOneDir(t *testing.T) {
 	}
 	// On disk: the two seeded messages once each and this run's message.
 	ids := messageIDs(t, filepath.Join(dir, "*.eml"))
-	want := []string{"<seed-0@mailport-demo.test>", "<seed-1@mailport-demo.test>", sent}
+	want := []string{"<demo-0@mailport-demo.test>", "<demo-1@mailport-demo.test>", sent}
 	if strings.Join(ids, " ") != strings.Join(sortedCopy(want), " ") {
 		t.Errorf("Message-IDs of the .eml files in %s: %q, want %q", dir, ids, sortedCopy(want))
 	}
-	if g := messageIDs(t, filepath.Join(dir, "graph", "*.eml")); strings.Join(g, " ") != "<seed-0@mailport-demo.test> <seed-1@mailport-demo.test>" {
+	if g := messageIDs(t, filepath.Join(dir, "graph", "*.eml")); strings.Join(g, " ") != "<demo-0@mailport-demo.test> <demo-1@mailport-demo.test>" {
 		t.Errorf("Message-IDs of the .eml files in %s: %q, want the two seeded messages once each", filepath.Join(dir, "graph"), g)
 	}
 }

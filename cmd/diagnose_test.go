@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/internal/hostile"
 	"github.com/mailport/mailport/pkg/graph/graphtest"
 	"github.com/mailport/mailport/pkg/imap/imaptest"
 	"github.com/mailport/mailport/pkg/iostreams"
@@ -214,7 +215,7 @@ accounts:
     token_config: ms
 `), 0o600)
 	r := e.run("", "test", "box")
-	if r.code != 1 || !strings.Contains(r.out, "docs/troubleshooting.md#token-config-direction") || !strings.Contains(r.out, "skip  DNS") {
+	if r.code != 1 || !strings.Contains(r.out, "see:   mailport explain token-config-direction") || !strings.Contains(r.out, "skip  DNS") {
 		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.err)
 	}
 }
@@ -299,9 +300,9 @@ func TestTestCommandWarnAndFailFindingsGolden(t *testing.T) {
 	out := normalise(r.out, graphPort(t, g))
 	golden(t, "findings.golden", out)
 	for _, want := range []string{
-		"  warn  configuration ", "        see:   docs/troubleshooting.md#tenant-placeholder\n",
-		"  warn  token fits ", "        see:   docs/troubleshooting.md#token-missing-scope\n",
-		"  FAIL  folder         no folder path \"Inbox\\Endpoint\"", "        server said: ErrorInvalidIdMalformed", "        see:   docs/troubleshooting.md#graph-id-malformed\n",
+		"  warn  configuration ", "        see:   mailport explain tenant-placeholder\n",
+		"  warn  token fits ", "        see:   mailport explain token-missing-scope\n",
+		"  FAIL  folder         no folder path \"Inbox\\Endpoint\"", "        server said: ErrorInvalidIdMalformed", "        see:   mailport explain graph-id-malformed\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
@@ -477,5 +478,75 @@ func TestTestGraphDNSFailureNamesGraphURL(t *testing.T) {
 	}
 	if !strings.Contains(f.Fix, "mailport account edit support --property graph_url=") || strings.Contains(f.Fix, "--host") || strings.Contains(f.Fix, "office365") {
 		t.Errorf("fix: %s", f.Fix)
+	}
+}
+
+// TestTestAllRunsAccountsSideBySide: four accounts whose servers never
+// greet take about one timeout together, not four; and the lines come in
+// name order even when the first account finishes last.
+func TestTestAllRunsAccountsSideBySide(t *testing.T) {
+	const timeout = 500 * time.Millisecond
+	var silent *hostile.Server
+	silent = hostile.Start(t, func(c net.Conn) { hostile.Stall(silent, c) })
+	addPOP3 := func(e *env, name, port string) {
+		e.mustRun("pw", "account", "add", name, "--type", "inbound", "--protocol", "pop3", "--host", "127.0.0.1", "--port", port,
+			"--encryption", "none", "--login", "bob", "--password-stdin", "--property", "allow_plaintext_auth=true")
+	}
+	e := newEnv(t)
+	for _, n := range []string{"d", "c", "b", "a"} {
+		addPOP3(e, n, itoa(silent.Port))
+	}
+	start := time.Now()
+	e.run("", "test", "a", "--timeout", timeout.String())
+	one := time.Since(start)
+	start = time.Now()
+	r := e.run("", "test", "--all", "--timeout", timeout.String())
+	took := time.Since(start)
+	if r.code != 1 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	if took > one*3/2 {
+		t.Errorf("four silent servers took %v, one took %v: the accounts were not checked side by side", took, one)
+	}
+	t.Logf("silent servers, --timeout %v: one account %v, four with --all %v", timeout, one, took)
+	var first []string
+	for _, line := range strings.Split(strings.TrimSpace(r.out), "\n") {
+		first = append(first, strings.SplitN(line, "\t", 2)[0])
+	}
+	if strings.Join(first, " ") != "a b c d" {
+		t.Errorf("lines in order %v, want a b c d:\n%s", first, r.out)
+	}
+
+	// a waits for a silent server; b, c and d are refused at once and
+	// finish first. The output is still a, b, c, d, in text and JSON.
+	e = newEnv(t)
+	addPOP3(e, "a", itoa(silent.Port))
+	for _, n := range []string{"b", "c", "d"} {
+		addPOP3(e, n, freePort(t))
+	}
+	r = e.run("", "test", "--all", "--timeout", timeout.String())
+	var lines []string
+	for _, line := range strings.Split(strings.TrimSpace(r.out), "\n") {
+		lines = append(lines, strings.SplitN(line, "\t", 3)[0]+" "+strings.SplitN(line, "\t", 3)[2])
+	}
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "a TLS:") || !strings.HasPrefix(lines[1], "b TCP connect:") ||
+		!strings.HasPrefix(lines[2], "c TCP") || !strings.HasPrefix(lines[3], "d TCP") {
+		t.Errorf("text order:\n%s", r.out)
+	}
+	r = e.run("", "test", "--all", "--json", "--timeout", timeout.String())
+	var all struct {
+		Accounts []struct {
+			Account string `json:"account"`
+		} `json:"accounts"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &all); err != nil {
+		t.Fatalf("%v\n%s", err, r.out)
+	}
+	var got []string
+	for _, a := range all.Accounts {
+		got = append(got, a.Account)
+	}
+	if strings.Join(got, " ") != "a b c d" {
+		t.Errorf("--json order %v, want a b c d", got)
 	}
 }

@@ -29,7 +29,7 @@ func TestFetchExecTimeout(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.err, "--exec did not finish within 300ms and was stopped") {
 		t.Fatalf("exit %d stderr %q, want 1 and the timeout named", r.code, r.err)
 	}
-	if !strings.Contains(r.out, "fetched 1 messages") || !strings.Contains(r.out, "1 failed") {
+	if !strings.Contains(r.out, "fetched 1 message (") || !strings.Contains(r.out, "1 failed") {
 		t.Errorf("summary %q", r.out)
 	}
 	if n := len(srv.UIDs()); n != 1 {

@@ -136,7 +136,7 @@ func TestFetchAllGraphAndPOP3AndReauthExitsThree(t *testing.T) {
 	e.mustRun("", "authenticate", "support", "--timeout", "20s")
 
 	r := e.mustRun("", "fetch", "--all", "--to", all)
-	if !strings.Contains(r.out, "legacy: fetched 1 messages (") || !strings.Contains(r.out, "support: fetched 12 messages (") {
+	if !strings.Contains(r.out, "legacy: fetched 1 message (") || !strings.Contains(r.out, "support: fetched 12 messages (") {
 		t.Fatalf("--all: %q %q", r.out, r.err)
 	}
 	ents, _ := os.ReadDir(all)

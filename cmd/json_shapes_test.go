@@ -475,6 +475,8 @@ func TestJSONShapesMatchTheDocs(t *testing.T) {
 	}
 	s.run(oneObject, "config validate", 2, "", "config", "validate", "--config", bad)
 	s.run(oneObject, "version", 0, "", "version")
+	s.run(oneObject, "explain entry", 0, "", "explain", "wrong-password")
+	s.run(objectArray, "explain entry", 0, "", "explain")
 
 	// Every documented field was seen, except the few that need what a
 	// test here cannot set up.

@@ -20,6 +20,7 @@ import (
 	"github.com/mailport/mailport/cmd/configcmd"
 	"github.com/mailport/mailport/cmd/demo"
 	"github.com/mailport/mailport/cmd/diagnose"
+	"github.com/mailport/mailport/cmd/explain"
 	"github.com/mailport/mailport/cmd/fetch"
 	"github.com/mailport/mailport/cmd/send"
 	"github.com/mailport/mailport/cmd/tokenconfig"
@@ -68,6 +69,7 @@ Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configurati
 		auth.NewCmdStatus(f, nil),
 		auth.NewCmdLogout(f, nil),
 		diagnose.NewCmdTest(f, nil),
+		explain.NewCmdExplain(f, nil),
 		fetch.NewCmdFetch(f, nil),
 		send.NewCmdSend(f, nil),
 		demo.NewCmdDemo(f, Run, nil),

@@ -23,7 +23,7 @@ func TestStatusShowsTheLastFetchIntoAToDirectory(t *testing.T) {
 	ci := filepath.Join(e.dir, "ci-in")
 	e.mustRun("", "fetch", "box", "--to", ci)
 	r := e.mustRun("", "status", "box")
-	if !strings.Contains(r.err, "box: last fetch ") || !strings.Contains(r.err, ": 1 messages into "+ci+", 0 failed") {
+	if !strings.Contains(r.err, "box: last fetch ") || !strings.Contains(r.err, ": 1 message into "+ci+", 0 failed") {
 		t.Fatalf("status after fetch --to: stdout %q stderr %q", r.out, r.err)
 	}
 

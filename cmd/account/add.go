@@ -41,7 +41,7 @@ Presets fill host, protocol, encryption and auth:
 A password (auth basic) is read from stdin (--password-stdin), a named environment variable
 (--password-env VAR) or a hidden prompt, and kept in the secret store. CI jobs may instead set
 MAILPORT_PASSWORD_<ACCOUNT> at run time.`,
-		Example: `  # the product guide's Microsoft 365 inbound account (Graph)
+		Example: `  # a Microsoft 365 inbound account read through Microsoft Graph
   mailport account add support --preset office365 --type inbound \
       --login support@contoso.com --token-config ms365 --folder Inbox/Endpoint
 

@@ -28,7 +28,7 @@ func (s server) Addr() string {
 
 // serverOf resolves an account's server. A Graph account talks to its
 // Graph root (graph_url, else its token config's cloud), never to its host
-// field, which the office365 preset fills with the guide's
+// field, which the office365 preset fills with Microsoft's
 // outlook.office365.com.
 func serverOf(cfg *config.Config, a *config.Account) server {
 	if a.Protocol != config.Microsoft {

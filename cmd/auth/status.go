@@ -10,6 +10,7 @@ import (
 
 	"github.com/mailport/mailport/cmd/account"
 	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/internal/plural"
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/oauth"
 	"github.com/mailport/mailport/pkg/store"
@@ -139,7 +140,7 @@ type LastFetch struct {
 }
 
 func (l *LastFetch) describe() string {
-	s := fmt.Sprintf("last fetch %s: %d messages into %s, %d failed", l.Finished.Local().Format("2006-01-02 15:04"), l.Messages, l.Dir, l.Failed)
+	s := fmt.Sprintf("last fetch %s: %s into %s, %d failed", l.Finished.Local().Format("2006-01-02 15:04"), plural.Of(l.Messages, "message", "messages"), l.Dir, l.Failed)
 	if l.Error != "" {
 		s += "; error: " + l.Error
 	}

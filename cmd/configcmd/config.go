@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/internal/plural"
 	"github.com/mailport/mailport/pkg/config"
 )
 
@@ -81,7 +82,7 @@ func NewCmdConfig(f *cmdutil.Factory) *cobra.Command {
 			if f.JSON {
 				return cmdutil.PrintJSON(f.IO.Out, Validation{Path: cfg.Path, Valid: true, TokenConfigs: ptr(len(cfg.TokenConfigs)), Accounts: ptr(len(cfg.Accounts))})
 			}
-			fmt.Fprintf(f.IO.Out, "%s is valid: %d token configs, %d accounts\n", cfg.Path, len(cfg.TokenConfigs), len(cfg.Accounts))
+			fmt.Fprintf(f.IO.Out, "%s is valid: %s, %s\n", cfg.Path, plural.Of(len(cfg.TokenConfigs), "token config", "token configs"), plural.Of(len(cfg.Accounts), "account", "accounts"))
 			return nil
 		},
 	})

@@ -121,7 +121,7 @@ func runDemo(opts *Options) error {
 			"--login", demo.User, "--token-config", "demo-outlook", "--property", "tls_ca_file=" + env.SMTPCAFile()}},
 		{note: "Sign in (the demo's browser approves at once)", args: []string{"authenticate", demo.InboundAccount}},
 		{args: []string{"authenticate", "demo-out"}},
-		{note: "Microsoft Graph (the guide's protocol \"Microsoft\") needs its own token config: a token serves one resource",
+		{note: "Microsoft Graph (account protocol \"microsoft\") needs its own token config: a token serves one resource",
 			args:  []string{"token-config", "add", "demo-graph", "--provider", "microsoft", "--base-url", baseURL, "--client-id", demo.ClientID, "--for", "graph", "--client-secret-stdin"},
 			stdin: demo.ClientSecret},
 		{args: []string{"account", "add", demo.GraphAccount, "--type", "inbound", "--protocol", "microsoft", "--login", demo.User, "--token-config", "demo-graph",

@@ -11,17 +11,22 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mailport/mailport/cmd/account"
 	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/pkg/compose"
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/connect"
 	dg "github.com/mailport/mailport/pkg/diagnose"
 	"github.com/mailport/mailport/pkg/oauth"
 )
+
+// Concurrency bounds how many accounts --all diagnoses at the same time.
+const Concurrency = 4
 
 // Options are the inputs of `mailport test`.
 type Options struct {
@@ -50,7 +55,8 @@ chain and expiry; TLS on a STARTTLS port and plain text on a TLS port), greeting
 or a MAIL FROM / RCPT TO probe (outbound; --send-to sends a real test message).
 
 Each check prints ok, warn, FAIL or skip with what it saw and how long it took; under a warn or
-FAIL the cause and the fix, and the entry of docs/troubleshooting.md that explains it. Checks
+FAIL the cause and the fix, and the code of the entry that explains it: ` + "`mailport explain CODE`" + `
+prints it (docs/troubleshooting.md lists the same entries). Checks
 that an earlier failure makes meaningless are skipped with the reason.
 
 Exit status: 0 when no check failed, 1 when one did, 3 when an OAuth2 account must be
@@ -85,6 +91,13 @@ send. Statuses: ok, warn, fail, skip.`,
 			if opts.All && opts.SendTo != "" {
 				return cmdutil.FlagErrorf("--send-to applies to one outbound account, not --all")
 			}
+			if opts.SendTo != "" {
+				addr, err := compose.ParseAddress(opts.SendTo)
+				if err != nil {
+					return cmdutil.FlagErrorf("--send-to: %v", err)
+				}
+				opts.SendTo = addr
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -92,7 +105,7 @@ send. Statuses: ok, warn, fail, skip.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.BoolVar(&opts.All, "all", false, "check every enabled account, one summary line each")
+	fl.BoolVar(&opts.All, "all", false, "check every enabled account, up to 4 at a time, one summary line each in name order")
 	fl.StringVar(&opts.SendTo, "send-to", "", "outbound: send a real test message to `ADDR` instead of the probe")
 	fl.DurationVar(&opts.Timeout, "timeout", dg.DefaultTimeout, "bound each network step")
 	return cmd
@@ -129,23 +142,36 @@ func run(cmd *cobra.Command, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	var reports []*dg.Report
-	for _, n := range names {
-		rep, err := dg.Run(cmd.Context(), n, dg.Options{
-			Opener:         opener,
-			ConfigProblems: problems[n],
-			SendTo:         opts.SendTo,
-			Timeout:        opts.Timeout,
-			Now:            f.Now,
-		})
+	// The accounts are diagnosed side by side, at most Concurrency at a
+	// time (as fetch --all fetches), and reported in name order.
+	reports := make([]*dg.Report, len(names))
+	errs := make([]error, len(names))
+	sem := make(chan struct{}, Concurrency)
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			reports[i], errs[i] = dg.Run(cmd.Context(), n, dg.Options{
+				Opener:         opener,
+				ConfigProblems: problems[n],
+				SendTo:         opts.SendTo,
+				Timeout:        opts.Timeout,
+				Now:            f.Now,
+			})
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return err
 		}
-		reports = append(reports, rep)
-		if !opts.All && !f.JSON {
-			if err := dg.Render(f.IO.Out, rep, f.IO.ColorEnabled() && f.Getenv("NO_COLOR") == ""); err != nil {
-				return err
-			}
+	}
+	if !opts.All && !f.JSON {
+		if err := dg.Render(f.IO.Out, reports[0], f.IO.ColorEnabled() && f.Getenv("NO_COLOR") == ""); err != nil {
+			return err
 		}
 	}
 	switch {

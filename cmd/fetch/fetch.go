@@ -21,9 +21,11 @@ import (
 
 	"github.com/mailport/mailport/cmd/account"
 	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/internal/plural"
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/connect"
 	"github.com/mailport/mailport/pkg/fetch"
+	"github.com/mailport/mailport/pkg/graph"
 	"github.com/mailport/mailport/pkg/mail"
 	"github.com/mailport/mailport/pkg/oauth"
 	"github.com/mailport/mailport/pkg/store"
@@ -400,6 +402,30 @@ func (o *Options) fetchOne(ctx context.Context, op *connect.Opener, st *store.St
 		}
 		return out.finish(j, sum, err)
 	}
+	action := fetch.Keep
+	switch {
+	case o.Delete:
+		action = fetch.Delete
+	case o.MoveTo != "":
+		action = fetch.Move
+	case o.MarkSeen:
+		action = fetch.MarkSeen
+	}
+	// A Graph token that may only read would fetch every message and then
+	// fail to mark, move or delete them, on every run: refuse first.
+	var tok *oauth.Token
+	tcName := j.acct.TokenConfig
+	tc := op.Config.TokenConfigs[tcName]
+	if j.acct.Protocol == config.Microsoft && j.acct.Auth == config.AuthOAuth2 && action != fetch.Keep && !o.DryRun {
+		if ts, err := op.OAuth.TokenSource(j.name); err == nil {
+			// An error here is the connection's to report, below.
+			if tok, err = ts.Token(ctx); err == nil {
+				if err := fetch.CheckGraphWrite(j.name, tcName, tc, tok, action); err != nil {
+					return fail(&cmdutil.ConfigError{Err: fmt.Errorf("fetch %s: %w", j.name, err)})
+				}
+			}
+		}
+	}
 	in, err := op.Inbound(ctx, j.name)
 	if err != nil {
 		if oauth.IsAuthRequired(err) {
@@ -412,21 +438,13 @@ func (o *Options) fetchOne(ctx context.Context, op *connect.Opener, st *store.St
 		Folder:      j.folder,
 		Criteria:    mail.Criteria{Unseen: o.Unseen, Since: o.since},
 		Limit:       o.Limit,
-		Action:      fetch.Keep,
+		Action:      action,
 		MoveTo:      o.MoveTo,
 		Exec:        j.exec,
 		ExecOutput:  out.lockedErr(),
 		ExecTimeout: o.ExecTimeout,
 		DryRun:      o.DryRun,
 		Report:      out.message,
-	}
-	switch {
-	case o.Delete:
-		fo.Action = fetch.Delete
-	case o.MoveTo != "":
-		fo.Action = fetch.Move
-	case o.MarkSeen:
-		fo.Action = fetch.MarkSeen
 	}
 	if !o.All && !f.JSON && !o.DryRun && f.IO.IsStderrTTY() && f.Getenv("NO_COLOR") == "" {
 		bar := newBar(f.IO.ErrOut)
@@ -438,12 +456,30 @@ func (o *Options) fetchOne(ctx context.Context, op *connect.Opener, st *store.St
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if j.acct.Protocol == config.Microsoft {
+			err = fetch.AccessDenied(err, j.name, tcName, tc, tok, action)
+		}
+		if testExplains(err) {
+			err = fmt.Errorf("%w (run `mailport test %s` for the cause and the fix)", err, j.name)
+		}
 		err = fmt.Errorf("fetch %s: %w", j.name, err)
 		if connect.IsAuthFailure(err) {
 			err = &cmdutil.AuthRequiredError{Err: err}
 		}
 	}
 	return out.finish(j, sum, err)
+}
+
+// testExplains: err is a server's answer that `mailport test` names the
+// cause of (a missing folder, a Graph error code, a refused login), not a
+// local one (the target directory, an interrupt) and not one that already
+// says what to do.
+func testExplains(err error) bool {
+	var pe *fetch.PermissionError
+	if errors.As(err, &pe) {
+		return false
+	}
+	return errors.As(err, new(*mail.FolderNotFoundError)) || graph.ErrorCode(err) != "" || connect.IsAuthFailure(err)
 }
 
 // output serialises what concurrent account fetches print.
@@ -511,10 +547,10 @@ func (o *output) finish(j job, s *fetch.Summary, err error) error {
 				prefix, s.Folder, vc.New, orNone(vc.Old), j.dir)
 		}
 		if s.Gone > 0 {
-			fmt.Fprintf(o.f.IO.ErrOut, "warning: %s%d messages were removed from the server by another client before they could be fetched\n", prefix, s.Gone)
+			fmt.Fprintf(o.f.IO.ErrOut, "warning: %s%s %s removed from the server by another client before they could be fetched\n", prefix, plural.Of(s.Gone, "message", "messages"), plural.Word(s.Gone, "was", "were"))
 		}
 		if s.Pending > 0 {
-			fmt.Fprintf(o.f.IO.ErrOut, "warning: %s%d messages whose --exec failed earlier are kept on the server; run again with --exec to retry them\n", prefix, s.Pending)
+			fmt.Fprintf(o.f.IO.ErrOut, "warning: %s%s whose --exec failed earlier %s kept on the server; run again with --exec to retry %s\n", prefix, plural.Of(s.Pending, "message", "messages"), plural.Word(s.Pending, "is", "are"), plural.Word(s.Pending, "it", "them"))
 		}
 		stored := s.Fetched+s.Matched+s.Recovered > 0
 		switch {
@@ -522,11 +558,11 @@ func (o *output) finish(j job, s *fetch.Summary, err error) error {
 			// Nothing was fetched: the error says why; a "fetched 0
 			// messages" line would read like a success.
 		case o.dry:
-			fmt.Fprintf(o.f.IO.Out, "%swould fetch %d messages (%s) into %s, %d already there\n", prefix, s.WouldFetch, formatBytes(s.WouldFetchBytes), j.dir, s.Skipped)
+			fmt.Fprintf(o.f.IO.Out, "%swould fetch %s (%s) into %s, %d already there\n", prefix, plural.Of(s.WouldFetch, "message", "messages"), formatBytes(s.WouldFetchBytes), j.dir, s.Skipped)
 		default:
-			line := fmt.Sprintf("%sfetched %d messages (%s) into %s, %d failed", prefix, s.Fetched, formatBytes(s.Bytes), j.dir, s.Failed)
+			line := fmt.Sprintf("%sfetched %s (%s) into %s, %d failed", prefix, plural.Of(s.Fetched, "message", "messages"), formatBytes(s.Bytes), j.dir, s.Failed)
 			if s.Matched > 0 {
-				line += fmt.Sprintf(", %d already there under their old numbers", s.Matched)
+				line += fmt.Sprintf(", %d already there under %s", s.Matched, plural.Word(s.Matched, "its old number", "their old numbers"))
 			}
 			if s.Recovered > 0 {
 				line += fmt.Sprintf(", %d finished from an earlier run", s.Recovered)
@@ -570,7 +606,7 @@ func writeJSONLine(w io.Writer, v any) {
 func formatBytes(n int64) string {
 	switch {
 	case n < 1000:
-		return fmt.Sprintf("%d bytes", n)
+		return plural.Of(n, "byte", "bytes")
 	case n < 1000_000:
 		return fmt.Sprintf("%.1f KB", float64(n)/1e3)
 	case n < 1000_000_000:
@@ -608,7 +644,9 @@ func (b *bar) start(messages int, bytes int64) {
 	)
 }
 
-func (b *bar) desc() string { return fmt.Sprintf("%d/%d messages", b.done, b.total) }
+func (b *bar) desc() string {
+	return fmt.Sprintf("%d/%s", b.done, plural.Of(b.total, "message", "messages"))
+}
 
 func (b *bar) progress(n int64, message bool) {
 	b.mu.Lock()

@@ -3,6 +3,7 @@
 package send
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,8 +17,10 @@ import (
 	"github.com/mailport/mailport/cmd/cmdutil"
 	"github.com/mailport/mailport/pkg/compose"
 	"github.com/mailport/mailport/pkg/config"
+	"github.com/mailport/mailport/pkg/connect"
 	"github.com/mailport/mailport/pkg/graph"
 	"github.com/mailport/mailport/pkg/mail"
+	"github.com/mailport/mailport/pkg/oauth"
 )
 
 // Options are the inputs of `mailport send`.
@@ -154,6 +157,15 @@ func run(cmd *cobra.Command, opts *Options) error {
 	from := opts.From
 	if from == "" {
 		from = a.Login
+	} else {
+		// Checked here for --raw too, whose envelope takes the bare address.
+		bare, err := compose.ParseAddress(opts.From)
+		if err != nil {
+			return cmdutil.FlagErrorf("--from: %v", err)
+		}
+		if opts.Raw != "" {
+			from = bare
+		}
 	}
 
 	var (
@@ -225,7 +237,7 @@ func run(cmd *cobra.Command, opts *Options) error {
 	}
 	out, err := o.Outbound(cmd.Context(), opts.Account)
 	if err != nil {
-		return fmt.Errorf("send through %s: %w", opts.Account, err)
+		return sendError(cmd.Context(), opts.Account, err)
 	}
 	if err := out.Send(cmd.Context(), env, body); err != nil {
 		out.Close()
@@ -233,7 +245,7 @@ func run(cmd *cobra.Command, opts *Options) error {
 		if errors.As(err, &tooLarge) {
 			return err
 		}
-		return fmt.Errorf("send through %s: %w", opts.Account, err)
+		return sendError(cmd.Context(), opts.Account, err)
 	}
 	if err := out.Close(); err != nil {
 		fmt.Fprintf(f.IO.ErrOut, "warning: the message was accepted, but closing the connection failed: %v\n", err)
@@ -284,4 +296,15 @@ func readBody(r io.Reader, what string) (string, error) {
 		return "", cmdutil.FlagErrorf("%s is larger than 64 MiB: send big content as an attachment (--attach FILE) or as a whole message (--raw)", what)
 	}
 	return string(b), nil
+}
+
+// sendError says which account failed to send and, when `mailport test`
+// can name the cause (the server, its TLS, the login, the sender), ends
+// with the hint to run it, as fetch's errors do. An account that must
+// authenticate first already names the command that fixes it.
+func sendError(ctx context.Context, account string, err error) error {
+	if oauth.IsAuthRequired(err) || ctx.Err() != nil || errors.As(err, new(*connect.NoPasswordError)) {
+		return fmt.Errorf("send through %s: %w", account, err)
+	}
+	return fmt.Errorf("send through %s: %w (run `mailport test %s` for the cause and the fix)", account, err, account)
 }

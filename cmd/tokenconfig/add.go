@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/internal/plural"
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/oauth"
 	"github.com/mailport/mailport/pkg/secret"
@@ -42,7 +43,7 @@ func NewCmdAdd(f *cmdutil.Factory, runF func(*AddOptions) error) *cobra.Command 
 The client secret is read from stdin (--client-secret-stdin), from a named environment variable
 (--client-secret-env VAR) or from a hidden prompt on a terminal, and kept in the secret store.
 Public clients (desktop apps with PKCE) need no secret.`,
-		Example: `  # Microsoft 365, Graph (the seed's settings); the secret comes from stdin
+		Example: `  # Microsoft 365 through Microsoft Graph, with mailport's default scopes; the secret comes from stdin
   printf '%s' "$SECRET" | mailport token-config add ms365 --provider microsoft \
       --tenant contoso.com --client-id 3f0c1a2b-0000-4000-8000-123456789abc --client-secret-stdin
 
@@ -103,7 +104,7 @@ func addRun(opts *AddOptions) error {
 		}
 	}
 	if len(missing) > 0 {
-		return cmdutil.FlagErrorf("missing %s: pass %s, or run on a terminal without --no-input to be asked", strings.Join(missing, ", "), plural(len(missing)))
+		return cmdutil.FlagErrorf("missing %s: pass %s, or run on a terminal without --no-input to be asked", strings.Join(missing, ", "), plural.Word(len(missing), "it", "them"))
 	}
 	tc := config.TokenConfigPreset(fl.Provider, fl.Tenant)
 	if err := fl.apply(tc); err != nil {
@@ -171,13 +172,6 @@ func warnEndpoints(f *cmdutil.Factory, tc *config.TokenConfig) {
 			fmt.Fprintln(f.IO.ErrOut, "warning: "+w)
 		}
 	}
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return "it"
-	}
-	return "them"
 }
 
 // promptMissing asks for required fields on a terminal.

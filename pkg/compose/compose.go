@@ -415,7 +415,7 @@ func ParseAddressList(s string) ([]string, error) {
 	}
 	list, err := netmail.ParseAddressList(s)
 	if err != nil {
-		return nil, fmt.Errorf("%q is not a valid address list: %s", s, strings.TrimPrefix(err.Error(), "mail: "))
+		return nil, addressError(s, err, true)
 	}
 	out := make([]string, 0, len(list))
 	for _, a := range list {
@@ -451,7 +451,7 @@ func parseOne(field, s string) (*mail.Address, error) {
 		if field == "" {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%s address %q is not valid: %s", field, s, strings.TrimPrefix(err.Error(), "mail: "))
+		return nil, fmt.Errorf("%s: %w", field, addressError(s, err, false))
 	}
 	return (*mail.Address)(a), nil
 }

@@ -220,8 +220,8 @@ func TestValidate(t *testing.T) {
 	}{
 		{"no recipient", func(m *compose.Message) { m.To = nil }, "no recipient: give at least one To, Cc or Bcc address"},
 		{"only bcc is enough", func(m *compose.Message) { m.To, m.Bcc = nil, []string{"x@example.com"} }, ""},
-		{"bad to", func(m *compose.Message) { m.To = []string{"bob.example.net"} }, `To address "bob.example.net" is not valid`},
-		{"bad cc", func(m *compose.Message) { m.Cc = []string{"a@b@c"} }, `Cc address "a@b@c" is not valid`},
+		{"bad to", func(m *compose.Message) { m.To = []string{"bob.example.net"} }, `To: "bob.example.net" is not an email address: it has no @`},
+		{"bad cc", func(m *compose.Message) { m.Cc = []string{"a@b@c"} }, `Cc: "a@b@c" is not an email address: it has more than one @`},
 		{"no from", func(m *compose.Message) { m.From = "" }, "no sender"},
 		{"missing attachment", func(m *compose.Message) { m.Attachments = []string{"/nonexistent/report.pdf"} }, "attachment /nonexistent/report.pdf does not exist"},
 		{"directory attachment", func(m *compose.Message) { m.Attachments = []string{os.TempDir()} }, "is a directory"},

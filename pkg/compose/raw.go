@@ -59,7 +59,7 @@ func ReadRawHeader(r io.Reader) (RawInfo, error) {
 		for _, v := range h.Values(f.name) {
 			list, err := parseHeaderAddrs(v)
 			if err != nil {
-				return RawInfo{}, fmt.Errorf("the raw message's %s field %q is not a valid address list: %w", f.name, v, err)
+				return RawInfo{}, fmt.Errorf("the raw message's %s field: %w", f.name, err)
 			}
 			*f.dst = append(*f.dst, list...)
 		}
@@ -67,7 +67,7 @@ func ReadRawHeader(r io.Reader) (RawInfo, error) {
 	if v := h.Get("From"); v != "" {
 		list, err := parseHeaderAddrs(v)
 		if err != nil {
-			return RawInfo{}, fmt.Errorf("the raw message's From field %q is not a valid address: %w", v, err)
+			return RawInfo{}, fmt.Errorf("the raw message's From field: %w", err)
 		}
 		if len(list) > 0 {
 			info.From = list[0]
@@ -89,7 +89,7 @@ func parseHeaderAddrs(v string) ([]string, error) {
 	}
 	list, err := addrParser.ParseList(v)
 	if err != nil {
-		return nil, errors.New(strings.TrimPrefix(err.Error(), "mail: "))
+		return nil, addressError(v, err, true)
 	}
 	out := make([]string, 0, len(list))
 	for _, a := range list {

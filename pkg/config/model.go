@@ -40,7 +40,7 @@ const (
 	FlowClientCredentials = "client_credentials" // app-only
 )
 
-// TokenConfig is an OAuth2 client registration (the seed's "Client Token
+// TokenConfig is an OAuth2 client registration (a "Client Token
 // Configuration"). Its client secret lives in the secret store.
 type TokenConfig struct {
 	Provider      string   `yaml:"provider"`
@@ -91,7 +91,7 @@ const (
 	OnReceivedExec = "exec"
 )
 
-// Account is one mailbox connection (the seed's "Email Account").
+// Account is one mailbox connection (an "Email Account").
 type Account struct {
 	Enabled     bool              `yaml:"enabled"`
 	Type        string            `yaml:"type"`

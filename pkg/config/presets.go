@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Provider endpoints and the scopes of the product guide.
+// Provider endpoints and mailport's default scopes.
 const (
 	MicrosoftAuthority = "https://login.microsoftonline.com/"
 	GoogleAuthURL      = "https://accounts.google.com/o/oauth2/v2/auth?prompt=consent&access_type=offline"
@@ -13,7 +13,7 @@ const (
 	GoogleMailScope    = "https://mail.google.com/"
 )
 
-// MicrosoftGraphScopes are the guide's scopes for a Microsoft token config
+// MicrosoftGraphScopes are mailport's default scopes for a Microsoft token config
 // (Graph, i.e. protocol microsoft).
 var MicrosoftGraphScopes = []string{"user.read", "mail.read", "mail.send", "mail.read.shared", "mail.send.shared", "openid", "email", "offline_access"}
 

@@ -70,7 +70,7 @@ func Start() (*Env, error) {
 		return nil, fmt.Errorf("start the demo Graph: %w", err)
 	}
 	e.Graph.AddUser(User)
-	if err := e.seed(); err != nil {
+	if err := e.fill(); err != nil {
 		e.Close()
 		return nil, err
 	}
@@ -149,17 +149,17 @@ func (e *Env) introspect(token, resource string) (string, error) {
 	return info.Username, nil
 }
 
-// seed puts a few messages in the mailboxes so there is something to fetch.
-func (e *Env) seed() error {
+// fill puts a few messages in the mailboxes so there is something to fetch.
+func (e *Env) fill() error {
 	now := time.Now().UTC()
 	for i, m := range []struct{ from, subject, body string }{
 		{"helpdesk@mailport-demo.test", "Welcome to mailport", "This message waited in the demo IMAP inbox.\r\nmailport fetch wrote it here byte for byte.\r\n"},
 		{"ci@mailport-demo.test", "Nightly build 1842 passed", "All 1204 tests passed.\r\n"},
 	} {
-		raw := fmt.Sprintf("From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <seed-%d@mailport-demo.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s",
+		raw := fmt.Sprintf("From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <demo-%d@mailport-demo.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s",
 			m.from, User, m.subject, now.Add(time.Duration(i-10)*time.Minute).Format(time.RFC1123Z), i, m.body)
 		if _, err := e.IMAP.Append(User, "INBOX", []byte(raw), nil, now.Add(time.Duration(i-10)*time.Minute)); err != nil {
-			return fmt.Errorf("seed the demo mailbox: %w", err)
+			return fmt.Errorf("fill the demo mailbox: %w", err)
 		}
 		e.Graph.AddMessage(User, "Inbox", []byte(raw))
 	}

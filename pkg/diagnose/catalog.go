@@ -131,7 +131,7 @@ var setupEntries = []Entry{
 	{
 		ID: "account-disabled", Title: "The account is disabled",
 		Message: "account <account> is disabled",
-		Cause:   "The account is switched off, so nothing polls or sends through it (the seed's \"Is the email account being polled?\").",
+		Cause:   "The account is switched off, so nothing polls or sends through it.",
 		Fix:     "Enable it with `mailport account enable <account>` once the other checks pass.",
 		match:   func(e *Evidence) bool { return e.Check == "config" && e.Reason == "disabled" },
 	},
@@ -385,7 +385,7 @@ var laterEntries = []Entry{
 		ID: "authenticate-failed-graph-token", Title: "AUTHENTICATE failed: a Graph token sent to IMAP/POP/SMTP",
 		Message: "NO AUTHENTICATE failed.",
 		Cause:   "The server refused the token because it was issued for Microsoft Graph (audience https://graph.microsoft.com), which IMAP, POP and SMTP do not accept.",
-		Fix:     "Either set the account's protocol to microsoft (Graph), as the seed recommends for Microsoft accounts, or give the token config the Outlook scopes (https://outlook.office.com/IMAP.AccessAsUser.All offline_access) and run `mailport authenticate <account>`.",
+		Fix:     "Either set the account's protocol to microsoft (Graph), which is what Microsoft recommends for new Microsoft 365 mail apps, or give the token config the Outlook scopes (https://outlook.office.com/IMAP.AccessAsUser.All offline_access) and run `mailport authenticate <account>`.",
 		match:   func(e *Evidence) bool { return e.authRefused() && e.mailProtocol() && e.graphAudience() },
 	},
 	{

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	pluralpkg "github.com/mailport/mailport/internal/plural"
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/connect"
 	"github.com/mailport/mailport/pkg/mail"
@@ -356,9 +357,5 @@ func isTimeout(err error) bool {
 	return errors.As(err, &te) && te.Timeout()
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
+// plural is the one plural helper, under the name the checks use.
+func plural(n int, one, many string) string { return pluralpkg.Of(n, one, many) }

@@ -354,7 +354,7 @@ func (r *runner) handshake(c *Check, conn net.Conn, host string, enc mail.Encryp
 	}
 	leaf := st.PeerCertificates[0]
 	days := int(leaf.NotAfter.Sub(r.now()).Hours() / 24)
-	saw := []string{tlsVersion(st.Version), "certificate for " + strings.Join(certNames(leaf), ", "), "issued by " + leaf.Issuer.CommonName, fmt.Sprintf("expires %s (in %d days)", leaf.NotAfter.Format("2006-01-02"), days)}
+	saw := []string{tlsVersion(st.Version), "certificate for " + strings.Join(certNames(leaf), ", "), "issued by " + leaf.Issuer.CommonName, fmt.Sprintf("expires %s (in %s)", leaf.NotAfter.Format("2006-01-02"), plural(days, "day", "days"))}
 	if enc == mail.StartTLS {
 		saw[0] = "STARTTLS, " + saw[0]
 	}
@@ -379,8 +379,8 @@ func (r *runner) handshake(c *Check, conn net.Conn, host string, enc mail.Encryp
 		return
 	}
 	if days <= 14 {
-		r.find(c, Warn, &Evidence{Check: "tls", Reason: "expiring", own: true, Text: fmt.Sprintf("certificate expires in %d days", days)},
-			fmt.Sprintf("The server's certificate expires on %s, in %d days.", leaf.NotAfter.Format("2006-01-02"), days),
+		r.find(c, Warn, &Evidence{Check: "tls", Reason: "expiring", own: true, Text: fmt.Sprintf("certificate expires in %s", plural(days, "day", "days"))},
+			fmt.Sprintf("The server's certificate expires on %s, in %s.", leaf.NotAfter.Format("2006-01-02"), plural(days, "day", "days")),
 			"Tell the server's administrator to renew the certificate before it expires.")
 	}
 }

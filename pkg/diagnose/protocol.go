@@ -235,8 +235,8 @@ func (r *runner) checkFolder(ctx context.Context, c *Check) {
 	r.find(c, Fail, ev, "", "")
 }
 
-// graphIDProbe asks Graph for the folder value as a folder id, the way the
-// seed's product used it: Graph's answer ("Id is malformed") or the
+// graphIDProbe asks Graph for the folder value as a folder id, the way web-based
+// mail products use it: Graph's answer ("Id is malformed") or the
 // folder's real path is what the support person needs. It reports whether
 // it added a finding.
 func (r *runner) graphIDProbe(ctx context.Context, c *Check, g *graph.Client, folder string) bool {

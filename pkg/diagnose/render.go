@@ -72,7 +72,7 @@ func Render(w io.Writer, r *Report, color bool) error {
 			fmt.Fprintf(&b, "        cause: %s\n", f.Cause)
 			fmt.Fprintf(&b, "        fix:   %s\n", f.Fix)
 			if f.Entry != "" {
-				fmt.Fprintf(&b, "        see:   %s#%s\n", DocsPath, f.Entry)
+				fmt.Fprintf(&b, "        see:   mailport explain %s\n", f.Entry)
 			}
 		}
 	}
@@ -83,7 +83,7 @@ func Render(w io.Writer, r *Report, color bool) error {
 
 // Verdict is the closing sentence of a report.
 func Verdict(r *Report) string {
-	fails, warns := r.count(Fail), r.count(Warn)
+	fails, warns := r.count(Fail), r.warnings()
 	switch {
 	case r.Reauth:
 		lacks, fix := ReauthAdvice(r)
@@ -114,6 +114,26 @@ func ReauthAdvice(r *Report) (lacks, fix string) {
 		}
 	}
 	return lacks, "run mailport authenticate " + r.Account
+}
+
+// warnings counts the warnings Render prints: each warn finding (a check
+// may have several, and a failed check may carry one too), and a warned
+// check without findings as one.
+func (r *Report) warnings() int {
+	n := 0
+	for _, c := range r.Checks {
+		k := 0
+		for _, f := range c.Findings {
+			if f.Status == Warn {
+				k++
+			}
+		}
+		if k == 0 && c.Status == Warn {
+			k = 1
+		}
+		n += k
+	}
+	return n
 }
 
 func (r *Report) count(s Status) int {

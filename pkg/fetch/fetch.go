@@ -33,6 +33,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailport/mailport/internal/plural"
 	"github.com/mailport/mailport/pkg/graph"
 	"github.com/mailport/mailport/pkg/imap"
 	"github.com/mailport/mailport/pkg/mail"
@@ -185,7 +186,7 @@ func Run(ctx context.Context, in mail.Inbound, st *store.Store, opts Options) (*
 		if err != nil {
 			run.Error = err.Error()
 		} else if r.sum.Failed > 0 {
-			run.Error = fmt.Sprintf("%d messages failed", r.sum.Failed)
+			run.Error = plural.Of(r.sum.Failed, "message", "messages") + " failed"
 		}
 		if rerr := st.RecordRun(run); rerr != nil && err == nil {
 			err = fmt.Errorf("record the run's summary: %w", rerr)
@@ -507,7 +508,7 @@ func (r *runner) deliver(ctx context.Context, ps []pending) error {
 			rec.Error = fmt.Sprintf("stored, but %v; the next run tries again", werr)
 			r.report(rec)
 		}
-		return fmt.Errorf("%d messages are stored but not yet %s: %w", len(ready), action, werr)
+		return fmt.Errorf("%s %s stored but not yet %s: %w", plural.Of(len(ready), "message", "messages"), plural.Word(len(ready), "is", "are"), action, werr)
 	}
 	return r.acknowledge(action, ready)
 }

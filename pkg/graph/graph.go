@@ -31,6 +31,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mailport/mailport/internal/plural"
 	"github.com/mailport/mailport/pkg/mail"
 )
 
@@ -320,7 +321,7 @@ func (c *Client) do(ctx context.Context, r request) (*http.Response, error) {
 		wait, retry := c.retryAfter(r, gerr, resp.Header.Get("Retry-After"), attempt)
 		if !retry {
 			if attempt > 0 && isRetryable(gerr.StatusCode) {
-				return nil, fmt.Errorf("gave up after %d retries: %w", attempt, gerr)
+				return nil, fmt.Errorf("gave up after %s: %w", plural.Of(attempt, "retry", "retries"), gerr)
 			}
 			return nil, gerr
 		}

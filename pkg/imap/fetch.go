@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/mailport/mailport/internal/plural"
 	"github.com/mailport/mailport/pkg/mail"
 )
 
@@ -29,7 +30,7 @@ type GoneError struct {
 }
 
 func (e *GoneError) Error() string {
-	return fmt.Sprintf("imap: %d message(s) disappeared from the server before they could be fetched (UID %s)", len(e.IDs), strings.Join(e.IDs, ", "))
+	return fmt.Sprintf("imap: %s disappeared from the server before they could be fetched (UID %s)", plural.Of(len(e.IDs), "message", "messages"), strings.Join(e.IDs, ", "))
 }
 
 // List returns the messages of the open folder that match cr, by ascending

@@ -18,7 +18,7 @@ const (
 // Endpoints are the URLs of one authorization server.
 type Endpoints struct {
 	// AuthURL is the authorization endpoint. It may carry query parameters
-	// of its own (the seed's Google URL does); they are merged into every
+	// of its own (a Google URL with ?prompt=&access_type=offline does); they are merged into every
 	// authorization request, ours winning.
 	AuthURL   string
 	TokenURL  string
@@ -106,7 +106,7 @@ func tenantWarnings(tenant string) []string {
 // mergeAuthURL combines the query the configured auth URL already carries
 // with the parameters of our request in built (an authorization URL on the
 // same endpoint without that query). Ours win; empty values from the config
-// (the seed's "prompt=") are dropped rather than sent twice or blank.
+// ("prompt=") are dropped rather than sent twice or blank.
 func mergeAuthURL(configured, built string, provider string) (string, error) {
 	cu, err := url.Parse(configured)
 	if err != nil {
@@ -129,7 +129,7 @@ func mergeAuthURL(configured, built string, provider string) (string, error) {
 	}
 	if provider == config.ProviderGoogle {
 		// Without both, Google returns a refresh token only on the very
-		// first consent (the seed's "only sends a refresh token on the
+		// first consent (Google "only sends a refresh token on the
 		// first authentication").
 		q.Set("access_type", "offline")
 		q.Set("prompt", "consent")

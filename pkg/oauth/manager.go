@@ -9,11 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailport/mailport/internal/plural"
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/secret"
 )
 
-// googleNoRefreshRemedy is the seed's remedy for a missing Google refresh token.
+// googleNoRefreshRemedy is the remedy for a missing Google refresh token.
 const googleNoRefreshRemedy = "Google sends a refresh token only on the first consent: remove the app's access at https://myaccount.google.com/permissions, then run mailport authenticate again"
 
 // Manager is what the commands use: it ties the configuration, the secrets
@@ -349,7 +350,7 @@ func SecretExpiryWarning(name string, tc *config.TokenConfig, now time.Time) str
 	case days < 0:
 		return fmt.Sprintf("the client secret of token config %s expired on %s: create a new one in the app registration and store it with mailport token-config edit %s --client-secret-stdin", name, tc.SecretExpires, name)
 	case days <= 30:
-		return fmt.Sprintf("the client secret of token config %s expires on %s, in %d days: create a new one in the app registration and store it with mailport token-config edit %s --client-secret-stdin", name, tc.SecretExpires, days, name)
+		return fmt.Sprintf("the client secret of token config %s expires on %s, in %s: create a new one in the app registration and store it with mailport token-config edit %s --client-secret-stdin", name, tc.SecretExpires, plural.Of(days, "day", "days"), name)
 	}
 	return ""
 }

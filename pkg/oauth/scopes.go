@@ -26,7 +26,7 @@ const (
 	ScopeGoogleMail    = "https://mail.google.com/"
 )
 
-// GraphUserScopes is the seed's scope list for a Microsoft Graph account.
+// GraphUserScopes is mailport's default scope list for a Microsoft Graph account.
 var GraphUserScopes = []string{"user.read", "mail.read", "mail.send", "mail.read.shared", "mail.send.shared", "openid", "email", "offline_access"}
 
 // ScopesFor returns the delegated (user or device flow) scopes an account
@@ -49,7 +49,7 @@ func scopesIn(c *Cloud, provider, protocol string) []string {
 }
 
 // UserScopes are the delegated scopes of a Microsoft account of protocol
-// in the cloud. Graph's are bare names in the global cloud (the seed's
+// in the cloud. Graph's are bare names in the global cloud (mailport's default
 // list) and qualified with the cloud's Graph elsewhere, so there is no
 // doubt which Graph the token is for.
 func (c *Cloud) UserScopes(protocol string) []string {

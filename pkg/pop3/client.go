@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mailport/mailport/internal/plural"
 	"github.com/mailport/mailport/pkg/mail"
 )
 
@@ -421,12 +422,12 @@ func (c *Client) Close() error {
 		case err == nil || c.deletes == 0:
 			err = nil // nothing depended on QUIT; the connection is closed below anyway
 		case errors.As(err, &perr):
-			err = fmt.Errorf("pop3: the server did not remove the %d messages marked for deletion: %s", c.deletes, perr.Text)
+			err = fmt.Errorf("pop3: the server did not remove the %s marked for deletion: %s", plural.Of(c.deletes, "message", "messages"), perr.Text)
 		default:
-			err = fmt.Errorf("pop3: the %d messages marked for deletion stay on the server because QUIT failed: %w", c.deletes, err)
+			err = fmt.Errorf("pop3: the %s marked for deletion %s on the server because QUIT failed: %w", plural.Of(c.deletes, "message", "messages"), plural.Word(c.deletes, "stays", "stay"), err)
 		}
 	} else if c.deletes > 0 {
-		err = fmt.Errorf("pop3: the %d messages marked for deletion stay on the server because the connection failed before QUIT: %w", c.deletes, c.err)
+		err = fmt.Errorf("pop3: the %s marked for deletion %s on the server because the connection failed before QUIT: %w", plural.Of(c.deletes, "message", "messages"), plural.Word(c.deletes, "stays", "stay"), c.err)
 	}
 	c.closed = true
 	c.conn.Close()

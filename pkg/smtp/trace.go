@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mailport/mailport/internal/plural"
 	"github.com/mailport/mailport/pkg/mail"
 )
 
@@ -59,7 +60,7 @@ func (t *tracer) startData() { t.mute, t.dataBytes = true, 0 }
 func (t *tracer) endData() {
 	t.mute = false
 	if t.on {
-		fmt.Fprintf(t.client, "[message data and final \".\": %d octets]\r\n", t.dataBytes)
+		fmt.Fprintf(t.client, "[message data and final \".\": %s]\r\n", plural.Of(t.dataBytes, "octet", "octets"))
 	}
 }
 
