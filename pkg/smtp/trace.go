@@ -122,6 +122,16 @@ func (s *serverTrace) Write(p []byte) (int, error) {
 	s.pending = append(s.pending, p...)
 	for {
 		i := bytes.IndexByte(s.pending, '\n')
+		if i < 0 && len(s.pending) > maxLine {
+			// A line without end: write what came so the transcript
+			// shows it, without holding more of it.
+			line := string(s.pending[:maxLine])
+			s.pending = append(s.pending[:0], s.pending[maxLine:]...)
+			if _, err := io.WriteString(s.w, s.prefix+s.redact(line)+" [line continues]\n"); err != nil {
+				return len(p), err
+			}
+			continue
+		}
 		if i < 0 {
 			return len(p), nil
 		}
@@ -152,14 +162,17 @@ func (s *serverTrace) redact(line string) string {
 	return line
 }
 
-// traceConn copies what crosses the connection to the tracer.
+// traceConn copies what crosses the connection to the tracer, and counts
+// the octets read in the current step.
 type traceConn struct {
 	net.Conn
-	t *tracer
+	t   *tracer
+	got int64
 }
 
 func (c *traceConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
+	c.got += int64(n)
 	if n > 0 {
 		c.t.received(p[:n])
 	}
