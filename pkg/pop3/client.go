@@ -255,7 +255,11 @@ func (c *Client) readMulti(cmd string, limit int, what string, fn func(line stri
 			return nil
 		}
 		if n == limit {
-			return c.serverError(cmd, ErrListingTooLong, "the %s of %s passed %s lines", what, c.ep.Addr(), thousands(limit))
+			unit := "lines"
+			if strings.HasSuffix(what, "listing") {
+				unit = "entries"
+			}
+			return c.serverError(cmd, ErrListingTooLong, "the %s of %s passed %s %s", what, c.ep.Addr(), thousands(limit), unit)
 		}
 		line = strings.TrimPrefix(line, ".") // undo dot-stuffing
 		if err := fn(line); err != nil {

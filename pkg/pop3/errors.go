@@ -19,6 +19,9 @@ const (
 	maxListing = 300_000
 	// maxUIDL is RFC 1939's limit on a unique-id: 70 octets.
 	maxUIDL = 70
+	// maxSize is the largest LIST size taken as a hint; a larger one (or
+	// a negative one) counts as unknown.
+	maxSize = 1 << 40
 	// maxCapa bounds the lines of a CAPA reply (a real one has about 15).
 	maxCapa = 1000
 )

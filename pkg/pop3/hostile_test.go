@@ -120,7 +120,7 @@ func TestHostilePOP3Servers(t *testing.T) {
 			hostile.Flood(c, junkLine)
 		}, pop3.ErrLineTooLong, "pop3: UIDL: the POP3 server 127.0.0.1:PORT sent a line longer than 64 KiB"},
 		{"endless UIDL listing", "UIDL", endlessListing,
-			pop3.ErrListingTooLong, "pop3: UIDL: the UIDL listing of 127.0.0.1:PORT passed 300,000 lines"},
+			pop3.ErrListingTooLong, "pop3: UIDL: the UIDL listing of 127.0.0.1:PORT passed 300,000 entries"},
 		{"greeting trickled forever", "", func(s *hostile.Server, c net.Conn) { hostile.Trickle(s, c, []byte("+"), 100*time.Millisecond) },
 			pop3.ErrEndlessReply, "pop3: greeting: 127.0.0.1:PORT kept sending for 500ms"},
 		{"UIDL listing trickled forever", "UIDL", func(s *hostile.Server, c net.Conn) {

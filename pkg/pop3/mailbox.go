@@ -71,7 +71,8 @@ func (c *Client) List(ctx context.Context, crit mail.Criteria) ([]mail.Message, 
 // load reads UIDL and LIST (pipelined when possible) into c.nums and
 // c.sizes. It trusts the server only as far as it must: a line it cannot
 // read, a message number below 1 or a UIDL longer than RFC 1939's 70
-// octets is an error; sizes are hints (a negative one counts as unknown);
+// octets is an error; sizes are hints (a negative one, or one above 1 TiB, counts as
+// unknown);
 // duplicate UIDLs get derived ids (see deriveIDs); a STAT count that
 // disagrees with the listing and a message listed without a UIDL are
 // reported through Warnings.
@@ -114,8 +115,8 @@ func (c *Client) load(ctx context.Context) error {
 				if err != nil && !errors.Is(err, strconv.ErrRange) {
 					return c.serverError(cmd, ErrBadReply, "%s sent the listing line %s, which is not a message number and a size", c.ep.Addr(), quote(line))
 				}
-				if size < 0 || err != nil {
-					size = 0 // a hint only; unknown
+				if size < 0 || size > maxSize || err != nil {
+					size = 0 // a hint only: unknown rather than absurd
 				}
 				szs[n] = size
 				return nil
