@@ -78,8 +78,10 @@ func TestFetchAndSendAgainstServersThatNeverFinish(t *testing.T) {
 		if r.code != 1 || !strings.Contains(r.err, tc.want) || strings.Count(strings.TrimSpace(r.err), "\n") != 0 {
 			t.Errorf("%v: exit %d stderr %q\nwant 1 and one line saying %q", tc.args[:2], r.code, r.err, tc.want)
 		}
-		if took > 2*time.Second {
-			t.Errorf("%v: took %v, want at most 2 × --timeout", tc.args[:2], took)
+		// About 2 × --timeout: the command also loads its configuration
+		// and secrets, on a machine that may be busy.
+		if took > 2*time.Second+500*time.Millisecond {
+			t.Errorf("%v: took %v, want about 2 × --timeout at most", tc.args[:2], took)
 		}
 	}
 }
