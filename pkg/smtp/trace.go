@@ -122,16 +122,6 @@ func (s *serverTrace) Write(p []byte) (int, error) {
 	s.pending = append(s.pending, p...)
 	for {
 		i := bytes.IndexByte(s.pending, '\n')
-		if i < 0 && len(s.pending) > maxLine {
-			// A line without end: write what came so the transcript
-			// shows it, without holding more of it.
-			line := string(s.pending[:maxLine])
-			s.pending = append(s.pending[:0], s.pending[maxLine:]...)
-			if _, err := io.WriteString(s.w, s.prefix+s.redact(line)+" [line continues]\n"); err != nil {
-				return len(p), err
-			}
-			continue
-		}
 		if i < 0 {
 			return len(p), nil
 		}
