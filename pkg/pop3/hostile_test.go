@@ -170,3 +170,44 @@ func TestHostilePOP3Servers(t *testing.T) {
 		})
 	}
 }
+
+// The limits and deadlines sit above TLS: a UIDL listing trickled forever
+// over implicit TLS ends the same way.
+func TestHostilePOP3OverTLS(t *testing.T) {
+	ready := make(chan *hostile.Server, 1)
+	srv := hostile.StartTLS(t, func(c net.Conn) {
+		s := <-ready
+		ready <- s
+		io.WriteString(c, "+OK ready\r\n")
+		br := hostile.Lines(c)
+		for {
+			line, ok := hostile.ReadLine(br)
+			if !ok {
+				return
+			}
+			if line == "UIDL" {
+				io.WriteString(c, "+OK\r\n")
+				hostile.Trickle(s, c, []byte("1 a\r\n"), 100*time.Millisecond)
+				return
+			}
+			reply := "+OK\r\n"
+			switch line {
+			case "CAPA":
+				reply = "-ERR\r\n"
+			case "STAT":
+				reply = "+OK 1 10\r\n"
+			}
+			io.WriteString(c, reply)
+		}
+	})
+	ready <- srv
+	ep := mail.Endpoint{Host: srv.Host, Port: srv.Port, Encryption: mail.SSL, CAFile: srv.CAFile, Timeout: hostileTimeout}
+	start := time.Now()
+	err := listThrough(ep)
+	if !errors.Is(err, pop3.ErrEndlessReply) || !strings.Contains(err.Error(), "kept sending for 500ms") {
+		t.Fatalf("got %v", err)
+	}
+	if took := time.Since(start); took > 2*hostileTimeout {
+		t.Errorf("took %v", took)
+	}
+}

@@ -164,3 +164,23 @@ func TestHostileSMTPReplyToTheMessage(t *testing.T) {
 		t.Errorf("took %v", took)
 	}
 }
+
+// The limits sit above TLS: an endless EHLO reply over implicit TLS ends
+// the same way.
+func TestHostileSMTPOverTLS(t *testing.T) {
+	srv := hostile.StartTLS(t, func(c net.Conn) {
+		io.WriteString(c, "220 mx.example.com ESMTP ready\r\n")
+		if _, ok := hostile.ReadLine(hostile.Lines(c)); ok {
+			endlessEHLO(nil, c)
+		}
+	})
+	ep := mail.Endpoint{Host: srv.Host, Port: srv.Port, Encryption: mail.SSL, CAFile: srv.CAFile, Timeout: hostileTimeout}
+	var err error
+	grew := heapmeter.Peak(func() { _, err = smtp.Dial(context.Background(), ep) })
+	if !errors.Is(err, smtp.ErrReplyTooLong) {
+		t.Fatalf("got %v, want %v", err, smtp.ErrReplyTooLong)
+	}
+	if grew > 64<<20 {
+		t.Errorf("the heap grew by %d MB", grew>>20)
+	}
+}
