@@ -154,7 +154,7 @@ func (c *Client) ioError(what string, err error) error {
 		overall, got := c.dc.replyState()
 		switch {
 		case overall && got > 0:
-			err = &ServerError{Step: what, Kind: ErrEndlessReply, Err: err, Text: fmt.Sprintf(
+			err = &ServerError{Step: what, Kind: ErrEndlessReply, Text: fmt.Sprintf(
 				"%s kept sending for %s (%d octets) without finishing its reply", c.ep.Addr(), c.ep.StepTimeout(), got)}
 		case got > 0:
 			err = fmt.Errorf("pop3: %s: %s stopped sending for %s in the middle of its reply: %w", what, c.ep.Addr(), c.ep.StepTimeout(), err)

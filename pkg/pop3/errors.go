@@ -47,24 +47,19 @@ var (
 )
 
 // ServerError is a misbehaviour of the server, described in one sentence.
-// It unwraps to one of the sentinels above and, for timeouts, to
-// os.ErrDeadlineExceeded.
+// It unwraps to one of the sentinels above. ErrEndlessReply deliberately
+// does not unwrap to a timeout: the server was not silent, and a diagnosis
+// must not call it so.
 type ServerError struct {
 	Step string // e.g. "UIDL", "greeting"
 	Text string // what happened, naming the server
 	Kind error  // a sentinel
-	Err  error  // the underlying error, if any
 }
 
 func (e *ServerError) Error() string { return "pop3: " + e.Step + ": " + e.Text }
 
-// Unwrap returns the sentinel and the underlying error.
-func (e *ServerError) Unwrap() []error {
-	if e.Err != nil {
-		return []error{e.Kind, e.Err}
-	}
-	return []error{e.Kind}
-}
+// Unwrap returns the sentinel.
+func (e *ServerError) Unwrap() error { return e.Kind }
 
 func (c *Client) serverError(step string, kind error, format string, args ...any) error {
 	return c.fail(&ServerError{Step: step, Text: fmt.Sprintf(format, args...), Kind: kind})

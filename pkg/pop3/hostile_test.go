@@ -160,6 +160,12 @@ func TestHostilePOP3Servers(t *testing.T) {
 			if err == nil || !errors.Is(err, tc.kind) || !strings.Contains(err.Error(), want) {
 				t.Fatalf("got error %v\nwant one wrapping %v and saying %q", err, tc.kind, want)
 			}
+			// A server that kept sending was not silent: the error must
+			// not pass for a timeout, which a diagnosis reads as silence.
+			var te interface{ Timeout() bool }
+			if tc.kind == pop3.ErrEndlessReply && errors.As(err, &te) && te.Timeout() {
+				t.Errorf("%v passes for a timeout", err)
+			}
 			if took > 2*timeout {
 				t.Errorf("it took %v to give up; want at most 2 × the %v timeout", took, timeout)
 			}
