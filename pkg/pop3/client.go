@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mailport/mailport/pkg/mail"
 )
@@ -151,13 +152,14 @@ func (c *Client) ioError(what string, err error) error {
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		err = fmt.Errorf("pop3: %s: %w", what, err)
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		overall, got := c.dc.replyState()
+		overall, got, silent := c.dc.replyState()
 		switch {
+		case got > 0 && silent >= c.ep.StepTimeout()/2:
+			// Part of a reply, then silence: a stall, not a flood.
+			err = fmt.Errorf("pop3: %s: %s sent %d octets of its reply and then nothing for %s: %w", what, c.ep.Addr(), got, silent.Round(100*time.Millisecond), err)
 		case overall && got > 0:
 			err = &ServerError{Step: what, Kind: ErrEndlessReply, Text: fmt.Sprintf(
 				"%s kept sending for %s (%d octets) without finishing its reply", c.ep.Addr(), c.ep.StepTimeout(), got)}
-		case got > 0:
-			err = fmt.Errorf("pop3: %s: %s stopped sending for %s in the middle of its reply: %w", what, c.ep.Addr(), c.ep.StepTimeout(), err)
 		default:
 			err = fmt.Errorf("pop3: %s: no answer from %s within %s: %w", what, c.ep.Addr(), c.ep.StepTimeout(), err)
 		}

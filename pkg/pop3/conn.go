@@ -31,6 +31,7 @@ type deadlineConn struct {
 	canceled error     // the context error that interrupted the connection
 	replyEnd time.Time // zero while streaming a body
 	got      int64     // octets read since the current reply was awaited
+	last     time.Time // when the last octet arrived
 }
 
 func (d *deadlineConn) Read(p []byte) (int, error) {
@@ -40,6 +41,9 @@ func (d *deadlineConn) Read(p []byte) (int, error) {
 	n, err := d.Conn.Read(p)
 	d.mu.Lock()
 	d.got += int64(n)
+	if n > 0 {
+		d.last = time.Now()
+	}
 	d.mu.Unlock()
 	if err != nil {
 		err = d.cause(err)
@@ -76,17 +80,18 @@ func (d *deadlineConn) clearReply() {
 }
 
 // replyState reports, after a timeout, whether the reply deadline (rather
-// than a silent read) ended the wait, and how many octets arrived since
-// the reply was first awaited.
-func (d *deadlineConn) replyState() (overall bool, got int64) {
+// than a silent read) ended the wait, how many octets arrived since the
+// reply was first awaited, and for how long nothing has arrived.
+func (d *deadlineConn) replyState() (overall bool, got int64, silent time.Duration) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	silent = time.Since(d.last)
 	if d.replyEnd.IsZero() {
-		return false, d.got
+		return false, d.got, silent
 	}
 	// A read that started just before the reply deadline may have been
 	// armed with it; allow for the timer's granularity.
-	return !time.Now().Add(time.Millisecond).Before(d.replyEnd), d.got
+	return !time.Now().Add(time.Millisecond).Before(d.replyEnd), d.got, silent
 }
 
 // arm sets a fresh deadline unless a context already interrupted the

@@ -129,6 +129,10 @@ func TestHostilePOP3Servers(t *testing.T) {
 		}, pop3.ErrEndlessReply, "pop3: UIDL: 127.0.0.1:PORT kept sending for 500ms"},
 		{"silent after the greeting", "USER", func(s *hostile.Server, c net.Conn) { hostile.Stall(s, c) },
 			os.ErrDeadlineExceeded, "pop3: USER: no answer from 127.0.0.1:PORT within 500ms"},
+		{"part of a reply, then silence", "USER", func(s *hostile.Server, c net.Conn) {
+			io.WriteString(c, "+OK half")
+			hostile.Stall(s, c)
+		}, os.ErrDeadlineExceeded, "pop3: USER: 127.0.0.1:PORT sent 8 octets of its reply and then nothing for 500ms"},
 		{"silent instead of greeting (an HTTP server)", "", func(s *hostile.Server, c net.Conn) { hostile.Stall(s, c) },
 			os.ErrDeadlineExceeded, "pop3: greeting: no answer from 127.0.0.1:PORT within 500ms"},
 		{"IMAP greeting", "", func(_ *hostile.Server, c net.Conn) {

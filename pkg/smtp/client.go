@@ -329,6 +329,10 @@ func (c *Client) step(ctx context.Context, what string, fn func() error) error {
 	}
 	var ne net.Error
 	switch {
+	case errors.As(err, &ne) && ne.Timeout() && c.conn.got > 0 && time.Since(c.conn.last) >= c.ep.StepTimeout()/2:
+		// Part of a reply, then silence: a stall, not a flood.
+		c.broken = fmt.Errorf("%s: %s sent %d octets of its reply and then nothing for %s",
+			what, c.ep.Addr(), c.conn.got, time.Since(c.conn.last).Round(100*time.Millisecond))
 	case errors.As(err, &ne) && ne.Timeout() && c.conn.got > 0:
 		// The deadline of a step is not extended by what arrives: a
 		// server that trickles or floods a reply forever ends here.

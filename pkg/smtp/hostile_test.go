@@ -74,6 +74,10 @@ func TestHostileSMTPServers(t *testing.T) {
 		}, smtp.ErrEndlessReply, "EHLO: 127.0.0.1:PORT kept sending for 500ms"},
 		{"silent after the greeting", true, func(s *hostile.Server, c net.Conn) { hostile.Stall(s, c) },
 			nil, "EHLO: no answer from 127.0.0.1:PORT within 500ms"},
+		{"part of a reply, then silence", true, func(s *hostile.Server, c net.Conn) {
+			io.WriteString(c, "250-mx.example.com\r\n250-SIZE")
+			hostile.Stall(s, c)
+		}, nil, "EHLO: 127.0.0.1:PORT sent 28 octets of its reply and then nothing for 500ms"},
 		{"silent instead of greeting (an HTTP or TLS server)", false, func(s *hostile.Server, c net.Conn) { hostile.Stall(s, c) },
 			nil, "read the greeting: no answer from 127.0.0.1:PORT within 500ms; if the port expects TLS from the start (like 465), use encryption ssl"},
 		{"POP3 greeting", false, func(_ *hostile.Server, c net.Conn) { io.WriteString(c, "+OK Dovecot ready.\r\n") },
