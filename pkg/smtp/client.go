@@ -18,8 +18,11 @@
 // so a server that floods or trickles a reply forever is cut off in time.
 // Only the upload of a message extends it, chunk by chunk, because that is
 // the client's own progress. A reply line is at most 64 KiB and a reply at
-// most 1,000 lines and 1 MiB (ErrLineTooLong, ErrReplyTooLong). The
-// transcript goes to Endpoint.Trace with every secret redacted.
+// most 1,000 lines and 1 MiB (ErrLineTooLong, ErrReplyTooLong); a server
+// that keeps sending past the deadline is ErrEndlessReply, and a greeting
+// that is not an SMTP reply (an IMAP, POP3 or web server on the port) is
+// ErrNotSMTP. The transcript goes to Endpoint.Trace with every secret
+// redacted.
 package smtp
 
 import (
