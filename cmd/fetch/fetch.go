@@ -527,6 +527,11 @@ func (o *output) message(r fetch.Record) {
 func (o *output) finish(j job, s *fetch.Summary, err error) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	// What the server got wrong without losing mail goes to stderr even
+	// with --json: stdout stays machine-readable, and the user learns it.
+	for _, w := range s.Warnings {
+		fmt.Fprintf(o.f.IO.ErrOut, "warning: %s: %s\n", j.name, w)
+	}
 	if o.json {
 		rec := Summary{Type: "summary", Account: j.name, Folder: s.Folder, Dir: j.dir, Fetched: s.Fetched, Matched: s.Matched,
 			Recovered: s.Recovered, Skipped: s.Skipped, Failed: s.Failed, Gone: s.Gone, Bytes: s.Bytes, WouldFetch: s.WouldFetch}

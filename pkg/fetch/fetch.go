@@ -146,6 +146,11 @@ type Summary struct {
 	Gone      int   // listed but removed by another client before download
 	Pending   int   // --exec failed earlier and no --exec was given to retry it
 
+	// Warnings are what the server's listing got wrong without losing
+	// mail (e.g. POP3 UIDLs given to more than one message), each one
+	// sentence for stderr.
+	Warnings []string
+
 	WouldFetch      int   // dry run: messages that would be downloaded
 	WouldFetchBytes int64 // dry run: their size as the server reports it
 
@@ -208,6 +213,10 @@ type runner struct {
 	atClose []pending
 }
 
+// warner is an Inbound that reports what its listing got wrong without
+// losing mail (*pop3.Client).
+type warner interface{ Warnings() []string }
+
 // pending is a stored message waiting for its server action.
 type pending struct {
 	rc     store.Receipt
@@ -259,6 +268,9 @@ func (r *runner) run(ctx context.Context) error {
 		return fmt.Errorf("list the messages of folder %s: %w", f.Name, err)
 	}
 	r.sum.Listed = len(list)
+	if w, ok := r.in.(warner); ok {
+		r.sum.Warnings = append(r.sum.Warnings, w.Warnings()...)
+	}
 	todo := list[:0:0]
 	for _, m := range list {
 		if r.mb != nil && r.mb.Seen(m.ID) {

@@ -137,6 +137,7 @@ func (c *Client) authSASL(ctx context.Context, client sasl.Client, oneLine bool)
 		}
 		var challenge string
 		for round := 0; ; round++ {
+			c.dc.awaitReply()
 			reply, err := c.readLine(cmd)
 			if err != nil {
 				return err
@@ -161,6 +162,7 @@ func (c *Client) authSASL(ctx context.Context, client sasl.Client, oneLine bool)
 						if err := c.flush(); err != nil {
 							return err
 						}
+						c.dc.awaitReply()
 						if _, rerr := c.readLine(cmd); rerr != nil {
 							return rerr
 						}

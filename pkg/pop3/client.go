@@ -10,15 +10,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mailport/mailport/internal/plural"
 	"github.com/mailport/mailport/pkg/mail"
 )
-
-// maxLine bounds a status or listing line so a misbehaving server cannot
-// make the client grow a line without end. Message bodies are not bounded:
-// they are streamed.
-const maxLine = 64 << 10
 
 // pipelineWindow is how many commands may be outstanding when the server
 // offers PIPELINING. The commands are a few bytes each, so the window never
@@ -56,6 +52,9 @@ type Client struct {
 	nums    map[string]int // UIDL → message number, from the last listing
 	sizes   map[int]int64  // message number → size
 	deletes int            // messages marked with DELE in this session
+	count   int            // messages by the last STAT, -1 before it
+	// warnings are what the last listing got wrong without losing mail.
+	warnings []string
 }
 
 var _ mail.Inbound = (*Client)(nil)
@@ -71,6 +70,7 @@ func Dial(ctx context.Context, ep mail.Endpoint) (*Client, error) {
 	}
 	c := &Client{
 		ep:     ep,
+		count:  -1,
 		dc:     &deadlineConn{Conn: conn, timeout: ep.StepTimeout()},
 		ctrace: mail.NewRedactor(ep.Trace, "pop3 C: "),
 		strace: mail.NewRedactor(ep.Trace, "pop3 S: "),
@@ -78,12 +78,13 @@ func Dial(ctx context.Context, ep mail.Endpoint) (*Client, error) {
 	}
 	c.setConn(c.dc)
 	err = c.op(ctx, "greeting", func() error {
+		c.dc.awaitReply()
 		line, err := c.readLine("greeting")
 		if err != nil {
 			return err
 		}
 		if !strings.HasPrefix(line, "+OK") {
-			return c.fail(fmt.Errorf("pop3: %s did not greet with +OK: %s", ep.Addr(), line))
+			return c.serverError("greeting", ErrNotPOP3, "%s", notPOP3(ep.Addr(), line))
 		}
 		c.greeting = line
 		return nil
@@ -152,7 +153,17 @@ func (c *Client) ioError(what string, err error) error {
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		err = fmt.Errorf("pop3: %s: %w", what, err)
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		err = fmt.Errorf("pop3: %s: no answer from %s within %s: %w", what, c.ep.Addr(), c.ep.StepTimeout(), err)
+		overall, got, silent := c.dc.replyState()
+		switch {
+		case got > 0 && silent >= c.ep.StepTimeout()/2:
+			// Part of a reply, then silence: a stall, not a flood.
+			err = fmt.Errorf("pop3: %s: %s sent %d octets of its reply and then nothing for %s: %w", what, c.ep.Addr(), got, silent.Round(100*time.Millisecond), err)
+		case overall && got > 0:
+			err = &ServerError{Step: what, Kind: ErrEndlessReply, Text: fmt.Sprintf(
+				"%s kept sending for %s (%d octets) without finishing its reply", c.ep.Addr(), c.ep.StepTimeout(), got)}
+		default:
+			err = fmt.Errorf("pop3: %s: no answer from %s within %s: %w", what, c.ep.Addr(), c.ep.StepTimeout(), err)
+		}
 	default:
 		err = fmt.Errorf("pop3: %s: connection to %s failed: %w", what, c.ep.Addr(), err)
 	}
@@ -200,7 +211,7 @@ func (c *Client) readLine(what string) (string, error) {
 		if err == nil || err == bufio.ErrBufferFull {
 			buf = append(buf, chunk...)
 			if len(buf) > maxLine {
-				return "", c.fail(fmt.Errorf("pop3: %s: the server sent a line longer than %d octets", what, maxLine))
+				return "", c.serverError(what, ErrLineTooLong, "the POP3 server %s sent a line longer than 64 KiB", c.ep.Addr())
 			}
 			if err == nil {
 				break
@@ -218,7 +229,9 @@ func (c *Client) readLine(what string) (string, error) {
 
 // readStatus reads a reply to cmd: the text after "+OK", or an *Error for
 // "-ERR". Anything else means the client and server are out of step.
+// It starts the reply deadline.
 func (c *Client) readStatus(cmd string) (string, error) {
+	c.dc.awaitReply()
 	line, err := c.readLine(cmd)
 	if err != nil {
 		return "", err
@@ -229,19 +242,27 @@ func (c *Client) readStatus(cmd string) (string, error) {
 	case strings.HasPrefix(line, "-ERR"):
 		return "", &Error{Command: cmd, Text: line}
 	}
-	return "", c.fail(fmt.Errorf("pop3: %s: unexpected reply from the server: %q", cmd, line))
+	return "", c.serverError(cmd, ErrBadReply, "%s sent %s where a POP3 server answers +OK or -ERR", c.ep.Addr(), quote(line))
 }
 
 // readMulti reads the lines of a multi-line reply up to the terminating
-// ".", with dot-stuffing undone.
-func (c *Client) readMulti(cmd string, fn func(line string) error) error {
-	for {
+// ".", with dot-stuffing undone. A reply of more than limit lines is an
+// error; what names the lines in it ("UIDL listing", "CAPA reply").
+func (c *Client) readMulti(cmd string, limit int, what string, fn func(line string) error) error {
+	for n := 0; ; n++ {
 		line, err := c.readLine(cmd)
 		if err != nil {
 			return err
 		}
 		if line == "." {
 			return nil
+		}
+		if n == limit {
+			unit := "lines"
+			if strings.HasSuffix(what, "listing") {
+				unit = "entries"
+			}
+			return c.serverError(cmd, ErrListingTooLong, "the %s of %s passed %s %s", what, c.ep.Addr(), thousands(limit), unit)
 		}
 		line = strings.TrimPrefix(line, ".") // undo dot-stuffing
 		if err := fn(line); err != nil {
@@ -279,7 +300,7 @@ func (c *Client) Capabilities(ctx context.Context) ([]string, error) {
 			return err
 		}
 		var caps []string
-		err := c.readMulti("CAPA", func(line string) error {
+		err := c.readMulti("CAPA", maxCapa, "CAPA reply", func(line string) error {
 			f := strings.Fields(strings.ToUpper(line))
 			switch {
 			case len(f) == 0:
@@ -352,6 +373,7 @@ func (c *Client) startTLS(ctx context.Context) error {
 		if c.r.Buffered() > 0 {
 			return c.fail(fmt.Errorf("pop3: %s sent data after accepting STLS, before TLS started; refusing to continue", c.ep.Addr()))
 		}
+		c.dc.clearReply() // the handshake has its own timeout
 		tc, err := mail.UpgradeTLS(ctx, c.dc, c.ep)
 		if err != nil {
 			return c.fail(fmt.Errorf("pop3: %w", err))
@@ -376,9 +398,10 @@ func (c *Client) Stat(ctx context.Context) (count int, size int64, err error) {
 				size, err = strconv.ParseInt(f[1], 10, 64)
 			}
 		}
-		if len(f) < 2 || err != nil {
+		if len(f) < 2 || err != nil || count < 0 {
 			return fmt.Errorf("pop3: STAT: cannot read the server's reply %q", text)
 		}
+		c.count = count
 		return nil
 	})
 	return count, size, err
@@ -400,6 +423,7 @@ func (c *Client) Reset(ctx context.Context) error {
 		}
 		c.deletes = 0
 		c.nums, c.sizes = nil, nil // deleted messages are back; list again
+		c.count = -1
 		return nil
 	})
 }

@@ -7,23 +7,44 @@ import (
 	"time"
 )
 
-// deadlineConn gives every read and write its own deadline, one step timeout
-// from when it starts, so a large message keeps streaming as long as bytes
-// arrive while a silent server is noticed within the timeout. It also lets a
-// context interrupt a blocked read or write.
+// deadlineConn bounds the time the client waits for the server, in two
+// ways (see "Timeouts" in the package documentation):
+//
+//   - every read and write must make progress within one step timeout, so
+//     a silent server is noticed in time;
+//   - while a reply is awaited (a status line, a CAPA or UIDL listing, an
+//     AUTH continuation), the whole reply must also arrive within one step
+//     timeout of when the client started waiting for it. Progress cannot
+//     extend that: a server that floods or trickles a reply forever is cut
+//     off at the reply deadline.
+//
+// A message body is different: it may be large and the line slow, so it
+// streams without a reply deadline for as long as bytes keep arriving
+// (clearReply lifts the reply deadline).
+//
+// It also lets a context interrupt a blocked read or write.
 type deadlineConn struct {
 	net.Conn
 	timeout time.Duration
 
 	mu       sync.Mutex
-	canceled error // the context error that interrupted the connection
+	canceled error     // the context error that interrupted the connection
+	replyEnd time.Time // zero while streaming a body
+	got      int64     // octets read since the current reply was awaited
+	last     time.Time // when the last octet arrived
 }
 
 func (d *deadlineConn) Read(p []byte) (int, error) {
-	if err := d.arm(d.Conn.SetReadDeadline); err != nil {
+	if err := d.arm(d.Conn.SetReadDeadline, true); err != nil {
 		return 0, err
 	}
 	n, err := d.Conn.Read(p)
+	d.mu.Lock()
+	d.got += int64(n)
+	if n > 0 {
+		d.last = time.Now()
+	}
+	d.mu.Unlock()
 	if err != nil {
 		err = d.cause(err)
 	}
@@ -31,7 +52,7 @@ func (d *deadlineConn) Read(p []byte) (int, error) {
 }
 
 func (d *deadlineConn) Write(p []byte) (int, error) {
-	if err := d.arm(d.Conn.SetWriteDeadline); err != nil {
+	if err := d.arm(d.Conn.SetWriteDeadline, false); err != nil {
 		return 0, err
 	}
 	n, err := d.Conn.Write(p)
@@ -41,16 +62,53 @@ func (d *deadlineConn) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// awaitReply starts the reply deadline: what the server sends next must
+// be complete within one step timeout from now.
+func (d *deadlineConn) awaitReply() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.replyEnd, d.got = time.Now().Add(d.timeout), 0
+}
+
+// clearReply lifts the reply deadline for a message body or a TLS
+// handshake (which has its own timeout); only the
+// per-read timeout applies until the next awaitReply.
+func (d *deadlineConn) clearReply() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.replyEnd = time.Time{}
+}
+
+// replyState reports, after a timeout, whether the reply deadline (rather
+// than a silent read) ended the wait, how many octets arrived since the
+// reply was first awaited, and for how long nothing has arrived.
+func (d *deadlineConn) replyState() (overall bool, got int64, silent time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	silent = time.Since(d.last)
+	if d.replyEnd.IsZero() {
+		return false, d.got, silent
+	}
+	// A read that started just before the reply deadline may have been
+	// armed with it; allow for the timer's granularity.
+	return !time.Now().Add(time.Millisecond).Before(d.replyEnd), d.got, silent
+}
+
 // arm sets a fresh deadline unless a context already interrupted the
 // connection; the lock orders it against interrupt so a cancellation is
-// never overwritten by a later deadline.
-func (d *deadlineConn) arm(set func(time.Time) error) error {
+// never overwritten by a later deadline. Reads never go past the reply
+// deadline.
+func (d *deadlineConn) arm(set func(time.Time) error, read bool) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.canceled != nil {
 		return d.canceled
 	}
-	return set(time.Now().Add(d.timeout))
+	t := time.Now().Add(d.timeout)
+	if read && !d.replyEnd.IsZero() && d.replyEnd.Before(t) {
+		t = d.replyEnd
+	}
+	return set(t)
 }
 
 // cause reports the context error instead of the deadline error it provoked.

@@ -29,9 +29,22 @@
 // one-line form.
 //
 // Timeouts: every read and write must make progress within the endpoint's
-// step timeout, so a silent server is noticed in time while a large message
-// streams for as long as it needs. A cancelled context interrupts a blocked
-// call at once. After a timeout, a cancellation mid-exchange or any other
+// step timeout, so a silent server is noticed in time. Every reply but a
+// message body (a status line, a CAPA, UIDL or LIST listing, an AUTH
+// continuation) must also be complete within one step timeout of when the
+// client starts waiting for it, and what arrives does not extend that: a
+// server that floods or trickles a reply forever is cut off with
+// ErrEndlessReply ("kept sending for 30s without finishing its reply"). A
+// message body streams for as long as it keeps coming, so a large message
+// on a slow line is never cut; its LIST size is a hint and bounds nothing.
+// A cancelled context interrupts a blocked call at once.
+//
+// Limits: a line is at most 64 KiB (ErrLineTooLong), a listing at most
+// 300,000 entries (ErrListingTooLong), a UIDL at most RFC 1939's 70
+// octets; a greeting that is not "+OK" (an IMAP, SMTP or web server on
+// the port) is ErrNotPOP3. A server that gives one UIDL to several
+// messages keeps the UIDL for the oldest and derived ids for the others
+// (see Client.Warnings), so no message becomes unreachable. After a timeout, a cancellation mid-exchange or any other
 // I/O error the client is out of step with the server and refuses further
 // work; Close then only closes the connection.
 //

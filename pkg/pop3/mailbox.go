@@ -57,7 +57,7 @@ func (c *Client) List(ctx context.Context, crit mail.Criteria) ([]mail.Message, 
 	if !c.authed {
 		return nil, errNotAuthenticated
 	}
-	if err := c.load(ctx, true); err != nil {
+	if err := c.load(ctx); err != nil {
 		return nil, err
 	}
 	msgs := make([]mail.Message, 0, len(c.nums))
@@ -68,15 +68,19 @@ func (c *Client) List(ctx context.Context, crit mail.Criteria) ([]mail.Message, 
 	return msgs, nil
 }
 
-// load reads UIDL (and, with sizes, LIST, pipelined) into c.nums and c.sizes.
-func (c *Client) load(ctx context.Context, sizes bool) error {
-	cmds := []string{"UIDL"}
-	if sizes {
-		cmds = append(cmds, "LIST")
-	}
+// load reads UIDL and LIST (pipelined when possible) into c.nums and
+// c.sizes. It trusts the server only as far as it must: a line it cannot
+// read, a message number below 1 or a UIDL longer than RFC 1939's 70
+// octets is an error; sizes are hints (a negative one, or one above 1 TiB, counts as
+// unknown);
+// duplicate UIDLs get derived ids (see deriveIDs); a STAT count that
+// disagrees with the listing and a message listed without a UIDL are
+// reported through Warnings.
+func (c *Client) load(ctx context.Context) error {
+	cmds := []string{"UIDL", "LIST"}
 	pipe := c.pipelining(ctx)
 	return c.op(ctx, "UIDL", func() error {
-		nums := map[string]int{}
+		var uidls []listed
 		szs := map[int]int64{}
 		read := func(i int) error {
 			cmd := cmds[i]
@@ -87,22 +91,32 @@ func (c *Client) load(ctx context.Context, sizes bool) error {
 				}
 				return err
 			}
-			return c.readMulti(cmd, func(line string) error {
+			return c.readMulti(cmd, maxListing, cmd+" listing", func(line string) error {
 				f := strings.Fields(line)
-				if len(f) < 2 {
-					return c.fail(fmt.Errorf("pop3: %s: cannot read the server's line %q", cmd, line))
+				var n int
+				var err error
+				if len(f) >= 2 {
+					n, err = strconv.Atoi(f[0])
 				}
-				n, err := strconv.Atoi(f[0])
-				if err != nil {
-					return c.fail(fmt.Errorf("pop3: %s: cannot read the server's line %q", cmd, line))
+				if len(f) < 2 || err != nil {
+					return c.serverError(cmd, ErrBadReply, "%s sent the listing line %s, which is not a message number and a %s", c.ep.Addr(), quote(line), map[string]string{"UIDL": "unique id", "LIST": "size"}[cmd])
+				}
+				if n < 1 {
+					return c.serverError(cmd, ErrBadReply, "%s listed message number %d; POP3 numbers messages from 1", c.ep.Addr(), n)
 				}
 				if cmd == "UIDL" {
-					nums[f[1]] = n
+					if len(f[1]) > maxUIDL {
+						return c.serverError(cmd, ErrBadReply, "%s sent a UIDL of %d octets for message %d; RFC 1939 allows at most 70", c.ep.Addr(), len(f[1]), n)
+					}
+					uidls = append(uidls, listed{num: n, uid: f[1]})
 					return nil
 				}
 				size, err := strconv.ParseInt(f[1], 10, 64)
-				if err != nil {
-					return c.fail(fmt.Errorf("pop3: %s: cannot read the server's line %q", cmd, line))
+				if err != nil && !errors.Is(err, strconv.ErrRange) {
+					return c.serverError(cmd, ErrBadReply, "%s sent the listing line %s, which is not a message number and a size", c.ep.Addr(), quote(line))
+				}
+				if size < 0 || size > maxSize || err != nil {
+					size = 0 // a hint only: unknown rather than absurd
 				}
 				szs[n] = size
 				return nil
@@ -112,12 +126,108 @@ func (c *Client) load(ctx context.Context, sizes bool) error {
 		if err := c.pipeline(pipe, len(cmds), func(i int) string { return cmds[i] }, read, skip); err != nil {
 			return err
 		}
-		c.nums = nums
-		if sizes {
-			c.sizes = szs
+		nums, dups, err := c.deriveIDs(uidls, szs)
+		if err != nil {
+			return err
 		}
+		c.nums, c.sizes = nums, szs
+		c.listWarnings(uidls, szs, dups)
 		return nil
 	})
+}
+
+// listed is one UIDL line.
+type listed struct {
+	num int
+	uid string
+}
+
+// deriveIDs maps ids to message numbers. A server that gives two messages
+// the same UIDL breaks RFC 1939; taken at its word, one of them could never
+// be fetched (the id would name only one, and the other would be skipped
+// as already fetched, run after run). So the first message with a UIDL (the
+// lowest number: the oldest) keeps it, and each later one gets a derived
+// id "UIDL#K.SIZE", K being its place among the messages sharing the UIDL
+// (2, 3, ...) and SIZE its LIST size.
+//
+// Why this id: message numbers follow arrival order, so K is stable from
+// one session to the next while no earlier copy is removed, which makes a
+// rerun skip what it fetched before (nothing twice). The first copy keeps
+// the plain UIDL so what an earlier run fetched under it is still
+// recognised. Adding the size means that when an earlier copy is removed
+// and the copies shift, a different message that moves into place K is not
+// mistaken for the one fetched there before (its size differs) and is
+// fetched rather than skipped; only a shifted copy of the very same size
+// can still be taken for an old one. Losing nothing weighs more than
+// fetching a message twice, and a derived id that happens to be another
+// message's real UIDL gets a further "#".
+func (c *Client) deriveIDs(uidls []listed, sizes map[int]int64) (map[string]int, int, error) {
+	sort.SliceStable(uidls, func(i, j int) bool { return uidls[i].num < uidls[j].num })
+	nums := make(map[string]int, len(uidls))
+	var later []listed // the second and later messages with a UIDL
+	for i, l := range uidls {
+		if i > 0 && l.num == uidls[i-1].num {
+			return nil, 0, c.serverError("UIDL", ErrBadReply, "%s listed message number %d twice", c.ep.Addr(), l.num)
+		}
+		if _, dup := nums[l.uid]; dup {
+			later = append(later, l)
+			continue
+		}
+		nums[l.uid] = l.num
+	}
+	copies := map[string]int{}
+	for _, l := range later {
+		k, ok := copies[l.uid]
+		if !ok {
+			k = 1
+		}
+		k++
+		copies[l.uid] = k
+		id := l.uid + "#" + strconv.Itoa(k) + "." + strconv.FormatInt(sizes[l.num], 10)
+		for {
+			if _, taken := nums[id]; !taken {
+				break
+			}
+			id += "#"
+		}
+		nums[id] = l.num
+	}
+	dups := len(later)
+	return nums, dups, nil
+}
+
+// listWarnings notes what a listing got wrong without losing mail.
+func (c *Client) listWarnings(uidls []listed, sizes map[int]int64, dups int) {
+	c.warnings = nil
+	if dups > 0 {
+		c.warnings = append(c.warnings, fmt.Sprintf("the POP3 server %s gave %d messages a UIDL that an earlier message already has (RFC 1939 requires unique ones); each is fetched under a derived id UIDL#N.SIZE so none is skipped", c.ep.Addr(), dups))
+	}
+	hasUIDL := make(map[int]bool, len(uidls))
+	for _, l := range uidls {
+		hasUIDL[l.num] = true
+	}
+	var missing []int
+	for n := range sizes {
+		if !hasUIDL[n] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Ints(missing)
+		c.warnings = append(c.warnings, fmt.Sprintf("the POP3 server %s listed %d messages without a UIDL (message %d first); mailport cannot tell them apart across sessions, so they stay on the server", c.ep.Addr(), len(missing), missing[0]))
+	}
+	if c.count >= 0 && c.count != len(uidls) {
+		c.warnings = append(c.warnings, fmt.Sprintf("the POP3 server %s reported %d messages in STAT but listed %d in UIDL; mailport fetches the listed ones", c.ep.Addr(), c.count, len(uidls)))
+	}
+}
+
+// Warnings returns, once, what the last listing got wrong in a way that
+// loses no mail but that the user should know about: duplicate UIDLs,
+// messages without a UIDL, a STAT count that disagrees with the listing.
+func (c *Client) Warnings() []string {
+	w := c.warnings
+	c.warnings = nil
+	return w
 }
 
 // resolve maps UIDLs to message numbers, listing first if needed.
@@ -126,7 +236,7 @@ func (c *Client) resolve(ctx context.Context, ids []string) ([]int, error) {
 		return nil, errNotAuthenticated
 	}
 	if c.nums == nil {
-		if err := c.load(ctx, c.sizes == nil); err != nil {
+		if err := c.load(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -166,6 +276,9 @@ func (c *Client) Fetch(ctx context.Context, msgs []mail.Message, fn func(mail.Me
 			if m.Size == 0 {
 				m.Size = c.sizes[nums[i]]
 			}
+			// The body streams for as long as it keeps coming; its size
+			// as listed is a hint and bounds nothing.
+			c.dc.clearReply()
 			d := newDotReader(c.r, func(err error) error { return c.ioError(cmd(i), err) })
 			ferr := fn(m, d)
 			if _, err := io.Copy(io.Discard, d); err != nil {
@@ -202,6 +315,9 @@ func (c *Client) Delete(ctx context.Context, ids []string) error {
 			switch {
 			case err == nil:
 				c.deletes++
+				if c.count > 0 {
+					c.count--
+				}
 				delete(c.nums, ids[i])
 			case errors.As(err, &perr):
 				if first == nil {
@@ -275,6 +391,7 @@ func skipReply(c *Client, cmd string, multi bool) error {
 	if !multi {
 		return nil
 	}
+	c.dc.clearReply()
 	_, err := io.Copy(io.Discard, newDotReader(c.r, func(err error) error { return c.ioError(cmd, err) }))
 	return err
 }

@@ -12,8 +12,17 @@
 // kilobytes of buffer and its bytes change only where SMTP requires it
 // (dot-stuffing and CRLF line ends).
 //
-// Every step is bounded by the endpoint's step timeout and by the context;
-// the transcript goes to Endpoint.Trace with every secret redacted.
+// Every step (a command and its whole reply, the greeting, the reply to a
+// message) must finish within the endpoint's step timeout: the deadline is
+// set when the step starts and what the server sends does not extend it,
+// so a server that floods or trickles a reply forever is cut off in time.
+// Only the upload of a message extends it, chunk by chunk, because that is
+// the client's own progress. A reply line is at most 64 KiB and a reply at
+// most 1,000 lines and 1 MiB (ErrLineTooLong, ErrReplyTooLong); a server
+// that keeps sending past the deadline is ErrEndlessReply, and a greeting
+// that is not an SMTP reply (an IMAP, POP3 or web server on the port) is
+// ErrNotSMTP. The transcript goes to Endpoint.Trace with every secret
+// redacted.
 package smtp
 
 import (
@@ -117,7 +126,11 @@ func Dial(ctx context.Context, ep mail.Endpoint) (*Client, error) {
 
 func (c *Client) start(ctx context.Context) error {
 	err := c.step(ctx, "read the greeting", func() error {
-		code, msg, err := c.text.ReadResponse(0)
+		code, msg, err := readReply(c.text.R)
+		var re *replyError
+		if errors.As(err, &re) && re.kind == ErrBadReply {
+			return notSMTP(re.line)
+		}
 		if err != nil {
 			return err
 		}
@@ -300,6 +313,7 @@ func (c *Client) step(ctx context.Context, what string, fn func() error) error {
 		return c.broken
 	}
 	c.extendDeadline()
+	c.conn.got = 0
 	stop := context.AfterFunc(ctx, c.cancel)
 	err := fn()
 	if !stop() {
@@ -317,10 +331,20 @@ func (c *Client) step(ctx context.Context, what string, fn func() error) error {
 		return err
 	}
 	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	switch {
+	case errors.As(err, &ne) && ne.Timeout() && c.conn.got > 0 && time.Since(c.conn.last) >= c.ep.StepTimeout()/2:
+		// Part of a reply, then silence: a stall, not a flood.
+		c.broken = fmt.Errorf("%s: %s sent %d octets of its reply and then nothing for %s",
+			what, c.ep.Addr(), c.conn.got, time.Since(c.conn.last).Round(100*time.Millisecond))
+	case errors.As(err, &ne) && ne.Timeout() && c.conn.got > 0:
+		// The deadline of a step is not extended by what arrives: a
+		// server that trickles or floods a reply forever ends here.
+		c.broken = &replyError{kind: ErrEndlessReply, text: fmt.Sprintf("%s: %s kept sending for %s (%d octets) without finishing its reply",
+			what, c.ep.Addr(), c.ep.StepTimeout(), c.conn.got)}
+	case errors.As(err, &ne) && ne.Timeout():
 		c.timedOut = true
 		c.broken = fmt.Errorf("%s: no answer from %s within %s", what, c.ep.Addr(), c.ep.StepTimeout())
-	} else {
+	default:
 		c.broken = fmt.Errorf("%s with %s: %w", what, c.ep.Addr(), err)
 	}
 	return c.broken
@@ -354,7 +378,7 @@ func (c *Client) cmdAny(ctx context.Context, what, format string, args ...any) (
 		}
 		c.text.StartResponse(id)
 		defer c.text.EndResponse(id)
-		code, msg, err = c.text.ReadResponse(0)
+		code, msg, err = readReply(c.text.R)
 		return err
 	})
 	return code, msg, err

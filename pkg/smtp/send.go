@@ -114,7 +114,7 @@ func (c *Client) data(ctx context.Context, r io.Reader) error {
 	c.trace.endData()
 	// The verdict on the whole message is one more step.
 	err := c.step(ctx, "the reply to the message", func() error {
-		code, msg, err := c.text.ReadResponse(0)
+		code, msg, err := readReply(c.text.R)
 		if err != nil {
 			return err
 		}

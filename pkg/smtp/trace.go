@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mailport/mailport/internal/plural"
 	"github.com/mailport/mailport/pkg/mail"
@@ -153,14 +154,21 @@ func (s *serverTrace) redact(line string) string {
 	return line
 }
 
-// traceConn copies what crosses the connection to the tracer.
+// traceConn copies what crosses the connection to the tracer, and counts
+// the octets read in the current step.
 type traceConn struct {
 	net.Conn
-	t *tracer
+	t    *tracer
+	got  int64
+	last time.Time // when the last octet arrived
 }
 
 func (c *traceConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
+	c.got += int64(n)
+	if n > 0 {
+		c.last = time.Now()
+	}
 	if n > 0 {
 		c.t.received(p[:n])
 	}

@@ -52,6 +52,15 @@ type Options struct {
 	// FailText is the refusal of a login; default "-ERR [AUTH] Authentication failed.".
 	FailText string
 
+	// ListSize, when set, is what LIST reports as message n's size
+	// (given its true size): a server whose sizes are wrong.
+	ListSize func(n, size int) string
+	// StatCount, when set, is what STAT reports as the message count
+	// (given the true count).
+	StatCount func(count int) int
+	// HideUIDL, when set, leaves message n out of the UIDL listing.
+	HideUIDL func(n int) bool
+
 	// Stall makes the server stop answering, without closing the
 	// connection, when it returns true for a command's verb (upper-cased)
 	// or for "" before the greeting.
@@ -159,6 +168,15 @@ func (s *Server) AddMessage(data []byte) string {
 	uid := fmt.Sprintf("uid%06d", s.next)
 	s.msgs = append(s.msgs, &Message{UID: uid, Data: data})
 	return uid
+}
+
+// AddMessageUID appends a raw message with the given UIDL, which may be
+// one that another message already has (a server that breaks RFC 1939).
+func (s *Server) AddMessageUID(uid string, data []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.next++
+	s.msgs = append(s.msgs, &Message{UID: uid, Data: data})
 }
 
 // Messages returns the messages in the mailbox.
@@ -584,10 +602,16 @@ func (ss *session) transaction(verb string, args []string) bool {
 				size += len(m.Data)
 			}
 		}
+		if ss.s.opts.StatCount != nil {
+			count = ss.s.opts.StatCount(count)
+		}
 		ss.reply("+OK %d %d", count, size)
 	case "LIST", "UIDL":
 		field := func(i int) string {
 			if verb == "LIST" {
+				if ss.s.opts.ListSize != nil {
+					return ss.s.opts.ListSize(i+1, len(ss.msgs[i].Data))
+				}
 				return strconv.Itoa(len(ss.msgs[i].Data))
 			}
 			return ss.msgs[i].UID
@@ -600,6 +624,9 @@ func (ss *session) transaction(verb string, args []string) bool {
 		}
 		ss.reply("+OK")
 		for i := range ss.msgs {
+			if verb == "UIDL" && ss.s.opts.HideUIDL != nil && ss.s.opts.HideUIDL(i+1) {
+				continue
+			}
 			if !ss.deleted[i] {
 				ss.reply("%d %s", i+1, field(i))
 			}
