@@ -405,9 +405,10 @@ func (c *Client) Reset(ctx context.Context) error {
 
 // Close sends QUIT, which makes the server remove the messages marked for
 // deletion, and closes the connection. It reports an error when deletions
-// were marked but could not be committed.
+// were marked but could not be committed. On a nil or never-connected
+// Client it does nothing.
 func (c *Client) Close() error {
-	if c.closed {
+	if c == nil || c.closed || c.conn == nil {
 		return nil
 	}
 	var err error

@@ -253,9 +253,10 @@ func (c *Client) MaxMessageSize() int64 {
 }
 
 // Close ends the session with QUIT and closes the connection. It is safe
-// to call more than once.
+// to call more than once, and on a nil or never-connected Client, where it
+// does nothing.
 func (c *Client) Close() error {
-	if c.closed {
+	if c == nil || c.closed || c.raw == nil {
 		return nil
 	}
 	if c.broken == nil {
