@@ -131,13 +131,13 @@ func run(cmd *cobra.Command, opts *Options) error {
 	}
 	var reports []*dg.Report
 	for _, n := range names {
-		rep, err := dg.Run(cmd.Context(), n, dg.Options{
+		rep, err := runAccount(cmd.Context(), cfg, n, dg.Options{
 			Opener:         opener,
 			ConfigProblems: problems[n],
 			SendTo:         opts.SendTo,
 			Timeout:        opts.Timeout,
 			Now:            f.Now,
-		})
+		}, dg.Run)
 		if err != nil {
 			return err
 		}

@@ -154,11 +154,11 @@ func firstLine(b []byte) string {
 }
 
 // shown is a peer's first line as the finding quotes it: valid UTF-8,
-// control characters escaped, at most 80 characters.
+// control characters escaped, at most 60 bytes.
 func shown(s string) string {
 	s = strings.TrimRight(s, "\r\n")
-	if len(s) > 80 {
-		s = s[:80] + "…"
+	if len(s) > 60 {
+		s = s[:60] + "…"
 	}
 	return fmt.Sprintf("%q", strings.ToValidUTF8(s, "\uFFFD"))
 }
@@ -198,11 +198,12 @@ func (r *runner) wrongPeer(c *Check, kind, first string, overTLS bool) bool {
 	}
 	ev := r.evidence("tls")
 	ev.Text, ev.own = first, true
-	var cause, fix string
+	var cause, fix, saw string
 	switch kind {
 	case peerIMAP, peerPOP3, peerSMTP:
 		ev.Reason = "wrong-protocol"
-		cause = fmt.Sprintf("Port %d speaks %s (it greeted %s), but the account is %s.", port, speaks, shown(first), own)
+		saw = fmt.Sprintf("%s greeting %s", speaks, shown(first))
+		cause = fmt.Sprintf("Port %d speaks %s, but the account is %s.", port, speaks, own)
 		switch {
 		case r.acct.Type == config.Inbound && kind != peerSMTP:
 			fix = fmt.Sprintf("To read the mail as %s, %s; or change the account's protocol to the one that answers: `mailport account edit %s --protocol %s`.", own, usePort, r.name, strings.ToLower(kind))
@@ -217,24 +218,28 @@ func (r *runner) wrongPeer(c *Check, kind, first string, overTLS bool) bool {
 		if overTLS {
 			web = "HTTPS"
 		}
-		cause = fmt.Sprintf("Port %d is a web server's: it speaks %s (it answered %s), not %s.", port, web, shown(first), own)
+		saw = fmt.Sprintf("%s answer %s", web, shown(first))
+		cause = fmt.Sprintf("Port %d is a web server's: it speaks %s, not %s.", port, web, own)
 		fix = fmt.Sprintf("Point the account at the mail server: %s, and check the host (`mailport account edit %s --host ...`).", usePort, r.name)
 	case peerSSH:
 		ev.Reason = "ssh-on-port"
-		cause = fmt.Sprintf("Port %d is an SSH server's (it greeted %s), not %s.", port, shown(first), own)
+		saw = fmt.Sprintf("SSH banner %s", shown(first))
+		cause = fmt.Sprintf("Port %d is an SSH server's, not %s.", port, own)
 		fix = fmt.Sprintf("Point the account at the mail server: %s.", usePort)
 	case peerTLS:
 		ev.Reason = "tls-on-plain-port"
 		tr, trName := r.portFor(string(enc))
+		saw = "a TLS record where a greeting was due"
 		cause = fmt.Sprintf("Port %d answered with a TLS record, so it speaks TLS from the first byte, while the account says encryption %s.", port, enc)
 		fix = fmt.Sprintf("Use encryption ssl on this port (`mailport account edit %s --encryption ssl`), or port %d (%s) with %s.", r.name, tr, trName, enc)
 	default:
 		ev.Reason = "junk-on-port"
-		cause = fmt.Sprintf("Port %d answered %s, which is neither %s nor any protocol mailport recognises (IMAP, POP3, SMTP, HTTP, SSH, TLS).", port, shown(first), own)
+		saw = fmt.Sprintf("unrecognised bytes %s", shown(first))
+		cause = fmt.Sprintf("Port %d answers with bytes that are neither %s nor any protocol mailport recognises (IMAP, POP3, SMTP, HTTP, SSH, TLS).", port, own)
 		fix = fmt.Sprintf("Check the host and port with the server's administrator; for %s, %s.", own, usePort)
 	}
 	r.findExact(c, Fail, ev, cause, fix)
-	c.Saw = strings.TrimSuffix(cause, ".")
+	c.Saw = saw
 	r.block(needNet, fmt.Sprintf("port %d does not speak %s", port, own))
 	return true
 }
@@ -273,4 +278,3 @@ func (r *runner) findExact(c *Check, st Status, ev *Evidence, cause, fix string)
 	f := &c.Findings[len(c.Findings)-1]
 	f.Cause, f.Fix = cause, fix
 }
-

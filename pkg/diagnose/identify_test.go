@@ -123,15 +123,15 @@ func TestWrongProtocol(t *testing.T) {
 	}{
 		{config.POP3, imapSrv.Addr(), config.StartTLS, "wrong-protocol", []string{"speaks IMAP", "the account is POP3", "use port 110 (POP3 with STARTTLS)", "--protocol imap"}},
 		{config.POP3, imapSrv.Addr(), config.None, "wrong-protocol", []string{"speaks IMAP", "use port 110 (POP3 without encryption)"}},
-		{config.POP3, imapSrv.Addr(), config.SSL, "wrong-protocol", []string{"speaks IMAP (it greeted \"* OK [CAPABILITY IMAP4rev1 STARTTLS] Dovecot ready.\")", "use port 995 (POP3 over TLS)"}},
+		{config.POP3, imapSrv.Addr(), config.SSL, "wrong-protocol", []string{"IMAP greeting \"* OK [CAPABILITY IMAP4rev1 STARTTLS] Dovecot ready.\"", "speaks IMAP, but the account is POP3", "use port 995 (POP3 over TLS)"}},
 		{config.IMAP, pop3Srv.Addr(), config.StartTLS, "wrong-protocol", []string{"speaks POP3", "use port 143 (IMAP with STARTTLS)", "--protocol pop3"}},
 		{config.IMAP, smtpSrv.Addr(), config.SSL, "wrong-protocol", []string{"speaks SMTP", "SMTP is for sending mail; to read it, use port 993 (IMAP over TLS)"}},
 		{config.SMTP, imapSrv.Addr(), config.StartTLS, "wrong-protocol", []string{"speaks IMAP", "IMAP is for reading mail; to send it, use port 587 (SMTP with STARTTLS)"}},
-		{config.IMAP, sshSrv.Addr(), config.SSL, "ssh-on-port", []string{"is an SSH server's", "SSH-2.0-OpenSSH_9.2p1 Debian-2", "not IMAP"}},
+		{config.IMAP, sshSrv.Addr(), config.SSL, "ssh-on-port", []string{"is an SSH server's", "SSH banner \"SSH-2.0-OpenSSH_9.2p1 Debian-2\"", "not IMAP"}},
 		{config.IMAP, sshSrv.Addr(), config.None, "ssh-on-port", []string{"is an SSH server's"}},
-		{config.POP3, junk.Addr(), config.None, "junk-on-port", []string{`answered "\x00\x05junk~`, "neither POP3 nor any protocol mailport recognises"}},
+		{config.POP3, junk.Addr(), config.None, "junk-on-port", []string{`unrecognised bytes "\x00\x05junk~`, "neither POP3 nor any protocol mailport recognises"}},
 		{config.SMTP, junk.Addr(), config.SSL, "junk-on-port", []string{"neither SMTP nor any protocol"}},
-		{config.IMAP, web.Listener.Addr().String(), config.StartTLS, "http-on-port", []string{"is a web server's: it speaks HTTP (it answered \"HTTP/1.0 404 Not Found\"), not IMAP"}},
+		{config.IMAP, web.Listener.Addr().String(), config.StartTLS, "http-on-port", []string{"HTTP answer \"HTTP/1.0 404 Not Found\"", "is a web server's: it speaks HTTP, not IMAP"}},
 		{config.SMTP, web.Listener.Addr().String(), config.SSL, "http-on-port", []string{"is a web server's: it speaks HTTP", "not SMTP"}},
 		{config.POP3, silent.Addr(), config.None, "server-silent", []string{"sent nothing within 700ms, and answered neither a TLS handshake nor an HTTP request"}},
 	}
@@ -215,7 +215,7 @@ func TestWrongEncryptionSaidOnce(t *testing.T) {
 	})
 	rep, text = identification(t, config.POP3, tlsIMAP.Addr(), config.StartTLS)
 	expect(t, rep, "tls", Fail, "wrong-protocol")
-	if !strings.Contains(text, `speaks IMAP over TLS (it greeted "* OK ready"), but the account is POP3`) {
+	if !strings.Contains(text, `IMAP over TLS greeting "* OK ready"`) || !strings.Contains(text, `speaks IMAP over TLS, but the account is POP3`) {
 		t.Errorf("report:\n%s", text)
 	}
 }
