@@ -272,9 +272,13 @@ func (r *runner) plainOnTLSPort(c *Check, ev *Evidence, first string) {
 
 // findExact adds a finding with the catalog's entry but the check's own
 // cause and fix, which say all the catalog's do and name the port: one
-// statement, not the specific one followed by the general one.
+// statement, not the specific one followed by the general one. An empty
+// fix keeps the catalog's.
 func (r *runner) findExact(c *Check, st Status, ev *Evidence, cause, fix string) {
 	r.find(c, st, ev, cause, fix)
 	f := &c.Findings[len(c.Findings)-1]
-	f.Cause, f.Fix = cause, fix
+	f.Cause = cause
+	if fix != "" {
+		f.Fix = fix
+	}
 }

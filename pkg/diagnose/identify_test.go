@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailport/mailport/internal/heapmeter"
 	"github.com/mailport/mailport/internal/hostile"
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/connect"
@@ -74,7 +75,51 @@ func FuzzIdentify(f *testing.F) {
 		if _, err := readReply(bufio.NewReaderSize(bytes.NewReader(b), maxFirstLine), config.SMTP); err == nil && len(b) == 0 {
 			t.Fatal("a reply from nothing")
 		}
+		// readFirst on a connection: bounded, and up to the first line end.
+		client, server := net.Pipe()
+		go func() {
+			server.Write(b)
+			server.Close()
+		}()
+		got := readFirst(client, nil, time.Second)
+		client.Close()
+		if len(got) > maxFirstLine || !bytes.HasPrefix(b, got) {
+			t.Fatalf("readFirst returned %d bytes %q", len(got), got)
+		}
+		if i := bytes.IndexByte(b, '\n'); i >= 0 && i < maxFirstLine && len(got) > 0 && bytes.IndexByte(got, '\n') < 0 {
+			t.Fatalf("readFirst stopped before the line end: %q", got)
+		}
 	})
+}
+
+// TestFloodsStayBounded: a port that floods junk without a line end, or
+// one endless line after an IMAP-looking start, is named within the
+// timeout and grows the heap by far less than what it sends.
+func TestFloodsStayBounded(t *testing.T) {
+	junk := hostile.Start(t, func(c net.Conn) { hostile.Flood(c, []byte("~~~~ not a mail server ~~~~")) })
+	endless := hostile.Start(t, func(c net.Conn) {
+		c.Write([]byte("* OK "))
+		hostile.Flood(c, []byte("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"))
+	})
+	for _, tc := range []struct {
+		addr, enc, entry string
+	}{
+		{junk.Addr(), config.None, "junk-on-port"},
+		{junk.Addr(), config.StartTLS, "junk-on-port"},
+		{junk.Addr(), config.SSL, "junk-on-port"},
+		{endless.Addr(), config.StartTLS, ""},
+	} {
+		var rep *Report
+		start := time.Now()
+		grew := heapmeter.Peak(func() { rep, _ = identification(t, config.IMAP, tc.addr, tc.enc) })
+		took := time.Since(start)
+		expect(t, rep, "tls", Fail, tc.entry)
+		noInternalError(t, rep)
+		t.Logf("%s %s: heap +%d KiB in %s", tc.entry, tc.enc, grew>>10, took.Round(time.Millisecond))
+		if grew > 4<<20 || took > 3*time.Second {
+			t.Errorf("%s with %s: heap grew by %d bytes in %s", tc.addr, tc.enc, grew, took)
+		}
+	}
 }
 
 // greeter is a plain-text server that sends line and keeps the connection
@@ -133,7 +178,8 @@ func TestWrongProtocol(t *testing.T) {
 		{config.SMTP, junk.Addr(), config.SSL, "junk-on-port", []string{"neither SMTP nor any protocol"}},
 		{config.IMAP, web.Listener.Addr().String(), config.StartTLS, "http-on-port", []string{"HTTP answer \"HTTP/1.0 404 Not Found\"", "is a web server's: it speaks HTTP, not IMAP"}},
 		{config.SMTP, web.Listener.Addr().String(), config.SSL, "http-on-port", []string{"is a web server's: it speaks HTTP", "not SMTP"}},
-		{config.POP3, silent.Addr(), config.None, "server-silent", []string{"sent nothing within 700ms, and answered neither a TLS handshake nor an HTTP request"}},
+		{config.POP3, silent.Addr(), config.None, "server-silent", []string{"sent nothing within 700ms, and answered neither a TLS handshake nor an HTTP request: a firewall"}},
+		{config.SMTP, silent.Addr(), config.SSL, "server-silent", []string{"did not complete a TLS handshake within 700ms, nor answer an HTTP request: a firewall"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.proto+" "+tc.entry+" "+tc.enc, func(t *testing.T) {
@@ -157,14 +203,17 @@ func TestWrongProtocol(t *testing.T) {
 }
 
 // assertOneStatement fails when a finding's cause says the same thing
-// twice: a run of five words that comes back (the server's words, in
-// quotes, aside).
+// twice: a run of five words that comes back, or a sentence that restates
+// the one before in other words (the server's words, in quotes, aside).
 func assertOneStatement(t *testing.T, rep *Report) {
 	t.Helper()
 	for _, c := range rep.Checks {
 		for _, f := range c.Findings {
 			ours := regexp.MustCompile(`"(\\.|[^"\\])*"`).ReplaceAllString(f.Cause, `""`)
 			words := regexp.MustCompile(`[a-z0-9]+`).FindAllString(strings.ToLower(ours), -1)
+			if strings.Contains(ours, "The connection opened but") || strings.Count(ours, "sent nothing") > 1 {
+				t.Errorf("check %s: the cause says twice that the server was silent: %s", c.ID, f.Cause)
+			}
 			seen := map[string]bool{}
 			for i := 0; i+5 <= len(words); i++ {
 				k := strings.Join(words[i:i+5], " ")

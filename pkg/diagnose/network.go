@@ -332,7 +332,7 @@ func (r *runner) noGreeting(ctx context.Context, c *Check, conn net.Conn, addr s
 	ev.Reason = "silent"
 	ev.Text = fmt.Sprintf("no greeting within %s", r.opts.Timeout)
 	ev.own = true
-	r.find(c, Fail, ev, fmt.Sprintf("%s accepted the connection but sent nothing within %s, and answered neither a TLS handshake nor an HTTP request.", addr, r.opts.Timeout), "")
+	r.findExact(c, Fail, ev, fmt.Sprintf("%s accepted the connection but sent nothing within %s, and answered neither a TLS handshake nor an HTTP request: a firewall or proxy that holds connections, or an overloaded server.", addr, r.opts.Timeout), "")
 	c.Saw = "no greeting"
 }
 
@@ -426,7 +426,7 @@ func (r *runner) handshake(ctx context.Context, c *Check, conn net.Conn, host st
 				break
 			}
 			ev.Reason = "silent"
-			r.find(c, Fail, ev, fmt.Sprintf("%s did not complete a TLS handshake within %s, nor answer an HTTP request.", conn.RemoteAddr(), r.opts.Timeout), "")
+			r.findExact(c, Fail, ev, fmt.Sprintf("%s accepted the connection but did not complete a TLS handshake within %s, nor answer an HTTP request: a firewall or proxy that holds connections, or an overloaded server.", conn.RemoteAddr(), r.opts.Timeout), "")
 			c.Saw = "no TLS handshake"
 		default:
 			ev.Reason = "handshake"
