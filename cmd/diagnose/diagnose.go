@@ -63,7 +63,8 @@ JSON (--json): {"account","type","protocol","auth","login","server","result","re
 server's or provider's words) or "error" (the local DNS, connect or TLS error) when there are
 any, and "entry" when the troubleshooting page has one; "findings" is left out when empty.
 Check ids: config, secrets, token, scopes, dns, tcp, tls, greeting, capabilities, auth, folder,
-send. Statuses: ok, warn, fail, skip.`,
+send, and internal when the diagnosis itself stopped on an internal error (a bug to report).
+Statuses: ok, warn, fail, skip.`,
 		Example: `  mailport test support
   mailport test support --timeout 5s --trace /tmp/support.trace
   mailport test outbox --send-to me@example.com
