@@ -56,8 +56,7 @@ func TestTestSurvivesAPanic(t *testing.T) {
 // dovecotIMAPStartTLS is an IMAP server on a STARTTLS port as Dovecot
 // greets, answering POP3's STLS as Dovecot does.
 func dovecotIMAPStartTLS(t *testing.T) *hostile.Server {
-	var s *hostile.Server
-	s = hostile.Start(t, func(c net.Conn) {
+	return hostile.Start(t, func(c net.Conn) {
 		c.Write([]byte("* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS LOGINDISABLED] Dovecot (Debian) ready.\r\n"))
 		br := hostile.Lines(c)
 		for {
@@ -69,7 +68,6 @@ func dovecotIMAPStartTLS(t *testing.T) *hostile.Server {
 			c.Write([]byte(tag + " BAD Error in IMAP command received by server.\r\n"))
 		}
 	})
-	return s
 }
 
 // TestTestPOP3OnTheIMAPPortGolden: a POP3 account pointed at the IMAP

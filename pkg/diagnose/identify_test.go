@@ -125,11 +125,27 @@ func TestFloodsStayBounded(t *testing.T) {
 // greeter is a plain-text server that sends line and keeps the connection
 // open until the client goes away.
 func greeter(t *testing.T, line string) *hostile.Server {
+	return stalling(t, false, line)
+}
+
+// stalling is a server (behind implicit TLS when tls is set) that sends
+// line, which may be empty, and keeps the connection open, silent, until
+// the client goes away.
+func stalling(t *testing.T, tls bool, line string) *hostile.Server {
+	start := hostile.Start
+	if tls {
+		start = hostile.StartTLS
+	}
 	var s *hostile.Server
-	s = hostile.Start(t, func(c net.Conn) {
-		c.Write([]byte(line))
+	ready := make(chan struct{}) // s is set before a script reads it
+	s = start(t, func(c net.Conn) {
+		<-ready
+		if line != "" {
+			c.Write([]byte(line))
+		}
 		hostile.Stall(s, c)
 	})
+	close(ready)
 	return s
 }
 
@@ -158,8 +174,7 @@ func TestWrongProtocol(t *testing.T) {
 	junk := hostile.Start(t, func(c net.Conn) { hostile.Flood(c, []byte("\x00\x05junk~")) })
 	web := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(web.Close)
-	var silent *hostile.Server
-	silent = hostile.Start(t, func(c net.Conn) { hostile.Stall(silent, c) })
+	silent := stalling(t, false, "")
 
 	cases := []struct {
 		proto, addr, enc string
@@ -244,11 +259,7 @@ func TestWrongEncryptionSaidOnce(t *testing.T) {
 		t.Errorf("the account's encryption is named more than once:\n%s", text)
 	}
 
-	var tlsPOP3 *hostile.Server
-	tlsPOP3 = hostile.StartTLS(t, func(c net.Conn) {
-		c.Write([]byte("+OK ready\r\n"))
-		hostile.Stall(tlsPOP3, c)
-	})
+	tlsPOP3 := stalling(t, true, "+OK ready\r\n")
 	rep, text = identification(t, config.POP3, tlsPOP3.Addr(), config.StartTLS)
 	expect(t, rep, "tls", Fail, "tls-on-plain-port")
 	assertOneStatement(t, rep)
@@ -257,11 +268,7 @@ func TestWrongEncryptionSaidOnce(t *testing.T) {
 	}
 
 	// IMAP over TLS where a POP3 account expects STARTTLS: both named.
-	var tlsIMAP *hostile.Server
-	tlsIMAP = hostile.StartTLS(t, func(c net.Conn) {
-		c.Write([]byte("* OK ready\r\n"))
-		hostile.Stall(tlsIMAP, c)
-	})
+	tlsIMAP := stalling(t, true, "* OK ready\r\n")
 	rep, text = identification(t, config.POP3, tlsIMAP.Addr(), config.StartTLS)
 	expect(t, rep, "tls", Fail, "wrong-protocol")
 	if !strings.Contains(text, `IMAP over TLS greeting "* OK ready"`) || !strings.Contains(text, `speaks IMAP over TLS, but the account is POP3`) {

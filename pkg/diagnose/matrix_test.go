@@ -41,8 +41,7 @@ func TestProtocolMatrix(t *testing.T) {
 	web := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(web.Close)
 	junk := hostile.Start(t, func(c net.Conn) { hostile.Flood(c, []byte("\x00\x05junk~")) })
-	var silent *hostile.Server
-	silent = hostile.Start(t, func(c net.Conn) { hostile.Stall(silent, c) })
+	silent := stalling(t, false, "")
 
 	servers := []matrixServer{
 		{"IMAP", hp(b.IMAPPort), peerIMAP, false, true, "speaks IMAP"},
