@@ -171,6 +171,7 @@ func TestWrongProtocol(t *testing.T) {
 	pop3Srv := greeter(t, "+OK Dovecot ready.\r\n")
 	smtpSrv := greeter(t, "220 mx.example.test ESMTP Postfix\r\n")
 	sshSrv := greeter(t, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")
+	alert := greeter(t, "\x15\x03\x01\x00\x02\x02\x46") // a TLS alert: protocol version
 	junk := hostile.Start(t, func(c net.Conn) { hostile.Flood(c, []byte("\x00\x05junk~")) })
 	web := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(web.Close)
@@ -187,6 +188,7 @@ func TestWrongProtocol(t *testing.T) {
 		{config.IMAP, pop3Srv.Addr(), config.StartTLS, "wrong-protocol", []string{"speaks POP3", "use port 143 (IMAP with STARTTLS)", "--protocol pop3"}},
 		{config.IMAP, smtpSrv.Addr(), config.SSL, "wrong-protocol", []string{"speaks SMTP", "SMTP is for sending mail; to read it, use port 993 (IMAP over TLS)"}},
 		{config.SMTP, imapSrv.Addr(), config.StartTLS, "wrong-protocol", []string{"speaks IMAP", "IMAP is for reading mail; to send it, use port 587 (SMTP with STARTTLS)"}},
+		{config.POP3, alert.Addr(), config.StartTLS, "tls-on-plain-port", []string{"answered with a TLS record, so it speaks TLS from the first byte, while the account says encryption starttls", "or port 110 (POP3 with STARTTLS) with starttls"}},
 		{config.IMAP, sshSrv.Addr(), config.SSL, "ssh-on-port", []string{"is an SSH server's", "SSH banner \"SSH-2.0-OpenSSH_9.2p1 Debian-2\"", "not IMAP"}},
 		{config.IMAP, sshSrv.Addr(), config.None, "ssh-on-port", []string{"is an SSH server's"}},
 		{config.POP3, junk.Addr(), config.None, "junk-on-port", []string{`unrecognised bytes "\x00\x05junk~`, "neither POP3 nor any protocol mailport recognises"}},
