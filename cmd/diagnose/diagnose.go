@@ -69,7 +69,8 @@ JSON (--json): {"account","type","protocol","auth","login","server","result","re
 server's or provider's words) or "error" (the local DNS, connect or TLS error) when there are
 any, and "entry" when the troubleshooting page has one; "findings" is left out when empty.
 Check ids: config, secrets, token, scopes, dns, tcp, tls, greeting, capabilities, auth, folder,
-send. Statuses: ok, warn, fail, skip.`,
+send, and internal when the diagnosis itself stopped on an internal error (a bug to report).
+Statuses: ok, warn, fail, skip.`,
 		Example: `  mailport test support
   mailport test support --timeout 5s --trace /tmp/support.trace
   mailport test outbox --send-to me@example.com
@@ -154,13 +155,13 @@ func run(cmd *cobra.Command, opts *Options) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			reports[i], errs[i] = dg.Run(cmd.Context(), n, dg.Options{
+			reports[i], errs[i] = runAccount(cmd.Context(), cfg, n, dg.Options{
 				Opener:         opener,
 				ConfigProblems: problems[n],
 				SendTo:         opts.SendTo,
 				Timeout:        opts.Timeout,
 				Now:            f.Now,
-			})
+			}, dg.Run)
 		}()
 	}
 	wg.Wait()

@@ -142,13 +142,27 @@ func (o *Opener) Dial(ctx context.Context, name string) (mail.Inbound, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Each adapter's nil *Client is returned as a nil mail.Inbound, never
+	// as an interface holding a nil pointer that callers would Close.
 	switch a.Protocol {
 	case config.IMAP:
-		return imap.Dial(ctx, ep)
+		c, err := imap.Dial(ctx, ep)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
 	case config.POP3:
-		return pop3.Dial(ctx, ep)
+		c, err := pop3.Dial(ctx, ep)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
 	case config.Microsoft:
-		return o.graphClient(ctx, name, a)
+		c, err := o.graphClient(ctx, name, a)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
 	}
 	return nil, fmt.Errorf("account %s: protocol %s is not an inbound protocol", name, a.Protocol)
 }

@@ -323,6 +323,43 @@ var laterEntries = []Entry{
 		Fix:     "Use encryption starttls on this port (`mailport account edit <account> --encryption starttls`), or the implicit-TLS port (993, 995, 465) with ssl.",
 		match:   func(e *Evidence) bool { return e.Reason == "plain-on-tls-port" },
 	},
+	// What answers on the port when it is not the account's protocol,
+	// told from its first bytes (identify.go), and mailport's own bugs.
+	{
+		ID: "wrong-protocol", Title: "Another mail protocol answers on the port",
+		Message: "Port 993 speaks IMAP over TLS (it greeted \"* OK Dovecot ready.\"), but the account is POP3.",
+		Cause:   "The port belongs to another of the server's mail services, so the account's port or its protocol is wrong. mailport tells them apart by the server's first words: `* OK` is IMAP (143, 993), `+OK` is POP3 (110, 995), `220` is SMTP (25, 465, 587).",
+		Fix:     "Use the port of the account's protocol and encryption (IMAP 993 ssl / 143 starttls, POP3 995 ssl / 110 starttls, SMTP 465 ssl / 587 starttls) with `mailport account edit <account> --port ...`, or, for an inbound account, change its protocol to the one that answers with `mailport account edit <account> --protocol ...`.",
+		match:   func(e *Evidence) bool { return e.Reason == "wrong-protocol" },
+	},
+	{
+		ID: "http-on-port", Title: "A web server answers on the port",
+		Message: "Port 443 is a web server's: it speaks HTTPS (it answered \"HTTP/1.1 400 Bad Request\"), not IMAP.",
+		Cause:   "The port is a web server's (HTTP or HTTPS): a webmail, an admin page, a proxy or a load balancer's web listener, not the mail server.",
+		Fix:     "Point the account at the mail server's port (IMAP 993 / 143, POP3 995 / 110, SMTP 465 / 587) with `mailport account edit <account> --port ...`, and check the host; for Microsoft 365 over HTTPS use protocol microsoft (Graph).",
+		match:   func(e *Evidence) bool { return e.Reason == "http-on-port" },
+	},
+	{
+		ID: "ssh-on-port", Title: "An SSH server answers on the port",
+		Message: "Port 22 is an SSH server's (it greeted \"SSH-2.0-OpenSSH_9.2p1\"), not IMAP.",
+		Cause:   "The port is an SSH server's (remote login and file transfer), not the mail server's.",
+		Fix:     "Point the account at the mail server's port (IMAP 993 / 143, POP3 995 / 110, SMTP 465 / 587) with `mailport account edit <account> --port ...`.",
+		match:   func(e *Evidence) bool { return e.Reason == "ssh-on-port" },
+	},
+	{
+		ID: "junk-on-port", Title: "The port answers with something that is not mail",
+		Message: "Port 8080 answered \"\\x00\\x05junk\", which is neither IMAP nor any protocol mailport recognises (IMAP, POP3, SMTP, HTTP, SSH, TLS).",
+		Cause:   "Whatever listens on the port is no IMAP, POP3 or SMTP server, nor a web, SSH or TLS server: another service, or a device between here and the server that mangles the connection.",
+		Fix:     "Check the host and port with the server's administrator and set them with `mailport account edit <account> --host ... --port ...`; `mailport test <account> --trace FILE` keeps the transcript.",
+		match:   func(e *Evidence) bool { return e.Reason == "junk-on-port" },
+	},
+	{
+		ID: "internal-error", Title: "A check stopped on an internal error",
+		Message: "The check stopped on an internal error: <what>; please report it.",
+		Cause:   "A check of mailport itself went wrong (a bug), not the account or the server; the checks after it were skipped, the other accounts of `test --all` were still tested.",
+		Fix:     "Report it with the output of `mailport test <account> --trace FILE`: the trace holds where it happened, with secrets redacted.",
+		match:   func(e *Evidence) bool { return e.Reason == "internal" },
+	},
 	{
 		ID: "tls-name-mismatch", Title: "The certificate is for another name",
 		Message: "x509: certificate is valid for <names>, not <host>",

@@ -65,7 +65,13 @@ var producedBy = map[string][]string{
 	"tcp-unreachable":   {"TestNetworkUnreachable"}, // Linux only
 	"server-silent":     {"TestServerSilent"},
 	"tls-on-plain-port": {"TestWrongEncryptionForThePort"},
-	"plain-on-tls-port": {"TestWrongEncryptionForThePort"},
+	"plain-on-tls-port": {"TestWrongEncryptionForThePort", "TestWrongEncryptionSaidOnce"},
+	// what answers on the port, and mailport's own bugs
+	"wrong-protocol":    {"TestWrongProtocol", "TestWrongEncryptionSaidOnce"},
+	"http-on-port":      {"TestWrongProtocol"},
+	"ssh-on-port":       {"TestWrongProtocol"},
+	"junk-on-port":      {"TestWrongProtocol"},
+	"internal-error":    {"TestPanicInACheckIsAFailedCheck"},
 	"tls-name-mismatch": {"TestCertificateProblems"},
 	"tls-expired":       {"TestCertificateProblems"},
 	"tls-untrusted":     {"TestCertificateProblems"},

@@ -159,13 +159,25 @@ type runner struct {
 }
 
 // Run diagnoses one account. The error is only for an account that does
-// not exist; every other problem is a check's finding.
-func Run(ctx context.Context, name string, opts Options) (*Report, error) {
+// not exist; every other problem is a check's finding, an internal error
+// (a panic) included.
+func Run(ctx context.Context, name string, opts Options) (rep *Report, err error) {
 	o := opts.Opener
 	a, err := o.Account(name)
 	if err != nil {
 		return nil, err
 	}
+	var r *runner
+	defer func() {
+		if v := recover(); v != nil {
+			rep, err = Crashed(name, a, v), nil
+			if r != nil && r.report != nil && len(r.report.Checks) > 0 {
+				// Keep what the checks found before it.
+				r.report.Checks = append(r.report.Checks, rep.Checks...)
+				r.report.Result, rep = Fail, r.report
+			}
+		}
+	}()
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
@@ -175,7 +187,7 @@ func Run(ctx context.Context, name string, opts Options) (*Report, error) {
 	if o.Timeout == 0 {
 		o.Timeout = opts.Timeout
 	}
-	r := &runner{opts: opts, name: name, acct: a, blocked: map[string]string{}}
+	r = &runner{opts: opts, name: name, acct: a, blocked: map[string]string{}}
 	if a.Auth == config.AuthOAuth2 {
 		r.tc = o.Config.TokenConfigs[a.TokenConfig]
 	}
@@ -217,10 +229,10 @@ func Run(ctx context.Context, name string, opts Options) (*Report, error) {
 
 func (r *runner) close() {
 	if r.in != nil {
-		r.in.Close()
+		r.closeQuietly(r.acct.Protocol, r.in)
 	}
 	if r.out != nil {
-		r.out.Close()
+		r.closeQuietly(r.acct.Protocol, r.out)
 	}
 }
 
@@ -241,7 +253,7 @@ func (r *runner) check(ctx context.Context, id, name string, needs []string, fn 
 	}
 	start := time.Now()
 	c.Status = OK
-	fn(ctx, &c)
+	r.safely(ctx, &c, fn)
 	c.Duration = time.Since(start)
 	c.DurationMS = c.Duration.Milliseconds()
 	for _, f := range c.Findings {

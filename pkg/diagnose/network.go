@@ -218,7 +218,7 @@ func (r *runner) checkTLS(ctx context.Context, c *Check) {
 		conn.SetDeadline(time.Now().Add(r.opts.Timeout))
 		stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 		defer stop()
-		r.handshake(c, conn, host, enc)
+		r.handshake(ctx, c, conn, host, enc)
 		return
 	}
 	d := net.Dialer{Timeout: r.opts.Timeout}
@@ -236,10 +236,25 @@ func (r *runner) checkTLS(ctx context.Context, c *Check) {
 	defer stop()
 
 	if enc != mail.SSL {
-		br := bufio.NewReader(conn)
-		greeting, err := readReply(br, r.acct.Protocol)
+		br := bufio.NewReaderSize(conn, maxFirstLine)
+		first, err := readLine(br)
+		if first == "" && err != nil {
+			r.noGreeting(ctx, c, conn, addr, err)
+			return
+		}
+		if r.wrongPeer(c, identify([]byte(first)), first, false) {
+			return
+		}
+		greeting := first
+		if err == nil && r.acct.Protocol == config.SMTP && len(first) >= 4 && first[3] == '-' {
+			_, err = readReply(br, config.SMTP) // the rest of a multi-line 220
+		}
 		if err != nil {
-			r.noGreeting(ctx, c, addr, err)
+			ev := r.evidence("tls")
+			ev.Text, ev.Reason = err.Error(), "greeting"
+			r.find(c, Fail, ev, fmt.Sprintf("Reading the greeting from %s failed after %s.", addr, shown(first)), "")
+			c.Saw = "no complete greeting"
+			r.block(needNet, "the server sent no greeting")
 			return
 		}
 		if enc == mail.None {
@@ -255,12 +270,32 @@ func (r *runner) checkTLS(ctx context.Context, c *Check) {
 			return
 		}
 	}
-	r.handshake(c, conn, host, enc)
+	tc := r.handshake(ctx, c, conn, host, enc)
+	if tc != nil && enc == mail.SSL && r.acct.Protocol != config.Microsoft {
+		r.greetingOverTLS(c, tc)
+	}
 }
 
-// noGreeting tells a TLS port (the server waits for our handshake) from a
-// server that accepts and says nothing.
-func (r *runner) noGreeting(ctx context.Context, c *Check, addr string, err error) {
+// greetingOverTLS reads the first line after an implicit-TLS handshake:
+// the account's protocol's greeting, or another protocol's, or (from a web
+// server) nothing until asked.
+func (r *runner) greetingOverTLS(c *Check, tc *tls.Conn) {
+	tc.SetDeadline(time.Now().Add(r.opts.Timeout))
+	first, _ := readLine(bufio.NewReaderSize(tc, maxFirstLine))
+	if first == "" {
+		first = askHTTP(tc, r.opts.Timeout)
+		if identify([]byte(first)) != peerHTTP {
+			return // silent after the handshake: the greeting check says so
+		}
+	}
+	r.wrongPeer(c, identify([]byte(first)), first, true)
+}
+
+// noGreeting tells, for a port that sent no greeting on conn, a TLS port
+// (the server waits for our handshake) and a web server (it waits for a
+// request) from a server that accepts and says nothing. The two probes run
+// side by side, each bounded by the timeout.
+func (r *runner) noGreeting(ctx context.Context, c *Check, conn net.Conn, addr string, err error) {
 	ev := r.evidence("tls")
 	ev.Text = err.Error()
 	r.block(needNet, "the server sent no greeting")
@@ -270,29 +305,53 @@ func (r *runner) noGreeting(ctx context.Context, c *Check, addr string, err erro
 		c.Saw = "no greeting"
 		return
 	}
-	if cert := r.probeTLS(ctx, addr); cert != nil {
-		ev.Reason = "tls-on-plain-port"
+	probe := make(chan tlsProbe, 1)
+	go func() { probe <- r.probeTLS(ctx, addr) }()
+	answer := askHTTP(conn, r.opts.Timeout)
+	p := <-probe
+	switch {
+	case p.cert != nil:
+		if kind := identify([]byte(p.first)); kind != peerSilent && r.wrongPeer(c, kind, p.first, true) {
+			return
+		}
 		ev.Text = fmt.Sprintf("no greeting within %s; a TLS handshake on the same port succeeds", r.opts.Timeout)
 		ev.own = true
-		_, port, _ := r.target()
-		r.find(c, Fail, ev, fmt.Sprintf("Port %d speaks TLS from the start, but the account says encryption %s.", port, r.ep.Encryption), "")
-		c.Saw = "no greeting in plain text; TLS on this port (certificate for " + strings.Join(certNames(cert), ", ") + ")"
+		r.tlsOnPlainPort(c, ev)
+		c.Saw = "no greeting in plain text; TLS on this port (certificate for " + strings.Join(certNames(p.cert), ", ") + ")"
+		return
+	case identify([]byte(answer)) == peerHTTP:
+		r.wrongPeer(c, peerHTTP, answer, false)
+		return
+	case identify([]byte(answer)) == peerTLS:
+		ev.Text = fmt.Sprintf("no greeting within %s; the server answered an HTTP request with a TLS record", r.opts.Timeout)
+		ev.own = true
+		r.tlsOnPlainPort(c, ev)
+		c.Saw = "no greeting in plain text; TLS on this port"
 		return
 	}
 	ev.Reason = "silent"
 	ev.Text = fmt.Sprintf("no greeting within %s", r.opts.Timeout)
 	ev.own = true
-	r.find(c, Fail, ev, fmt.Sprintf("%s accepted the connection but sent nothing within %s, and no TLS handshake either.", addr, r.opts.Timeout), "")
+	r.findExact(c, Fail, ev, fmt.Sprintf("%s accepted the connection but sent nothing within %s, and answered neither a TLS handshake nor an HTTP request: a firewall or proxy that holds connections, or an overloaded server.", addr, r.opts.Timeout), "")
 	c.Saw = "no greeting"
 }
 
+// tlsProbe is what a TLS handshake on a port found: the certificate and
+// the first line after the handshake when it succeeded.
+type tlsProbe struct {
+	cert  *x509.Certificate
+	first string
+}
+
 // probeTLS tries a handshake, certificates unchecked, to learn whether a
-// port speaks TLS.
-func (r *runner) probeTLS(ctx context.Context, addr string) *x509.Certificate {
+// port speaks TLS, and then what speaks over it: it sends an HTTP request
+// at once and reads the first line, a mail server's greeting (which comes
+// before any answer) or a web server's status line.
+func (r *runner) probeTLS(ctx context.Context, addr string) tlsProbe {
 	d := net.Dialer{Timeout: r.opts.Timeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil
+		return tlsProbe{}
 	}
 	defer conn.Close()
 	host, _, _ := r.target()
@@ -300,17 +359,35 @@ func (r *runner) probeTLS(ctx context.Context, addr string) *x509.Certificate {
 	hctx, cancel := r.stepCtx(ctx)
 	defer cancel()
 	if err := tc.HandshakeContext(hctx); err != nil {
-		return nil
+		return tlsProbe{}
 	}
-	if certs := tc.ConnectionState().PeerCertificates; len(certs) > 0 {
-		return certs[0]
+	certs := tc.ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		return tlsProbe{}
 	}
-	return nil
+	return tlsProbe{cert: certs[0], first: askHTTP(tc, r.opts.Timeout)}
+}
+
+// plainFirstLine connects to addr again and reads what a plain-text
+// server says first, or (for a web server, which says nothing first) its
+// answer to an HTTP request; "" when the connection fails.
+func (r *runner) plainFirstLine(ctx context.Context, addr string, asHTTP bool) string {
+	d := net.Dialer{Timeout: r.opts.Timeout}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return ""
+	}
+	defer conn.Close()
+	if asHTTP {
+		return askHTTP(conn, r.opts.Timeout)
+	}
+	return firstLine(readFirst(conn, nil, r.opts.Timeout))
 }
 
 // handshake does the TLS handshake with checks of our own, so a bad
-// certificate is named precisely and still shown.
-func (r *runner) handshake(c *Check, conn net.Conn, host string, enc mail.Encryption) {
+// certificate is named precisely and still shown. It returns the TLS
+// connection, nil when the handshake failed.
+func (r *runner) handshake(ctx context.Context, c *Check, conn net.Conn, host string, enc mail.Encryption) *tls.Conn {
 	cfg, err := r.ep.TLSConfig()
 	if err != nil {
 		ev := r.evidence("tls")
@@ -318,7 +395,7 @@ func (r *runner) handshake(c *Check, conn net.Conn, host string, enc mail.Encryp
 		ev.own = true
 		r.find(c, Fail, ev, "The TLS settings are unusable: "+err.Error()+".", fmt.Sprintf("Fix the property tls_ca_file with `mailport account edit %s --property tls_ca_file=/path/ca.pem`.", r.name))
 		r.block(needNet, "the TLS settings are unusable")
-		return
+		return nil
 	}
 	cfg.ServerName = host
 	insecure := cfg.InsecureSkipVerify
@@ -329,15 +406,27 @@ func (r *runner) handshake(c *Check, conn net.Conn, host string, enc mail.Encryp
 		ev.Text = err.Error()
 		var rh tls.RecordHeaderError
 		_, port, _ := r.target()
+		addr := net.JoinHostPort(host, strconv.Itoa(port))
 		switch {
 		case errors.As(err, &rh):
-			ev.Reason = "plain-on-tls-port"
-			said := strings.TrimSpace(strings.ToValidUTF8(string(rh.RecordHeader[:]), "?"))
-			r.find(c, Fail, ev, fmt.Sprintf("Port %d answered in plain text (%q), but the account says encryption ssl.", port, said), "")
-			c.Saw = "plain text on port " + strconv.Itoa(port)
+			// Plain text where a TLS record was due: what speaks?
+			first := string(rh.RecordHeader[:])
+			kind := identify(rh.RecordHeader[:])
+			if more := r.plainFirstLine(ctx, addr, kind == peerHTTP); identify([]byte(more)) == kind {
+				first = more // the whole line, from a connection of its own
+			}
+			if !r.wrongPeer(c, kind, first, false) {
+				r.plainOnTLSPort(c, ev, first)
+				c.Saw = "plain text on port " + strconv.Itoa(port)
+			}
 		case isTimeout(err):
+			// A web server reads a ClientHello as a request line that
+			// never ends; asked in HTTP, it answers.
+			if answer := r.plainFirstLine(ctx, addr, true); r.wrongPeer(c, identify([]byte(answer)), answer, false) {
+				break
+			}
 			ev.Reason = "silent"
-			r.find(c, Fail, ev, fmt.Sprintf("%s did not complete a TLS handshake within %s.", conn.RemoteAddr(), r.opts.Timeout), "")
+			r.findExact(c, Fail, ev, fmt.Sprintf("%s accepted the connection but did not complete a TLS handshake within %s, nor answer an HTTP request: a firewall or proxy that holds connections, or an overloaded server.", conn.RemoteAddr(), r.opts.Timeout), "")
 			c.Saw = "no TLS handshake"
 		default:
 			ev.Reason = "handshake"
@@ -345,12 +434,12 @@ func (r *runner) handshake(c *Check, conn net.Conn, host string, enc mail.Encryp
 			c.Saw = "TLS handshake failed"
 		}
 		r.block(needNet, "no TLS connection")
-		return
+		return nil
 	}
 	st := tc.ConnectionState()
 	if len(st.PeerCertificates) == 0 {
 		c.Saw = tlsVersion(st.Version) + ", no certificate"
-		return
+		return tc
 	}
 	leaf := st.PeerCertificates[0]
 	days := int(leaf.NotAfter.Sub(r.now()).Hours() / 24)
@@ -373,16 +462,17 @@ func (r *runner) handshake(c *Check, conn net.Conn, host string, enc mail.Encryp
 			r.find(c, Warn, &Evidence{Check: "tls", Reason: "insecure", Text: "tls_insecure=true", own: true},
 				"Certificate checks are switched off for this account (property tls_insecure=true), so the problem above does not stop it; anyone between here and the server could read the mail.",
 				fmt.Sprintf("Fix the certificate problem, then remove the property: `mailport account edit %s --property tls_insecure=false`.", r.name))
-			return
+			return tc
 		}
 		r.block(needNet, "the certificate is not trusted")
-		return
+		return tc
 	}
 	if days <= 14 {
 		r.find(c, Warn, &Evidence{Check: "tls", Reason: "expiring", own: true, Text: fmt.Sprintf("certificate expires in %s", plural(days, "day", "days"))},
 			fmt.Sprintf("The server's certificate expires on %s, in %s.", leaf.NotAfter.Format("2006-01-02"), plural(days, "day", "days")),
 			"Tell the server's administrator to renew the certificate before it expires.")
 	}
+	return tc
 }
 
 // verifyCert checks name, dates and chain, in that order, and returns the
@@ -435,15 +525,15 @@ func tlsVersion(v uint16) string {
 	return "TLS"
 }
 
-// readReply reads a greeting: one line, or SMTP's multi-line 220 reply.
+// readReply reads a greeting: one line, or SMTP's multi-line 220 reply;
+// at most 100 lines of at most br's buffer size.
 func readReply(br *bufio.Reader, protocol string) (string, error) {
 	var first string
 	for i := 0; i < 100; i++ {
-		line, err := br.ReadString('\n')
+		line, err := readLine(br)
 		if err != nil {
 			return "", err
 		}
-		line = strings.TrimRight(line, "\r\n")
 		if i == 0 {
 			first = line
 		}
@@ -466,7 +556,7 @@ func (r *runner) startTLS(conn net.Conn, br *bufio.Reader) error {
 			return err
 		}
 		for i := 0; i < 100; i++ {
-			line, err := br.ReadString('\n')
+			line, err := readLine(br)
 			if err != nil {
 				return err
 			}
@@ -481,7 +571,7 @@ func (r *runner) startTLS(conn net.Conn, br *bufio.Reader) error {
 		if err := send("STLS"); err != nil {
 			return err
 		}
-		line, err := br.ReadString('\n')
+		line, err := readLine(br)
 		if err != nil {
 			return err
 		}

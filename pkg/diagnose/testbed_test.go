@@ -21,7 +21,7 @@ var (
 func TestMain(m *testing.M) {
 	bedProvider = oauthtest.New(oauthtest.Options{User: "alice@example.test", Tenant: "example.test"})
 	bedProvider.AddClient(oauthtest.Client{ID: testClientID})
-	bed.Options = testbed.Options{IntrospectionURL: bedProvider.IntrospectURL(), NoPostfix: true}
+	bed.Options = testbed.Options{IntrospectionURL: bedProvider.IntrospectURL()} // Postfix too: TestProtocolMatrix
 	code := m.Run()
 	bed.Stop()
 	bedProvider.Close()

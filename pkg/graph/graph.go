@@ -233,8 +233,12 @@ func (c *Client) Authenticate(ctx context.Context, cr mail.Credentials) error {
 	return fmt.Errorf("graph: open mailbox %s: %w", c.mailbox, err)
 }
 
-// Close releases idle connections and flushes the trace.
+// Close releases idle connections and flushes the trace. On a nil Client
+// it does nothing.
 func (c *Client) Close() error {
+	if c == nil {
+		return nil
+	}
 	if c.ownHC {
 		c.hc.CloseIdleConnections()
 	}

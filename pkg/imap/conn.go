@@ -285,14 +285,17 @@ func (c *Client) abort() {
 	c.conn.Conn.Close()
 }
 
-// Close logs out and closes the connection. It is safe to call more than once.
+// Close logs out and closes the connection. It is safe to call more than
+// once, and on a nil or never-connected Client, where it does nothing.
 func (c *Client) Close() error {
-	if c.closed {
+	if c == nil || c.closed || c.c == nil || c.conn == nil {
 		return nil
 	}
 	defer func() {
 		c.closed = true
-		c.watchdog.Stop()
+		if c.watchdog != nil {
+			c.watchdog.Stop()
+		}
 		if c.red != nil {
 			c.red.Flush()
 		}

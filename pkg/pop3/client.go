@@ -157,10 +157,10 @@ func (c *Client) ioError(what string, err error) error {
 		switch {
 		case got > 0 && silent >= c.ep.StepTimeout()/2:
 			// Part of a reply, then silence: a stall, not a flood.
-			err = fmt.Errorf("pop3: %s: %s sent %d octets of its reply and then nothing for %s: %w", what, c.ep.Addr(), got, silent.Round(100*time.Millisecond), err)
+			err = fmt.Errorf("pop3: %s: %s sent %s of its reply and then nothing for %s: %w", what, c.ep.Addr(), plural.Of(got, "octet", "octets"), silent.Round(100*time.Millisecond), err)
 		case overall && got > 0:
 			err = &ServerError{Step: what, Kind: ErrEndlessReply, Text: fmt.Sprintf(
-				"%s kept sending for %s (%d octets) without finishing its reply", c.ep.Addr(), c.ep.StepTimeout(), got)}
+				"%s kept sending for %s (%s) without finishing its reply", c.ep.Addr(), c.ep.StepTimeout(), plural.Of(got, "octet", "octets"))}
 		default:
 			err = fmt.Errorf("pop3: %s: no answer from %s within %s: %w", what, c.ep.Addr(), c.ep.StepTimeout(), err)
 		}
@@ -430,9 +430,10 @@ func (c *Client) Reset(ctx context.Context) error {
 
 // Close sends QUIT, which makes the server remove the messages marked for
 // deletion, and closes the connection. It reports an error when deletions
-// were marked but could not be committed.
+// were marked but could not be committed. On a nil or never-connected
+// Client it does nothing.
 func (c *Client) Close() error {
-	if c.closed {
+	if c == nil || c.closed || c.conn == nil {
 		return nil
 	}
 	var err error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mailport/mailport/internal/plural"
 	"io"
 	"sort"
 	"strconv"
@@ -106,7 +107,7 @@ func (c *Client) load(ctx context.Context) error {
 				}
 				if cmd == "UIDL" {
 					if len(f[1]) > maxUIDL {
-						return c.serverError(cmd, ErrBadReply, "%s sent a UIDL of %d octets for message %d; RFC 1939 allows at most 70", c.ep.Addr(), len(f[1]), n)
+						return c.serverError(cmd, ErrBadReply, "%s sent a UIDL of %s for message %d; RFC 1939 allows at most 70", c.ep.Addr(), plural.Of(len(f[1]), "octet", "octets"), n)
 					}
 					uidls = append(uidls, listed{num: n, uid: f[1]})
 					return nil
@@ -200,7 +201,7 @@ func (c *Client) deriveIDs(uidls []listed, sizes map[int]int64) (map[string]int,
 func (c *Client) listWarnings(uidls []listed, sizes map[int]int64, dups int) {
 	c.warnings = nil
 	if dups > 0 {
-		c.warnings = append(c.warnings, fmt.Sprintf("the POP3 server %s gave %d messages a UIDL that an earlier message already has (RFC 1939 requires unique ones); each is fetched under a derived id UIDL#N.SIZE so none is skipped", c.ep.Addr(), dups))
+		c.warnings = append(c.warnings, fmt.Sprintf("the POP3 server %s gave %s a UIDL that an earlier message already has (RFC 1939 requires unique ones); each is fetched under a derived id UIDL#N.SIZE so none is skipped", c.ep.Addr(), plural.Of(dups, "message", "messages")))
 	}
 	hasUIDL := make(map[int]bool, len(uidls))
 	for _, l := range uidls {
@@ -214,10 +215,10 @@ func (c *Client) listWarnings(uidls []listed, sizes map[int]int64, dups int) {
 	}
 	if len(missing) > 0 {
 		sort.Ints(missing)
-		c.warnings = append(c.warnings, fmt.Sprintf("the POP3 server %s listed %d messages without a UIDL (message %d first); mailport cannot tell them apart across sessions, so they stay on the server", c.ep.Addr(), len(missing), missing[0]))
+		c.warnings = append(c.warnings, fmt.Sprintf("the POP3 server %s listed %s without a UIDL (message %d first); mailport cannot tell them apart across sessions, so they stay on the server", c.ep.Addr(), plural.Of(len(missing), "message", "messages"), missing[0]))
 	}
 	if c.count >= 0 && c.count != len(uidls) {
-		c.warnings = append(c.warnings, fmt.Sprintf("the POP3 server %s reported %d messages in STAT but listed %d in UIDL; mailport fetches the listed ones", c.ep.Addr(), c.count, len(uidls)))
+		c.warnings = append(c.warnings, fmt.Sprintf("the POP3 server %s reported %s in STAT but listed %d in UIDL; mailport fetches the listed ones", c.ep.Addr(), plural.Of(c.count, "message", "messages"), len(uidls)))
 	}
 }
 

@@ -30,6 +30,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/mailport/mailport/internal/plural"
 	"net"
 	"net/textproto"
 	"os"
@@ -266,9 +267,10 @@ func (c *Client) MaxMessageSize() int64 {
 }
 
 // Close ends the session with QUIT and closes the connection. It is safe
-// to call more than once.
+// to call more than once, and on a nil or never-connected Client, where it
+// does nothing.
 func (c *Client) Close() error {
-	if c.closed {
+	if c == nil || c.closed || c.raw == nil {
 		return nil
 	}
 	if c.broken == nil {
@@ -334,13 +336,13 @@ func (c *Client) step(ctx context.Context, what string, fn func() error) error {
 	switch {
 	case errors.As(err, &ne) && ne.Timeout() && c.conn.got > 0 && time.Since(c.conn.last) >= c.ep.StepTimeout()/2:
 		// Part of a reply, then silence: a stall, not a flood.
-		c.broken = fmt.Errorf("%s: %s sent %d octets of its reply and then nothing for %s",
-			what, c.ep.Addr(), c.conn.got, time.Since(c.conn.last).Round(100*time.Millisecond))
+		c.broken = fmt.Errorf("%s: %s sent %s of its reply and then nothing for %s",
+			what, c.ep.Addr(), plural.Of(c.conn.got, "octet", "octets"), time.Since(c.conn.last).Round(100*time.Millisecond))
 	case errors.As(err, &ne) && ne.Timeout() && c.conn.got > 0:
 		// The deadline of a step is not extended by what arrives: a
 		// server that trickles or floods a reply forever ends here.
-		c.broken = &replyError{kind: ErrEndlessReply, text: fmt.Sprintf("%s: %s kept sending for %s (%d octets) without finishing its reply",
-			what, c.ep.Addr(), c.ep.StepTimeout(), c.conn.got)}
+		c.broken = &replyError{kind: ErrEndlessReply, text: fmt.Sprintf("%s: %s kept sending for %s (%s) without finishing its reply",
+			what, c.ep.Addr(), c.ep.StepTimeout(), plural.Of(c.conn.got, "octet", "octets"))}
 	case errors.As(err, &ne) && ne.Timeout():
 		c.timedOut = true
 		c.broken = fmt.Errorf("%s: no answer from %s within %s", what, c.ep.Addr(), c.ep.StepTimeout())
