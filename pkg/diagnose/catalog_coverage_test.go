@@ -79,7 +79,11 @@ var producedBy = map[string][]string{
 	"authenticate-failed-protocol-auth-type": {"TestAuthenticateFailedPasswordAtMicrosoft"},
 	"authenticate-failed-mailbox":            {"TestAuthenticateFailedMailbox"},
 	"wrong-password":                         {"TestIMAPPasswordAndFolder", "TestDovecot"},
-	"token-refused":                          {"TestAuthenticateFailedMailbox", "TestDovecot"},
+	"token-refused":                          {"TestRankingAgainstRealServers"},
+	"smtp-auth-after-starttls":               {"TestSMTPAuthOnlyAfterSTARTTLS", "TestRankingAgainstRealServers"},
+	"auth-answer-held":                       {"TestRankingAgainstRealServers"},
+	"auth-answer-held-token":                 {"TestRankingAgainstRealServers"},
+	"token-refused-unfit":                    {"TestAuthenticateFailedMailbox", "TestDovecot"},
 	// Graph
 	"graph-id-malformed":        {"TestGraphFailures"},
 	"graph-access-denied":       {"TestGraphFailures"},

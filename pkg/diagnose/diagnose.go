@@ -296,7 +296,15 @@ func (r *runner) find(c *Check, st Status, ev *Evidence, cause, fix string) *Ent
 		}
 	}
 	if f.Cause == "" {
-		f.Cause = "The check failed; the server's words are above."
+		// Point at words only when there are some above.
+		switch {
+		case f.Said != "":
+			f.Cause = "The check failed; the server's words are above."
+		case f.Error != "":
+			f.Cause = "The check failed with the error above."
+		default:
+			f.Cause = "The check failed without an answer from the server."
+		}
 	}
 	if f.Fix == "" {
 		f.Fix = fmt.Sprintf("Run `mailport test %s --trace FILE` and read the transcript, or pass the server's words to its administrator.", r.name)
