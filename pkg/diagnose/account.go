@@ -34,16 +34,27 @@ func (r *runner) checkConfig(ctx context.Context, c *Check) {
 	}
 	saw = append(saw, fmt.Sprintf("%s %s with %s", a.Type, a.Protocol, authWords(a.Auth)))
 
-	problems := append([]string(nil), r.opts.ConfigProblems...)
-	problems = append(problems, r.consistency()...)
-	problems = dedupe(problems)
+	// The validator's problems, when the file did not validate; else the
+	// same rules, for the engine's callers that did not validate it. Both
+	// at once would say each problem twice in other words.
+	problems := dedupe(r.opts.ConfigProblems)
+	if len(problems) == 0 {
+		problems = dedupe(r.consistency())
+	}
 	for _, p := range problems {
 		ev := r.evidence("config")
 		ev.Reason, ev.Text = "invalid", p
-		if strings.Contains(p, "does not support inbound") || strings.Contains(p, "does not support outbound") {
-			ev.Reason = "direction"
-		}
 		ev.own = true
+		if dir := r.unsupportedDirection(); dir != "" && (strings.Contains(p, "does not support inbound") || strings.Contains(p, "does not support outbound")) {
+			// One statement: which direction, which token config, the fix
+			// `mailport authenticate` names too.
+			ev.Reason = "direction"
+			r.find(c, Fail, ev, "", "")
+			f := &c.Findings[len(c.Findings)-1]
+			f.Cause = fmt.Sprintf("Account %s is %s, but its token config %s has %s: false, so it may not be used for this account (mailport authenticate refuses it too).", r.name, a.Type, a.TokenConfig, dir)
+			f.Fix = fmt.Sprintf("Set %s: true on the token config with `mailport token-config edit %s --%s=true`, or point the account at another token config with `mailport account edit %s --token-config ...`.", dir, a.TokenConfig, dir, r.name)
+			continue
+		}
 		r.find(c, Fail, ev, "The configuration says: "+p+".", "")
 	}
 	if len(problems) > 0 {
@@ -85,7 +96,16 @@ func (r *runner) checkConfig(ctx context.Context, c *Check) {
 			ev := r.evidence("config")
 			ev.Reason, ev.Text = "scopes", err.Error()
 			ev.own = true
-			r.find(c, Fail, ev, "The "+strings.TrimSuffix(err.Error(), ".")+".", "")
+			r.find(c, Fail, ev, "", "")
+			f := &c.Findings[len(c.Findings)-1]
+			f.Cause, f.Fix = r.scopeFinding(err)
+		}
+		if tc.Provider == config.ProviderGoogle && flowOf(tc) == config.FlowDevice && a.Protocol != config.Microsoft {
+			// What `mailport authenticate` refuses before it starts.
+			ev := r.evidence("config")
+			ev.Reason, ev.Text = "google-device", oauth.ErrGoogleDeviceMail.Error()
+			ev.own = true
+			r.find(c, Fail, ev, "", "")
 		}
 	}
 	if a.Protocol != config.Microsoft {
@@ -135,6 +155,46 @@ func (r *runner) consistency() []string {
 		}
 	}
 	return out
+}
+
+// unsupportedDirection is "inbound" or "outbound" when the account's
+// token config has the account's direction switched off, else "".
+func (r *runner) unsupportedDirection() string {
+	a := r.acct
+	tc := r.opts.Opener.Config.TokenConfigs[a.TokenConfig]
+	switch {
+	case a.Auth != config.AuthOAuth2 || tc == nil:
+	case a.Type == config.Inbound && !tc.Inbound:
+		return "inbound"
+	case a.Type == config.Outbound && !tc.Outbound:
+		return "outbound"
+	}
+	return ""
+}
+
+// scopeFinding splits a token config's scope problem into its cause and
+// the fix `mailport authenticate` names, followed by the authentication.
+func (r *runner) scopeFinding(err error) (cause, fix string) {
+	msg := strings.TrimSuffix(err.Error(), ".")
+	var se *oauth.ScopeError
+	if errors.As(err, &se) {
+		head := fmt.Sprintf("token config %s cannot serve an account of protocol %s: %s", se.TokenConfig, se.Protocol, se.Reason)
+		if rest, ok := strings.CutPrefix(msg, head+"; "); ok {
+			// rest: "add|use SCOPES ... (mailport token-config edit ...)"
+			if i := strings.Index(rest, " (mailport "); i >= 0 && strings.HasSuffix(rest, ")") {
+				rest = rest[:i] + ": `" + rest[i+2:len(rest)-1] + "`"
+			}
+			return upperFirst(head) + ".", upperFirst(rest) + fmt.Sprintf(", then run `mailport authenticate %s`.", r.name)
+		}
+	}
+	return upperFirst(msg) + ".", fmt.Sprintf("Correct the scopes with `mailport token-config edit %s --scopes \"...\"`, then run `mailport authenticate %s`.", r.acct.TokenConfig, r.name)
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func dedupe(in []string) []string {

@@ -440,6 +440,13 @@ var laterEntries = []Entry{
 		},
 	},
 	{
+		ID: "google-device-flow-mail", Title: "Google: the device flow cannot get the Gmail scope",
+		Message: "the device flow of Google does not allow the Gmail scope https://mail.google.com/",
+		Cause:   "The token config uses the device flow, but Google does not allow https://mail.google.com/, which Gmail's IMAP, POP and SMTP need, with the device flow, so `mailport authenticate` refuses to start it.",
+		Fix:     "Switch the token config to the browser flow with `mailport token-config edit <token-config> --flow user`, then run `mailport authenticate <account>` (with --no-browser on a machine without a browser).",
+		match:   func(e *Evidence) bool { return e.Check == "config" && e.Reason == "google-device" },
+	},
+	{
 		ID: "wrong-password", Title: "The server refused the password",
 		Message: "NO [AUTHENTICATIONFAILED] Authentication failed.",
 		Cause:   "The server refused the login and password: the password is wrong or changed, the login is not the full address the server expects, or the account is locked.",

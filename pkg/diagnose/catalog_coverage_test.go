@@ -83,6 +83,7 @@ var producedBy = map[string][]string{
 	"smtp-auth-after-starttls":               {"TestSMTPAuthOnlyAfterSTARTTLS", "TestRankingAgainstRealServers"},
 	"auth-answer-held":                       {"TestRankingAgainstRealServers"},
 	"auth-answer-held-token":                 {"TestRankingAgainstRealServers"},
+	"google-device-flow-mail":                {"TestTokenConfigCannotServe"},
 	"token-refused-unfit":                    {"TestAuthenticateFailedMailbox", "TestDovecot"},
 	// Graph
 	"graph-id-malformed":        {"TestGraphFailures"},

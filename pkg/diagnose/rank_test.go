@@ -1,6 +1,9 @@
 package diagnose
 
 import (
+	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +15,7 @@ import (
 	"github.com/mailport/mailport/internal/testbed"
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/connect"
+	"github.com/mailport/mailport/pkg/oauth"
 	"github.com/mailport/mailport/pkg/oauth/oauthtest"
 	"github.com/mailport/mailport/pkg/smtp/smtptest"
 )
@@ -196,4 +200,98 @@ func TestRankingAgainstRealServers(t *testing.T) {
 func genericTC(prov *oauthtest.Server, scopes ...string) *config.TokenConfig {
 	return &config.TokenConfig{Provider: config.ProviderGeneric, Flow: config.FlowUser, ClientID: testClientID,
 		AuthURL: prov.GoogleAuthURL(), TokenURL: prov.GoogleTokenURL(), Scopes: scopes, Inbound: true, Outbound: true}
+}
+
+// TestTokenConfigCannotServe: an account whose token config cannot serve
+// it is a configuration error first, with the fix `mailport authenticate`
+// names, not "the account is not authenticated; run mailport authenticate",
+// which would then be refused.
+func TestTokenConfigCannotServe(t *testing.T) {
+	port := closedPort(t)
+	_, ps, _ := strings.Cut(port, ":")
+	p, _ := strconv.Atoi(ps)
+	authErr := func(w *world, account string) error {
+		m := &oauth.Manager{Config: w.cfg, Secrets: w.resolver(), LockDir: filepath.Dir(w.cfg.Path)}
+		_, err := m.Authenticate(context.Background(), account, oauth.AuthenticateOptions{Timeout: time.Second, Out: io.Discard})
+		return err
+	}
+
+	t.Run("Graph scopes on an IMAP account", func(t *testing.T) {
+		w := newWorld(t)
+		prov := oauthtest.New(oauthtest.Options{})
+		defer prov.Close()
+		microsoftTC(w, prov, "ms", "example.test", config.Microsoft)
+		a := w.account("box", config.Inbound, config.IMAP, port, config.SSL, config.AuthOAuth2, "alice@example.test")
+		a.TokenConfig = "ms"
+		rep := w.run("box", Options{})
+		expect(t, rep, "config", Fail, "scopes-wrong-resource")
+		out := rankGolden(t, "config-scopes.golden", rep, p)
+		err := authErr(w, "box")
+		if err == nil {
+			t.Fatal("authenticate accepted the token config")
+		}
+		_, fix, ok := ConfigAdvice(rep)
+		if !ok {
+			t.Fatalf("no configuration advice:\n%s", out)
+		}
+		// authenticate's fix: mailport token-config edit ms --scopes "..."
+		msg := err.Error()
+		cmd := strings.TrimSuffix(msg[strings.LastIndex(msg, "(mailport ")+1:], ")")
+		if cmd == "" || !strings.Contains(fix, "`"+cmd+"`") || !strings.Contains(Verdict(rep), cmd) {
+			t.Errorf("authenticate says %q; the verdict %q does not name its fix", err, Verdict(rep))
+		}
+		if strings.Contains(Verdict(rep), "not authenticated") {
+			t.Errorf("verdict %q leads with the token", Verdict(rep))
+		}
+	})
+
+	t.Run("Google device flow on Gmail", func(t *testing.T) {
+		w := newWorld(t)
+		w.cfg.TokenConfigs["gd"] = &config.TokenConfig{Provider: config.ProviderGoogle, Flow: config.FlowDevice, ClientID: testClientID,
+			AuthURL: "https://accounts.google.com/o/oauth2/v2/auth", TokenURL: "https://oauth2.googleapis.com/token", DeviceURL: "https://oauth2.googleapis.com/device/code",
+			Scopes: []string{oauth.ScopeGoogleMail}, Inbound: true, Outbound: true}
+		a := w.account("gbox", config.Inbound, config.IMAP, port, config.SSL, config.AuthOAuth2, "a@gmail.com")
+		a.TokenConfig = "gd"
+		rep := w.run("gbox", Options{})
+		expect(t, rep, "config", Fail, "google-device-flow-mail")
+		rankGolden(t, "config-google-device.golden", rep, p)
+		err := authErr(w, "gbox")
+		if !errors.Is(err, oauth.ErrGoogleDeviceMail) {
+			t.Fatalf("authenticate: %v", err)
+		}
+		const cmd = "mailport token-config edit gd --flow user"
+		if !strings.Contains(err.Error(), cmd) || !strings.Contains(Verdict(rep), cmd) {
+			t.Errorf("authenticate says %q; the verdict %q does not name %q", err, Verdict(rep), cmd)
+		}
+	})
+
+	t.Run("inbound account, token config with inbound false", func(t *testing.T) {
+		w := newWorld(t)
+		prov := oauthtest.New(oauthtest.Options{})
+		defer prov.Close()
+		microsoftTC(w, prov, "ms", "example.test", config.IMAP).Inbound = false
+		a := w.account("box", config.Inbound, config.IMAP, port, config.SSL, config.AuthOAuth2, "alice@example.test")
+		a.TokenConfig = "ms"
+		// As `mailport test` hands over the validator's words.
+		var verrs config.Errors
+		if !errors.As(w.cfg.Validate(), &verrs) {
+			t.Fatal("the configuration validates")
+		}
+		var problems []string
+		for _, fe := range verrs {
+			problems = append(problems, fe.Field+": "+fe.Msg)
+		}
+		if len(problems) == 0 {
+			t.Fatal("the configuration validates")
+		}
+		rep := w.run("box", Options{ConfigProblems: problems})
+		expect(t, rep, "config", Fail, "token-config-direction")
+		out := rankGolden(t, "config-direction.golden", rep, p)
+		if n := strings.Count(out, "cause:"); n != 1 {
+			t.Errorf("%d causes, want one:\n%s", n, out)
+		}
+		if !strings.Contains(Verdict(rep), "`mailport token-config edit ms --inbound=true`") {
+			t.Errorf("verdict %q", Verdict(rep))
+		}
+	})
 }
