@@ -468,8 +468,14 @@ func (r *runner) checkScopes(ctx context.Context, c *Check) {
 		if user == "" {
 			user = cl.User()
 		}
-		if r.tc.Provider == config.ProviderMicrosoft {
-			r.microsoftFit(c, cl, granted, user)
+		cloud := oauth.CloudOf(r.tc)
+		if r.tc.Provider != config.ProviderMicrosoft {
+			// A generic token config may still get Microsoft's tokens:
+			// their audience is the evidence.
+			cloud = microsoftCloudOf(cl.Audience)
+		}
+		if cloud != nil {
+			r.microsoftFit(c, cloud, "audience", cl.Audience, granted, len(cl.Roles) > 0, user)
 		}
 	} else {
 		scopes := tok.Scopes
@@ -491,11 +497,7 @@ func (r *runner) checkScopes(ctx context.Context, c *Check) {
 			saw = append(saw, "opaque token")
 		}
 		saw = append(saw, "scopes "+strings.Join(scopes, " "))
-		if r.tc.Provider == config.ProviderGoogle && a.Protocol != config.Microsoft && !containsFold(scopes, oauth.ScopeGoogleMail) {
-			ev := r.evidence("scopes")
-			ev.Reason = "google-scope"
-			r.find(c, Fail, ev, fmt.Sprintf("The token grants %s but not %s.", strings.Join(scopes, " "), oauth.ScopeGoogleMail), "")
-		}
+		r.opaqueFit(c, scopes, user)
 	}
 	if user != "" {
 		saw = append(saw, "user "+user)
@@ -514,12 +516,109 @@ func (r *runner) checkScopes(ctx context.Context, c *Check) {
 	c.Saw = strings.Join(saw, "; ")
 }
 
-// microsoftFit checks a Microsoft token's audience and permissions.
-func (r *runner) microsoftFit(c *Check, cl *oauth.Claims, granted []string, user string) {
+// opaqueFit judges a token mailport cannot read by the scopes the provider
+// said it granted: Google's mail scope for a Google token config;
+// Microsoft's resource and permission names for a Microsoft one; for a
+// generic one only what is evidence (scopes qualified with a Microsoft
+// resource, Google API scopes), never unknown names.
+func (r *runner) opaqueFit(c *Check, scopes []string, user string) {
 	a := r.acct
-	cloud := oauth.CloudOf(r.tc)
+	googleMail := func(st Status) {
+		if a.Protocol == config.Microsoft || containsFold(scopes, oauth.ScopeGoogleMail) {
+			return
+		}
+		ev := r.evidence("scopes")
+		ev.Reason = "google-scope"
+		cause := fmt.Sprintf("The token grants %s but not %s.", strings.Join(scopes, " "), oauth.ScopeGoogleMail)
+		if st == Warn {
+			cause = fmt.Sprintf("The token grants Google API scopes (%s) but not %s, which Gmail's IMAP, POP and SMTP need; if this server is Gmail, it will refuse the token.", strings.Join(scopes, " "), oauth.ScopeGoogleMail)
+			r.scopeDoubt = true
+		}
+		r.find(c, st, ev, cause, "")
+	}
+	switch r.tc.Provider {
+	case config.ProviderGoogle:
+		googleMail(Fail)
+	case config.ProviderMicrosoft:
+		cloud := oauth.CloudOf(r.tc)
+		if aud, short := microsoftGrant(cloud, scopes, true); len(aud) > 0 {
+			r.microsoftFit(c, cloud, "scopes' resource", aud, short, false, user)
+		}
+	default:
+		var qualified []string
+		for _, s := range scopes {
+			if strings.Contains(s, "://") {
+				qualified = append(qualified, s)
+			}
+		}
+		if cloud := microsoftCloudOf(resourcesOf(qualified)); cloud != nil {
+			aud, short := microsoftGrant(cloud, qualified, false)
+			r.microsoftFit(c, cloud, "scopes' resource", aud, short, false, user)
+			return
+		}
+		for _, s := range scopes {
+			if strings.HasPrefix(strings.ToLower(s), "https://www.googleapis.com/") {
+				googleMail(Warn)
+				return
+			}
+		}
+	}
+}
+
+// resourcesOf returns the part before the last "/" of qualified scopes.
+func resourcesOf(scopes []string) []string {
+	var out []string
+	for _, s := range scopes {
+		if i := strings.LastIndexByte(s, '/'); i > 0 {
+			out = append(out, strings.TrimRight(s[:i], "/"))
+		}
+	}
+	return out
+}
+
+// microsoftCloudOf is the Microsoft cloud one of the audiences (resource
+// URLs or Graph's and Exchange's application ids) belongs to, or nil.
+func microsoftCloudOf(audiences []string) *oauth.Cloud {
+	for _, aud := range audiences {
+		a := strings.ToLower(strings.TrimSpace(aud))
+		if a == oauth.GraphAppID || a == oauth.ExchangeAppID {
+			return oauth.GlobalCloud()
+		}
+		if c, _ := oauth.CloudOfResource(strings.TrimRight(a, "/")); c != nil {
+			return c
+		}
+	}
+	return nil
+}
+
+// microsoftGrant splits the scopes a Microsoft token was granted into the
+// resources they name and the permission names ("IMAP.AccessAsUser.All",
+// "Mail.Read"). Bare names are Graph's only when bare counts.
+func microsoftGrant(cloud *oauth.Cloud, scopes []string, bare bool) (resources, short []string) {
+	seen := map[string]bool{}
+	for _, s := range scopes {
+		if !bare && !strings.Contains(s, "://") {
+			continue
+		}
+		res := cloud.ResourceOf(s)
+		if res == "" {
+			continue
+		}
+		if !seen[res] {
+			seen[res] = true
+			resources = append(resources, res)
+		}
+		short = append(short, s[strings.LastIndexByte(s, '/')+1:])
+	}
+	return resources, short
+}
+
+// microsoftFit checks a Microsoft token's audience (what: "audience" for
+// a JWT's, "scopes' resource" for an opaque token's) and permissions.
+func (r *runner) microsoftFit(c *Check, cloud *oauth.Cloud, what string, audience, granted []string, appOnly bool, user string) {
+	a := r.acct
 	okAud := false
-	for _, aud := range cl.Audience {
+	for _, aud := range audience {
 		if cloud.ServesAudience(a.Protocol, aud) {
 			okAud = true
 		}
@@ -527,11 +626,10 @@ func (r *runner) microsoftFit(c *Check, cl *oauth.Claims, granted []string, user
 	if !okAud {
 		ev := r.evidence("scopes")
 		ev.Reason = "audience"
-		r.find(c, Fail, ev, fmt.Sprintf("The token's audience is %s, but %s needs %s.", strings.Join(cl.Audience, " "), a.Protocol, cloud.Resource(a.Protocol)), "")
+		r.find(c, Fail, ev, fmt.Sprintf("The token's %s is %s, but %s needs %s.", what, strings.Join(audience, " "), a.Protocol, cloud.Resource(a.Protocol)), "")
 		return
 	}
 	shared := user != "" && a.Login != "" && !strings.EqualFold(user, a.Login)
-	appOnly := len(cl.Roles) > 0
 	var need [][]string // each: any of
 	var advisory []string
 	switch a.Protocol {

@@ -154,6 +154,7 @@ type runner struct {
 	out        *smtp.Client
 	netAddr    string // the address that answered the TCP check
 	tokenUnfit bool   // the token fits check failed
+	scopeDoubt bool   // the token fits check warned that the scopes may not fit
 	userDiffer bool   // the token's user is not the login
 }
 
@@ -269,7 +270,7 @@ func (r *runner) evidence(check string) *Evidence {
 	if r.token != nil && r.token.Claims != nil {
 		ev.Audience = r.token.Claims.Audience
 	}
-	ev.TokenUnfit, ev.UserMismatch = r.tokenUnfit, r.userDiffer
+	ev.TokenUnfit, ev.UserMismatch = r.tokenUnfit || r.scopeDoubt, r.userDiffer
 	return ev
 }
 

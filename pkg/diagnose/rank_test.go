@@ -15,6 +15,8 @@ import (
 	"github.com/mailport/mailport/internal/testbed"
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/connect"
+	"github.com/mailport/mailport/pkg/imap/imaptest"
+	"github.com/mailport/mailport/pkg/mail"
 	"github.com/mailport/mailport/pkg/oauth"
 	"github.com/mailport/mailport/pkg/oauth/oauthtest"
 	"github.com/mailport/mailport/pkg/smtp/smtptest"
@@ -29,16 +31,21 @@ var (
 	expiresRE  = regexp.MustCompile(`expires \d{4}-\d\d-\d\d \(in \d+ days?\)`)
 	// Which deadline fires first, the context's or the connection's, varies.
 	timeoutRE = regexp.MustCompile(`(?m)^(\s+error: ).*(context deadline exceeded|i/o timeout)$`)
+	instantRE = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)`)
+	validRE   = regexp.MustCompile(`valid for [0-9hms]+`)
 )
 
 // rankGolden compares the rendered report with testdata/name, after
 // replacing durations by (T), certificate dates by DATE, a step's timeout
-// error by TIMEOUT and each of ports by PORT.
+// error by TIMEOUT, instants by TIME, token lifetimes by D and each of
+// ports by PORT.
 func rankGolden(t *testing.T, name string, rep *Report, ports ...int) string {
 	t.Helper()
 	got := durationRE.ReplaceAllString(render(rep), "(T)")
 	got = expiresRE.ReplaceAllString(got, "expires DATE")
 	got = timeoutRE.ReplaceAllString(got, "${1}TIMEOUT")
+	got = instantRE.ReplaceAllString(got, "TIME")
+	got = validRE.ReplaceAllString(got, "valid for D")
 	for _, p := range ports {
 		got = strings.ReplaceAll(got, strconv.Itoa(p), "PORT")
 	}
@@ -293,5 +300,106 @@ func TestTokenConfigCannotServe(t *testing.T) {
 		if !strings.Contains(Verdict(rep), "`mailport token-config edit ms --inbound=true`") {
 			t.Errorf("verdict %q", Verdict(rep))
 		}
+	})
+}
+
+// TestTokenFitsAgreesWithAuth: the token fits check never says ok about a
+// token whose scopes do not grant the protocol, so the login's refusal
+// never points at findings that are not there.
+func TestTokenFitsAgreesWithAuth(t *testing.T) {
+	prov := oauthtest.New(oauthtest.Options{})
+	defer prov.Close()
+	prov.AddClient(oauthtest.Client{ID: testClientID})
+	s := imaptest.Start(t, imaptest.Config{Encryption: mail.SSL, TokenCheck: func(user, tok string) error {
+		return errors.New("AUTHENTICATE failed.")
+	}})
+	s.AddUser("alice@mailport-test.onmicrosoft.com", "unused")
+	const login = "alice@mailport-test.onmicrosoft.com"
+	box := func(t *testing.T, tc *config.TokenConfig) *world {
+		w := newWorld(t)
+		w.cfg.TokenConfigs["tc"] = tc
+		a := w.account("box", config.Inbound, config.IMAP, hostPort(s.Endpoint()), config.SSL, config.AuthOAuth2, login)
+		a.TokenConfig = "tc"
+		a.Properties[connect.PropTLSCAFile] = s.CAFile()
+		return w
+	}
+	// contradiction fails when the token fits check is ok while the login's
+	// refusal blames the token, or the other way round.
+	contradiction := func(t *testing.T, rep *Report) {
+		t.Helper()
+		var scopes Status
+		for _, c := range rep.Checks {
+			if c.ID == "scopes" {
+				scopes = c.Status
+			}
+		}
+		for _, c := range rep.Checks {
+			for _, f := range c.Findings {
+				if c.ID == "auth" && f.Entry == "token-refused-unfit" && scopes == OK {
+					t.Errorf("token fits: ok, yet the login blames the token:\n%s", render(rep))
+				}
+				if c.ID == "auth" && f.Entry == "token-refused" && scopes != OK {
+					t.Errorf("token fits: %s, yet the login says it found nothing:\n%s", scopes, render(rep))
+				}
+			}
+		}
+	}
+
+	t.Run("Microsoft opaque token with only SMTP.Send, for IMAP", func(t *testing.T) {
+		w := box(t, &config.TokenConfig{Provider: config.ProviderMicrosoft, Flow: config.FlowUser, ClientID: testClientID,
+			BaseURL: prov.MicrosoftBaseURL(""), Scopes: oauth.ScopesFor(config.ProviderMicrosoft, config.IMAP), Inbound: true, Outbound: true})
+		// An opaque access token (as Microsoft gives personal accounts),
+		// granted SMTP.Send only; no refresh token, so it is used as stored.
+		tok := &oauth.Token{AccessToken: "EwBopaque" + strings.Repeat("x", 40), TokenType: "Bearer", Expiry: time.Now().Add(time.Hour),
+			Scopes: []string{"https://outlook.office.com/SMTP.Send", "offline_access"}, ObtainedAt: time.Now(), Flow: config.FlowUser, ClientID: testClientID, User: login}
+		if err := oauth.SaveToken(w.store, "box", tok); err != nil {
+			t.Fatal(err)
+		}
+		rep := w.run("box", Options{})
+		f := finding(t, rep, "scopes", Fail, "token-missing-scope")
+		if !strings.Contains(f.Cause, "IMAP.AccessAsUser.All") || !strings.Contains(f.Cause, "SMTP.Send") {
+			t.Errorf("cause %q does not name the scope needed and the one granted", f.Cause)
+		}
+		expect(t, rep, "auth", Fail, "token-refused-unfit")
+		contradiction(t, rep)
+		rankGolden(t, "token-fits-opaque.golden", rep, s.Endpoint().Port)
+	})
+
+	t.Run("Graph-audience token from a generic token config", func(t *testing.T) {
+		base := prov.MicrosoftBaseURL("")
+		w := box(t, &config.TokenConfig{Provider: config.ProviderGeneric, Flow: config.FlowUser, ClientID: testClientID,
+			AuthURL: base + "oauth2/v2.0/authorize", TokenURL: base + "oauth2/v2.0/token", Scopes: []string{"mail.read", "offline_access"}, Inbound: true, Outbound: true})
+		mustToken(t, w, "box")
+		rep := w.run("box", Options{})
+		expect(t, rep, "scopes", Fail, "token-wrong-audience")
+		expect(t, rep, "auth", Fail, "authenticate-failed-graph-token")
+		contradiction(t, rep)
+	})
+
+	t.Run("generic token config with Outlook's SMTP.Send, for IMAP", func(t *testing.T) {
+		w := box(t, genericTC(prov, "https://outlook.office.com/SMTP.Send", "offline_access"))
+		mustToken(t, w, "box")
+		rep := w.run("box", Options{})
+		expect(t, rep, "scopes", Fail, "token-missing-scope")
+		expect(t, rep, "auth", Fail, "token-refused-unfit")
+		contradiction(t, rep)
+	})
+
+	t.Run("generic token config with Google API scopes but not Gmail's", func(t *testing.T) {
+		w := box(t, genericTC(prov, "https://www.googleapis.com/auth/gmail.readonly"))
+		mustToken(t, w, "box")
+		rep := w.run("box", Options{})
+		expect(t, rep, "scopes", Warn, "google-mail-scope")
+		expect(t, rep, "auth", Fail, "token-refused-unfit")
+		contradiction(t, rep)
+	})
+
+	t.Run("generic token config with scopes mailport does not know", func(t *testing.T) {
+		w := box(t, genericTC(prov, "mail", "offline_access"))
+		mustToken(t, w, "box")
+		rep := w.run("box", Options{})
+		expect(t, rep, "scopes", OK, "")
+		expect(t, rep, "auth", Fail, "token-refused")
+		contradiction(t, rep)
 	})
 }
