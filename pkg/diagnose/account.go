@@ -88,7 +88,10 @@ func (r *runner) checkConfig(ctx context.Context, c *Check) {
 			ev := r.evidence("config")
 			ev.Reason, ev.Text = "secret-expiry", w
 			ev.own = true
-			r.find(c, st, ev, "The "+strings.TrimPrefix(w, "the ")+".", "")
+			r.find(c, st, ev, "", "")
+			// The warning's remedy is the entry's fix; its fact is the cause.
+			fact, _, _ := strings.Cut(w, ": ")
+			ownCause(c, upperFirst(fact)+"; once it has expired, Microsoft refuses every token request of the token config, and every account using it stops.")
 		} else if tc.SecretExpires != "" {
 			saw = append(saw, "client secret valid until "+tc.SecretExpires)
 		}
@@ -113,7 +116,14 @@ func (r *runner) checkConfig(ctx context.Context, c *Check) {
 		if reason, want := portMismatch(a); reason != "" {
 			ev := r.evidence("config")
 			ev.Reason = reason
-			r.find(c, Warn, ev, fmt.Sprintf("Port %d usually %s, but the account says encryption %s.", a.EffectivePort(), want, a.Encryption), "")
+			r.find(c, Warn, ev, "", "")
+			// One statement: the catalog's cause tells what the TLS check
+			// saw; here nothing was tried yet.
+			conseq := "so mailport would wait for a greeting while the server waits for a TLS handshake"
+			if reason == "plain-on-tls-port" {
+				conseq = "so the TLS handshake would meet a plain-text greeting"
+			}
+			ownCause(c, fmt.Sprintf("Port %d usually %s, but the account says encryption %s, %s.", a.EffectivePort(), want, a.Encryption, conseq))
 		}
 		if a.Encryption == config.None && a.Auth == config.AuthBasic && !r.ep.AllowPlaintextAuth {
 			ev := r.evidence("config")
@@ -190,6 +200,13 @@ func (r *runner) scopeFinding(err error) (cause, fix string) {
 	return upperFirst(msg) + ".", fmt.Sprintf("Correct the scopes with `mailport token-config edit %s --scopes \"...\"`, then run `mailport authenticate %s`.", r.acct.TokenConfig, r.name)
 }
 
+// ownCause replaces the cause of the check's last finding with the
+// check's own, which says with the account's specifics what the catalog
+// entry says in general: one statement, not both.
+func ownCause(c *Check, cause string) {
+	c.Findings[len(c.Findings)-1].Cause = cause
+}
+
 func upperFirst(s string) string {
 	if s == "" {
 		return s
@@ -252,7 +269,8 @@ func (r *runner) checkSecrets(ctx context.Context, c *Check) {
 			c.Saw = "no password"
 			ev := r.evidence("secrets")
 			ev.Reason = "no-password"
-			r.find(c, Fail, ev, fmt.Sprintf("No password in the secret store and %s is not set.", secret.EnvName(secret.EnvPasswordPrefix, r.name)), "")
+			r.find(c, Fail, ev, "", "")
+			ownCause(c, fmt.Sprintf("No password in the secret store and %s is not set.", secret.EnvName(secret.EnvPasswordPrefix, r.name)))
 			r.block(needCreds, "there is no password")
 			r.report.Reauth = true
 		default:
@@ -356,7 +374,8 @@ func (r *runner) checkToken(ctx context.Context, c *Check) {
 			if stored.Valid(r.now(), oauth.DefaultSkew) {
 				ev := r.evidence("token")
 				ev.Reason = "no-refresh-token"
-				r.find(c, Warn, ev, fmt.Sprintf("There is no refresh token, so the access token is used until it expires at %s, after which the account must authenticate again.", stored.Expiry.Local().Format(time.RFC3339)), "")
+				r.find(c, Warn, ev, "", "")
+				ownCause(c, fmt.Sprintf("There is no refresh token, so the access token is used until it expires at %s, after which the account must authenticate again. Google sends a refresh token only on the first consent; Microsoft only when offline_access is among the scopes.", stored.Expiry.Local().Format(time.RFC3339)))
 			}
 		}
 	}
@@ -431,11 +450,9 @@ func (r *runner) tokenFailure(c *Check, ev *Evidence, err error) {
 		ev.own = true
 	}
 	c.Saw = "no usable token"
-	cause := ""
-	if ar != nil && ar.Cause != "" && pe != nil {
-		cause = "The provider refused the refresh token (" + ar.Cause + ")."
-	}
-	if e := r.find(c, Fail, ev, cause, ""); e == nil {
+	// The provider's words are above and the catalog's cause explains
+	// them: mailport's own paraphrase of the refusal would say it twice.
+	if e := r.find(c, Fail, ev, "", ""); e == nil {
 		f := &c.Findings[len(c.Findings)-1]
 		f.Cause = "No usable token: " + err.Error() + "."
 		if ar != nil {
@@ -506,11 +523,12 @@ func (r *runner) checkScopes(ctx context.Context, c *Check) {
 			ev := r.evidence("scopes")
 			ev.Reason = "user"
 			shared := a.Protocol == config.Microsoft && tok.Claims != nil && (containsFold(tok.Claims.Scopes, "Mail.Read.Shared") || containsFold(tok.Claims.Scopes, "Mail.ReadWrite.Shared") || containsFold(tok.Claims.Scopes, "Mail.Send.Shared"))
-			cause := fmt.Sprintf("Signed in as %s, but the account logs in as %s.", user, a.Login)
+			cause := fmt.Sprintf("Signed in as %s, but the account logs in as %s: either someone signed in with the wrong account, or the login is a shared mailbox the user has been given access to.", user, a.Login)
 			if shared {
 				cause += " The token has shared-mailbox scopes, so Graph is asked for /users/" + a.Login + "."
 			}
-			r.find(c, Warn, ev, cause, "")
+			r.find(c, Warn, ev, "", "")
+			ownCause(c, cause)
 		}
 	}
 	c.Saw = strings.Join(saw, "; ")
@@ -529,12 +547,13 @@ func (r *runner) opaqueFit(c *Check, scopes []string, user string) {
 		}
 		ev := r.evidence("scopes")
 		ev.Reason = "google-scope"
-		cause := fmt.Sprintf("The token grants %s but not %s.", strings.Join(scopes, " "), oauth.ScopeGoogleMail)
+		cause := fmt.Sprintf("The token grants %s but not %s, the only scope with which Gmail's IMAP, POP and SMTP accept a token.", strings.Join(scopes, " "), oauth.ScopeGoogleMail)
 		if st == Warn {
-			cause = fmt.Sprintf("The token grants Google API scopes (%s) but not %s, which Gmail's IMAP, POP and SMTP need; if this server is Gmail, it will refuse the token.", strings.Join(scopes, " "), oauth.ScopeGoogleMail)
+			cause = fmt.Sprintf("The token grants Google API scopes (%s) but not %s, the only scope with which Gmail's IMAP, POP and SMTP accept a token; if this server is Gmail, it will refuse the token.", strings.Join(scopes, " "), oauth.ScopeGoogleMail)
 			r.scopeDoubt = true
 		}
-		r.find(c, st, ev, cause, "")
+		r.find(c, st, ev, "", "")
+		ownCause(c, cause)
 	}
 	switch r.tc.Provider {
 	case config.ProviderGoogle:
@@ -667,7 +686,8 @@ func (r *runner) microsoftFit(c *Check, cloud *oauth.Cloud, what string, audienc
 		if !found {
 			ev := r.evidence("scopes")
 			ev.Reason = "scope"
-			r.find(c, Fail, ev, fmt.Sprintf("The token does not grant %s (it grants %s).", strings.Join(anyOf, " or "), strings.Join(granted, " ")), "")
+			r.find(c, Fail, ev, "", "")
+			ownCause(c, fmt.Sprintf("The token was issued for the right resource, but it does not grant %s, which %s needs (it grants %s).", strings.Join(anyOf, " or "), a.Protocol, orNothing(granted)))
 		}
 	}
 	for _, s := range advisory {

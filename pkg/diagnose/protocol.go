@@ -114,7 +114,8 @@ func (r *runner) checkCapabilities(ctx context.Context, c *Check) {
 			ev.Reason = "no-oauth"
 			ev.Text = "authentication offered: " + strings.Join(mechs, " ")
 			ev.own = true
-			r.find(c, Fail, ev, fmt.Sprintf("%s offers %s but neither XOAUTH2 nor OAUTHBEARER.", r.ep.Addr(), orNothing(mechs)), "")
+			r.find(c, Fail, ev, "", "")
+			ownCause(c, fmt.Sprintf("%s offers %s but neither XOAUTH2 nor OAUTHBEARER, so it cannot take the account's OAuth2 token: it is not a Microsoft 365 or Google server, or OAuth2 is not enabled on it.", r.ep.Addr(), orNothing(mechs)))
 			r.block(needSession, "the server takes no OAuth2 token")
 		}
 	} else if r.acct.Protocol == config.SMTP && len(mechs) == 0 {

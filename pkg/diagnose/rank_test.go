@@ -403,3 +403,97 @@ func TestTokenFitsAgreesWithAuth(t *testing.T) {
 		contradiction(t, rep)
 	})
 }
+
+// repeated returns a run of four words that a cause says twice, or "".
+func repeated(cause string) string {
+	w := regexp.MustCompile(`[a-z0-9_.]+`).FindAllString(strings.ToLower(cause), -1)
+	const n = 4
+	first := map[string]int{}
+	for i := 0; i+n <= len(w); i++ {
+		g := strings.Join(w[i:i+n], " ")
+		if j, ok := first[g]; ok && i-j >= n {
+			return g
+		}
+		if _, ok := first[g]; !ok {
+			first[g] = i
+		}
+	}
+	return ""
+}
+
+// parallel are entries whose cause names two things in the same words on
+// purpose ("IMAP accepts only tokens for X; Graph accepts only tokens for
+// Y"), and findings that name one address twice.
+var parallel = map[string]bool{"token-wrong-audience": true, "public-confidential-client": true, "token-user-mismatch": true}
+
+// TestOneStatementPerFinding: a cause says each thing once. The check's
+// own words with the account's specifics and the catalog's general words
+// for the same thing are not both printed.
+func TestOneStatementPerFinding(t *testing.T) {
+	for _, e := range Catalog {
+		if g := repeated(e.Cause); g != "" && !parallel[e.ID] {
+			t.Errorf("entry %s says %q twice: %s", e.ID, g, e.Cause)
+		}
+	}
+	var reports []*Report
+	add := func(rep *Report) { reports = append(reports, rep) }
+
+	// No password; a well-known port with the other encryption; nothing
+	// listening; a host that does not exist.
+	w := newWorld(t)
+	w.account("nopw", config.Inbound, config.IMAP, closedPort(t), config.SSL, config.AuthBasic, "a@example.test")
+	w.account("port", config.Inbound, config.IMAP, "127.0.0.1:993", config.StartTLS, config.AuthBasic, "a@example.test")
+	w.password("port", "pw")
+	w.account("refused", config.Inbound, config.IMAP, closedPort(t), config.SSL, config.AuthBasic, "a@example.test")
+	w.password("refused", "pw")
+	w.account("nxdomain", config.Inbound, config.IMAP, "no-such-host.invalid", config.SSL, config.AuthBasic, "a@example.test")
+	w.password("nxdomain", "pw")
+	for _, n := range []string{"nopw", "port", "refused", "nxdomain"} {
+		add(w.run(n, Options{Timeout: 500 * time.Millisecond}))
+	}
+	expect(t, reports[0], "secrets", Fail, "password-missing")
+	expect(t, reports[1], "config", Warn, "tls-on-plain-port")
+	expect(t, reports[2], "tcp", Fail, "tcp-refused")
+	expect(t, reports[3], "dns", Fail, "dns-failure")
+
+	// The provider refuses the refresh token; the secret has expired; the
+	// token's user is not the login; the server takes no token.
+	newProv := func() *oauthtest.Server {
+		prov := oauthtest.New(oauthtest.Options{})
+		t.Cleanup(prov.Close)
+		prov.AddClient(oauthtest.Client{ID: testClientID})
+		return prov
+	}
+	for _, r := range []struct {
+		aadsts int
+		code   string
+		entry  string
+	}{{54005, "invalid_grant", "aadsts54005"}, {70043, "invalid_grant", "aadsts70043"}, {700082, "invalid_grant", "aadsts700082"}} {
+		prov := newProv()
+		w, _ := oauthWorld(t, prov, closedPort(t), config.IMAP)
+		prov.FailToken("refresh_token", oauthtest.Error{Code: r.code, AADSTS: r.aadsts, Description: "scripted refusal"})
+		rep := w.run("box", Options{})
+		expect(t, rep, "token", Fail, r.entry)
+		add(rep)
+	}
+	s := imaptest.Start(t, imaptest.Config{Encryption: mail.SSL}) // no OAuth mechanism
+	w, a := oauthWorld(t, newProv(), hostPort(s.Endpoint()), config.IMAP)
+	a.Properties[connect.PropTLSCAFile] = s.CAFile()
+	a.Login = "bob@mailport-test.onmicrosoft.com"
+	w.cfg.TokenConfigs["ms"].SecretExpires = "2020-01-01"
+	rep := w.run("box", Options{})
+	expect(t, rep, "config", Fail, "client-secret-expiring")
+	expect(t, rep, "scopes", Warn, "token-user-mismatch")
+	expect(t, rep, "capabilities", Fail, "no-xoauth2")
+	add(rep)
+
+	for _, rep := range reports {
+		for _, c := range rep.Checks {
+			for _, f := range c.Findings {
+				if g := repeated(f.Cause); g != "" && !parallel[f.Entry] {
+					t.Errorf("%s, check %s (%s) says %q twice: %s", rep.Account, c.ID, f.Entry, g, f.Cause)
+				}
+			}
+		}
+	}
+}
