@@ -81,7 +81,7 @@ var producedBy = map[string][]string{
 	"wrong-password":                         {"TestIMAPPasswordAndFolder", "TestDovecot"},
 	"token-refused":                          {"TestTokenFitsAgreesWithAuth", "TestRankingAgainstRealServers"},
 	"smtp-auth-after-starttls":               {"TestSMTPAuthOnlyAfterSTARTTLS", "TestRankingAgainstRealServers"},
-	"auth-answer-held":                       {"TestRankingAgainstRealServers"},
+	"auth-answer-held":                       {"TestLoginAnswerHeldInProcess", "TestRankingAgainstRealServers"},
 	"auth-answer-held-token":                 {"TestRankingAgainstRealServers"},
 	"google-device-flow-mail":                {"TestTokenConfigCannotServe"},
 	"token-refused-unfit":                    {"TestTokenFitsAgreesWithAuth", "TestAuthenticateFailedMailbox", "TestDovecot"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailport/mailport/internal/hostile"
 	"github.com/mailport/mailport/internal/testbed"
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/connect"
@@ -496,4 +498,49 @@ func TestOneStatementPerFinding(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestLoginAnswerHeldInProcess: an IMAP server that greets, lists its
+// capabilities and then never answers the login (as Dovecot holds a
+// failed login's answer) is named as such, within the timeout, without
+// pointing at server words that are not there.
+func TestLoginAnswerHeldInProcess(t *testing.T) {
+	var srv *hostile.Server
+	srv = hostile.StartTLS(t, func(c net.Conn) {
+		io.WriteString(c, "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n")
+		br := hostile.Lines(c)
+		for {
+			line, ok := hostile.ReadLine(br)
+			if !ok {
+				return
+			}
+			tag, cmd, _ := strings.Cut(line, " ")
+			switch verb, _, _ := strings.Cut(strings.ToUpper(cmd), " "); verb {
+			case "LOGIN", "AUTHENTICATE":
+				hostile.Stall(srv, c)
+				return
+			case "CAPABILITY":
+				io.WriteString(c, "* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n"+tag+" OK done\r\n")
+			case "LOGOUT":
+				io.WriteString(c, "* BYE\r\n"+tag+" OK bye\r\n")
+				return
+			default:
+				io.WriteString(c, tag+" OK done\r\n")
+			}
+		}
+	})
+	w := newWorld(t)
+	a := w.account("box", config.Inbound, config.IMAP, srv.Addr(), config.SSL, config.AuthBasic, "alice@example.test")
+	a.Properties[connect.PropTLSCAFile] = srv.CAFile
+	w.password("box", "pw")
+	start := time.Now()
+	rep := w.run("box", Options{Timeout: 500 * time.Millisecond})
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("the diagnosis took %s with a 500ms timeout", d)
+	}
+	f := finding(t, rep, "auth", Fail, "auth-answer-held")
+	if f.Said != "" || f.Error == "" {
+		t.Errorf("server said %q, error %q: the timeout is mailport's error, not the server's words", f.Said, f.Error)
+	}
+	noEmptyWords(t, rep)
 }
