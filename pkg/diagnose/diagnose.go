@@ -86,7 +86,8 @@ type Report struct {
 	// Result is fail when a check failed, warn when one warned, else ok.
 	Result Status `json:"result"`
 	// Reauth is true when the account must be authenticated again (or its
-	// password stored): `mailport test` then exits 3.
+	// password stored): `mailport test` then exits 3, unless the
+	// configuration must be fixed first (ConfigAdvice), which exits 2.
 	Reauth bool    `json:"reauth_required"`
 	Checks []Check `json:"checks"`
 }
