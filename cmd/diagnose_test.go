@@ -215,7 +215,8 @@ accounts:
     token_config: ms
 `), 0o600)
 	r := e.run("", "test", "box")
-	if r.code != 1 || !strings.Contains(r.out, "see:   mailport explain token-config-direction") || !strings.Contains(r.out, "skip  DNS") {
+	// Exit 2: a configuration error, as authenticate's for the same file.
+	if r.code != 2 || !strings.Contains(r.out, "see:   mailport explain token-config-direction") || !strings.Contains(r.out, "skip  DNS") {
 		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.err)
 	}
 }

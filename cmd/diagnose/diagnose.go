@@ -60,8 +60,9 @@ prints it (docs/troubleshooting.md lists the same entries). Checks
 that an earlier failure makes meaningless are skipped with the reason.
 
 Exit status: 0 when no check failed, 1 when one did, 3 when an OAuth2 account must be
-authenticated (again) or a password account has no password, 2 for a usage error or an unknown
-account.
+authenticated (again) or a password account has no password, 2 for a usage error, an unknown
+account, or a configuration that must be fixed first (a token config that cannot serve the
+account, which mailport authenticate refuses too).
 
 JSON (--json): {"account","type","protocol","auth","login","server","result","reauth_required",
 "checks":[{"id","name","status","saw","duration_ms","findings":[{"status","entry","server_said",
@@ -196,19 +197,26 @@ func run(cmd *cobra.Command, opts *Options) error {
 	return exitFor(reports)
 }
 
-// exitFor maps the reports to the exit code: 3 when an account must be
-// authenticated again or lacks its password, 1 when a check failed. The
+// exitFor maps the reports to the exit code: 2 when an account's
+// configuration must be fixed first (authenticate refuses it too), 3 when
+// an account must be authenticated again or lacks its password, 1 when a
+// check failed. The
 // error names, for each such account, the one thing that fixes it.
 func exitFor(reports []*dg.Report) error {
-	var reauth []string
+	var reauth, broken []string
 	failed := false
 	for _, r := range reports {
-		if r.Reauth {
+		if _, fix, ok := dg.ConfigAdvice(r); ok {
+			broken = append(broken, fmt.Sprintf("account %s: fix the configuration first: %s", r.Account, fix))
+		} else if r.Reauth {
 			lacks, fix := dg.ReauthAdvice(r)
 			reauth = append(reauth, fmt.Sprintf("account %s %s: %s", r.Account, lacks, fix))
 		} else if r.Failed() {
 			failed = true
 		}
+	}
+	if len(broken) > 0 {
+		return &cmdutil.ConfigError{Err: errors.New(strings.Join(broken, "; "))}
 	}
 	if len(reauth) > 0 {
 		return &cmdutil.AuthRequiredError{Err: errors.New(strings.Join(reauth, "; "))}

@@ -99,6 +99,11 @@ type Options struct {
 	Dir string
 	// NoPostfix starts Dovecot only, for packages that need no SMTP.
 	NoPostfix bool
+	// AuthFailureDelay is Dovecot's auth_failure_delay: how long it holds
+	// the answer to a failed login (and so Postfix's, whose SASL is
+	// Dovecot's), in whole seconds. 0, the default here, answers at once;
+	// Dovecot's own default is 2s.
+	AuthFailureDelay time.Duration
 }
 
 // Bed is a running Dovecot (and Postfix). Its fields are read-only.
@@ -330,6 +335,7 @@ func start(opts Options) (b *Bed, err error) {
 		"IMAPSPort":         b.IMAPSPort,
 		"POP3Port":          b.POP3Port,
 		"POP3SPort":         b.POP3SPort,
+		"AuthFailureDelay":  fmt.Sprintf("%ds", int(opts.AuthFailureDelay.Round(time.Second).Seconds())),
 	}
 	b.DovecotLog = vars["LogFile"].(string)
 	b.dovecotCf = filepath.Join(dir, "dovecot.conf")

@@ -34,16 +34,27 @@ func (r *runner) checkConfig(ctx context.Context, c *Check) {
 	}
 	saw = append(saw, fmt.Sprintf("%s %s with %s", a.Type, a.Protocol, authWords(a.Auth)))
 
-	problems := append([]string(nil), r.opts.ConfigProblems...)
-	problems = append(problems, r.consistency()...)
-	problems = dedupe(problems)
+	// The validator's problems, when the file did not validate; else the
+	// same rules, for the engine's callers that did not validate it. Both
+	// at once would say each problem twice in other words.
+	problems := dedupe(r.opts.ConfigProblems)
+	if len(problems) == 0 {
+		problems = dedupe(r.consistency())
+	}
 	for _, p := range problems {
 		ev := r.evidence("config")
 		ev.Reason, ev.Text = "invalid", p
-		if strings.Contains(p, "does not support inbound") || strings.Contains(p, "does not support outbound") {
-			ev.Reason = "direction"
-		}
 		ev.own = true
+		if dir := r.unsupportedDirection(); dir != "" && (strings.Contains(p, "does not support inbound") || strings.Contains(p, "does not support outbound")) {
+			// One statement: which direction, which token config, the fix
+			// `mailport authenticate` names too.
+			ev.Reason = "direction"
+			r.find(c, Fail, ev, "", "")
+			f := &c.Findings[len(c.Findings)-1]
+			f.Cause = fmt.Sprintf("Account %s is %s, but its token config %s has %s: false, so it may not be used for this account (mailport authenticate refuses it too).", r.name, a.Type, a.TokenConfig, dir)
+			f.Fix = fmt.Sprintf("Set %s: true on the token config with `mailport token-config edit %s --%s=true`, or point the account at another token config with `mailport account edit %s --token-config ...`.", dir, a.TokenConfig, dir, r.name)
+			continue
+		}
 		r.find(c, Fail, ev, "The configuration says: "+p+".", "")
 	}
 	if len(problems) > 0 {
@@ -77,7 +88,10 @@ func (r *runner) checkConfig(ctx context.Context, c *Check) {
 			ev := r.evidence("config")
 			ev.Reason, ev.Text = "secret-expiry", w
 			ev.own = true
-			r.find(c, st, ev, "The "+strings.TrimPrefix(w, "the ")+".", "")
+			r.find(c, st, ev, "", "")
+			// The warning's remedy is the entry's fix; its fact is the cause.
+			fact, _, _ := strings.Cut(w, ": ")
+			ownCause(c, upperFirst(fact)+"; once it has expired, Microsoft refuses every token request of the token config, and every account using it stops.")
 		} else if tc.SecretExpires != "" {
 			saw = append(saw, "client secret valid until "+tc.SecretExpires)
 		}
@@ -85,7 +99,16 @@ func (r *runner) checkConfig(ctx context.Context, c *Check) {
 			ev := r.evidence("config")
 			ev.Reason, ev.Text = "scopes", err.Error()
 			ev.own = true
-			r.find(c, Fail, ev, "The "+strings.TrimSuffix(err.Error(), ".")+".", "")
+			r.find(c, Fail, ev, "", "")
+			f := &c.Findings[len(c.Findings)-1]
+			f.Cause, f.Fix = r.scopeFinding(err)
+		}
+		if tc.Provider == config.ProviderGoogle && flowOf(tc) == config.FlowDevice && a.Protocol != config.Microsoft {
+			// What `mailport authenticate` refuses before it starts.
+			ev := r.evidence("config")
+			ev.Reason, ev.Text = "google-device", oauth.ErrGoogleDeviceMail.Error()
+			ev.own = true
+			r.find(c, Fail, ev, "", "")
 		}
 	}
 	if a.Protocol != config.Microsoft {
@@ -93,7 +116,14 @@ func (r *runner) checkConfig(ctx context.Context, c *Check) {
 		if reason, want := portMismatch(a); reason != "" {
 			ev := r.evidence("config")
 			ev.Reason = reason
-			r.find(c, Warn, ev, fmt.Sprintf("Port %d usually %s, but the account says encryption %s.", a.EffectivePort(), want, a.Encryption), "")
+			r.find(c, Warn, ev, "", "")
+			// One statement: the catalog's cause tells what the TLS check
+			// saw; here nothing was tried yet.
+			conseq := "so mailport would wait for a greeting while the server waits for a TLS handshake"
+			if reason == "plain-on-tls-port" {
+				conseq = "so the TLS handshake would meet a plain-text greeting"
+			}
+			ownCause(c, fmt.Sprintf("Port %d usually %s, but the account says encryption %s, %s.", a.EffectivePort(), want, a.Encryption, conseq))
 		}
 		if a.Encryption == config.None && a.Auth == config.AuthBasic && !r.ep.AllowPlaintextAuth {
 			ev := r.evidence("config")
@@ -135,6 +165,53 @@ func (r *runner) consistency() []string {
 		}
 	}
 	return out
+}
+
+// unsupportedDirection is "inbound" or "outbound" when the account's
+// token config has the account's direction switched off, else "".
+func (r *runner) unsupportedDirection() string {
+	a := r.acct
+	tc := r.opts.Opener.Config.TokenConfigs[a.TokenConfig]
+	switch {
+	case a.Auth != config.AuthOAuth2 || tc == nil:
+	case a.Type == config.Inbound && !tc.Inbound:
+		return "inbound"
+	case a.Type == config.Outbound && !tc.Outbound:
+		return "outbound"
+	}
+	return ""
+}
+
+// scopeFinding splits a token config's scope problem into its cause and
+// the fix `mailport authenticate` names, followed by the authentication.
+func (r *runner) scopeFinding(err error) (cause, fix string) {
+	msg := strings.TrimSuffix(err.Error(), ".")
+	var se *oauth.ScopeError
+	if errors.As(err, &se) {
+		head := fmt.Sprintf("token config %s cannot serve an account of protocol %s: %s", se.TokenConfig, se.Protocol, se.Reason)
+		if rest, ok := strings.CutPrefix(msg, head+"; "); ok {
+			// rest: "add|use SCOPES ... (mailport token-config edit ...)"
+			if i := strings.Index(rest, " (mailport "); i >= 0 && strings.HasSuffix(rest, ")") {
+				rest = rest[:i] + ": `" + rest[i+2:len(rest)-1] + "`"
+			}
+			return upperFirst(head) + ".", upperFirst(rest) + fmt.Sprintf(", then run `mailport authenticate %s`.", r.name)
+		}
+	}
+	return upperFirst(msg) + ".", fmt.Sprintf("Correct the scopes with `mailport token-config edit %s --scopes \"...\"`, then run `mailport authenticate %s`.", r.acct.TokenConfig, r.name)
+}
+
+// ownCause replaces the cause of the check's last finding with the
+// check's own, which says with the account's specifics what the catalog
+// entry says in general: one statement, not both.
+func ownCause(c *Check, cause string) {
+	c.Findings[len(c.Findings)-1].Cause = cause
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func dedupe(in []string) []string {
@@ -192,7 +269,8 @@ func (r *runner) checkSecrets(ctx context.Context, c *Check) {
 			c.Saw = "no password"
 			ev := r.evidence("secrets")
 			ev.Reason = "no-password"
-			r.find(c, Fail, ev, fmt.Sprintf("No password in the secret store and %s is not set.", secret.EnvName(secret.EnvPasswordPrefix, r.name)), "")
+			r.find(c, Fail, ev, "", "")
+			ownCause(c, fmt.Sprintf("No password in the secret store and %s is not set.", secret.EnvName(secret.EnvPasswordPrefix, r.name)))
 			r.block(needCreds, "there is no password")
 			r.report.Reauth = true
 		default:
@@ -296,7 +374,8 @@ func (r *runner) checkToken(ctx context.Context, c *Check) {
 			if stored.Valid(r.now(), oauth.DefaultSkew) {
 				ev := r.evidence("token")
 				ev.Reason = "no-refresh-token"
-				r.find(c, Warn, ev, fmt.Sprintf("There is no refresh token, so the access token is used until it expires at %s, after which the account must authenticate again.", stored.Expiry.Local().Format(time.RFC3339)), "")
+				r.find(c, Warn, ev, "", "")
+				ownCause(c, fmt.Sprintf("There is no refresh token, so the access token is used until it expires at %s, after which the account must authenticate again. Google sends a refresh token only on the first consent; Microsoft only when offline_access is among the scopes.", stored.Expiry.Local().Format(time.RFC3339)))
 			}
 		}
 	}
@@ -371,11 +450,9 @@ func (r *runner) tokenFailure(c *Check, ev *Evidence, err error) {
 		ev.own = true
 	}
 	c.Saw = "no usable token"
-	cause := ""
-	if ar != nil && ar.Cause != "" && pe != nil {
-		cause = "The provider refused the refresh token (" + ar.Cause + ")."
-	}
-	if e := r.find(c, Fail, ev, cause, ""); e == nil {
+	// The provider's words are above and the catalog's cause explains
+	// them: mailport's own paraphrase of the refusal would say it twice.
+	if e := r.find(c, Fail, ev, "", ""); e == nil {
 		f := &c.Findings[len(c.Findings)-1]
 		f.Cause = "No usable token: " + err.Error() + "."
 		if ar != nil {
@@ -408,8 +485,14 @@ func (r *runner) checkScopes(ctx context.Context, c *Check) {
 		if user == "" {
 			user = cl.User()
 		}
-		if r.tc.Provider == config.ProviderMicrosoft {
-			r.microsoftFit(c, cl, granted, user)
+		cloud := oauth.CloudOf(r.tc)
+		if r.tc.Provider != config.ProviderMicrosoft {
+			// A generic token config may still get Microsoft's tokens:
+			// their audience is the evidence.
+			cloud = microsoftCloudOf(cl.Audience)
+		}
+		if cloud != nil {
+			r.microsoftFit(c, cloud, "audience", cl.Audience, granted, len(cl.Roles) > 0, user)
 		}
 	} else {
 		scopes := tok.Scopes
@@ -431,11 +514,7 @@ func (r *runner) checkScopes(ctx context.Context, c *Check) {
 			saw = append(saw, "opaque token")
 		}
 		saw = append(saw, "scopes "+strings.Join(scopes, " "))
-		if r.tc.Provider == config.ProviderGoogle && a.Protocol != config.Microsoft && !containsFold(scopes, oauth.ScopeGoogleMail) {
-			ev := r.evidence("scopes")
-			ev.Reason = "google-scope"
-			r.find(c, Fail, ev, fmt.Sprintf("The token grants %s but not %s.", strings.Join(scopes, " "), oauth.ScopeGoogleMail), "")
-		}
+		r.opaqueFit(c, scopes, user)
 	}
 	if user != "" {
 		saw = append(saw, "user "+user)
@@ -444,22 +523,121 @@ func (r *runner) checkScopes(ctx context.Context, c *Check) {
 			ev := r.evidence("scopes")
 			ev.Reason = "user"
 			shared := a.Protocol == config.Microsoft && tok.Claims != nil && (containsFold(tok.Claims.Scopes, "Mail.Read.Shared") || containsFold(tok.Claims.Scopes, "Mail.ReadWrite.Shared") || containsFold(tok.Claims.Scopes, "Mail.Send.Shared"))
-			cause := fmt.Sprintf("Signed in as %s, but the account logs in as %s.", user, a.Login)
+			cause := fmt.Sprintf("Signed in as %s, but the account logs in as %s: either someone signed in with the wrong account, or the login is a shared mailbox the user has been given access to.", user, a.Login)
 			if shared {
 				cause += " The token has shared-mailbox scopes, so Graph is asked for /users/" + a.Login + "."
 			}
-			r.find(c, Warn, ev, cause, "")
+			r.find(c, Warn, ev, "", "")
+			ownCause(c, cause)
 		}
 	}
 	c.Saw = strings.Join(saw, "; ")
 }
 
-// microsoftFit checks a Microsoft token's audience and permissions.
-func (r *runner) microsoftFit(c *Check, cl *oauth.Claims, granted []string, user string) {
+// opaqueFit judges a token mailport cannot read by the scopes the provider
+// said it granted: Google's mail scope for a Google token config;
+// Microsoft's resource and permission names for a Microsoft one; for a
+// generic one only what is evidence (scopes qualified with a Microsoft
+// resource, Google API scopes), never unknown names.
+func (r *runner) opaqueFit(c *Check, scopes []string, user string) {
 	a := r.acct
-	cloud := oauth.CloudOf(r.tc)
+	googleMail := func(st Status) {
+		if a.Protocol == config.Microsoft || containsFold(scopes, oauth.ScopeGoogleMail) {
+			return
+		}
+		ev := r.evidence("scopes")
+		ev.Reason = "google-scope"
+		cause := fmt.Sprintf("The token grants %s but not %s, the only scope with which Gmail's IMAP, POP and SMTP accept a token.", strings.Join(scopes, " "), oauth.ScopeGoogleMail)
+		if st == Warn {
+			cause = fmt.Sprintf("The token grants Google API scopes (%s) but not %s, the only scope with which Gmail's IMAP, POP and SMTP accept a token; if this server is Gmail, it will refuse the token.", strings.Join(scopes, " "), oauth.ScopeGoogleMail)
+			r.scopeDoubt = true
+		}
+		r.find(c, st, ev, "", "")
+		ownCause(c, cause)
+	}
+	switch r.tc.Provider {
+	case config.ProviderGoogle:
+		googleMail(Fail)
+	case config.ProviderMicrosoft:
+		cloud := oauth.CloudOf(r.tc)
+		if aud, short := microsoftGrant(cloud, scopes, true); len(aud) > 0 {
+			r.microsoftFit(c, cloud, "scopes' resource", aud, short, false, user)
+		}
+	default:
+		var qualified []string
+		for _, s := range scopes {
+			if strings.Contains(s, "://") {
+				qualified = append(qualified, s)
+			}
+		}
+		if cloud := microsoftCloudOf(resourcesOf(qualified)); cloud != nil {
+			aud, short := microsoftGrant(cloud, qualified, false)
+			r.microsoftFit(c, cloud, "scopes' resource", aud, short, false, user)
+			return
+		}
+		for _, s := range scopes {
+			if strings.HasPrefix(strings.ToLower(s), "https://www.googleapis.com/") {
+				googleMail(Warn)
+				return
+			}
+		}
+	}
+}
+
+// resourcesOf returns the part before the last "/" of qualified scopes.
+func resourcesOf(scopes []string) []string {
+	var out []string
+	for _, s := range scopes {
+		if i := strings.LastIndexByte(s, '/'); i > 0 {
+			out = append(out, strings.TrimRight(s[:i], "/"))
+		}
+	}
+	return out
+}
+
+// microsoftCloudOf is the Microsoft cloud one of the audiences (resource
+// URLs or Graph's and Exchange's application ids) belongs to, or nil.
+func microsoftCloudOf(audiences []string) *oauth.Cloud {
+	for _, aud := range audiences {
+		a := strings.ToLower(strings.TrimSpace(aud))
+		if a == oauth.GraphAppID || a == oauth.ExchangeAppID {
+			return oauth.GlobalCloud()
+		}
+		if c, _ := oauth.CloudOfResource(strings.TrimRight(a, "/")); c != nil {
+			return c
+		}
+	}
+	return nil
+}
+
+// microsoftGrant splits the scopes a Microsoft token was granted into the
+// resources they name and the permission names ("IMAP.AccessAsUser.All",
+// "Mail.Read"). Bare names are Graph's only when bare counts.
+func microsoftGrant(cloud *oauth.Cloud, scopes []string, bare bool) (resources, short []string) {
+	seen := map[string]bool{}
+	for _, s := range scopes {
+		if !bare && !strings.Contains(s, "://") {
+			continue
+		}
+		res := cloud.ResourceOf(s)
+		if res == "" {
+			continue
+		}
+		if !seen[res] {
+			seen[res] = true
+			resources = append(resources, res)
+		}
+		short = append(short, s[strings.LastIndexByte(s, '/')+1:])
+	}
+	return resources, short
+}
+
+// microsoftFit checks a Microsoft token's audience (what: "audience" for
+// a JWT's, "scopes' resource" for an opaque token's) and permissions.
+func (r *runner) microsoftFit(c *Check, cloud *oauth.Cloud, what string, audience, granted []string, appOnly bool, user string) {
+	a := r.acct
 	okAud := false
-	for _, aud := range cl.Audience {
+	for _, aud := range audience {
 		if cloud.ServesAudience(a.Protocol, aud) {
 			okAud = true
 		}
@@ -467,11 +645,10 @@ func (r *runner) microsoftFit(c *Check, cl *oauth.Claims, granted []string, user
 	if !okAud {
 		ev := r.evidence("scopes")
 		ev.Reason = "audience"
-		r.find(c, Fail, ev, fmt.Sprintf("The token's audience is %s, but %s needs %s.", strings.Join(cl.Audience, " "), a.Protocol, cloud.Resource(a.Protocol)), "")
+		r.find(c, Fail, ev, fmt.Sprintf("The token's %s is %s, but %s needs %s.", what, strings.Join(audience, " "), a.Protocol, cloud.Resource(a.Protocol)), "")
 		return
 	}
 	shared := user != "" && a.Login != "" && !strings.EqualFold(user, a.Login)
-	appOnly := len(cl.Roles) > 0
 	var need [][]string // each: any of
 	var advisory []string
 	switch a.Protocol {
@@ -509,7 +686,8 @@ func (r *runner) microsoftFit(c *Check, cl *oauth.Claims, granted []string, user
 		if !found {
 			ev := r.evidence("scopes")
 			ev.Reason = "scope"
-			r.find(c, Fail, ev, fmt.Sprintf("The token does not grant %s (it grants %s).", strings.Join(anyOf, " or "), strings.Join(granted, " ")), "")
+			r.find(c, Fail, ev, "", "")
+			ownCause(c, fmt.Sprintf("The token was issued for the right resource, but it does not grant %s, which %s needs (it grants %s).", strings.Join(anyOf, " or "), a.Protocol, orNothing(granted)))
 		}
 	}
 	for _, s := range advisory {

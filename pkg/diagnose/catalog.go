@@ -443,6 +443,46 @@ var laterEntries = []Entry{
 			return e.authRefused() && !e.TokenUnfit && e.Provider == "microsoft" && e.mailProtocol() && e.textHas("authenticate failed", "authentication failed", "login failed")
 		},
 	},
+	// --- which cause comes first (issue 11): AUTH after STARTTLS, an
+	// answer held back after a failed login, a refusal the token fits check
+	// foresaw, a flow that cannot get the protocol's scope ---
+	{
+		ID: "smtp-auth-after-starttls", Title: "SMTP: AUTH is offered only after STARTTLS",
+		Message: "STARTTLS and no AUTH in the EHLO reply",
+		Cause:   "This server offers AUTH only after STARTTLS: its EHLO reply lists STARTTLS and no AUTH mechanism, as submission servers do on an unencrypted connection, so with encryption none there is no way to log in.",
+		Fix:     "Use STARTTLS on this port: `mailport account edit <account> --encryption starttls`.",
+		match:   func(e *Evidence) bool { return e.Check == "capabilities" && e.Reason == "auth-after-starttls" },
+	},
+	{
+		ID: "auth-answer-held", Title: "The server holds its answer to the login",
+		Message: "no answer to the login within <timeout>",
+		Cause:   "The server greeted and took the login, then held back its answer for longer than the timeout. Servers such as Dovecot and Postfix delay the answer after a failed login (2 seconds by default, more after repeated failures), so the login or password is most likely wrong.",
+		Fix:     "Wait a minute, check the login and store the current password with `mailport account edit <account> --password-stdin`, then run `mailport test <account> --timeout 30s` to see the server's answer.",
+		match:   func(e *Evidence) bool { return e.Check == "auth" && e.Reason == "held" && e.Auth == "basic" },
+	},
+	{
+		ID: "auth-answer-held-token", Title: "The server holds its answer to the token",
+		Message: "no answer to the login within <timeout>",
+		Cause:   "The server greeted and took the token, then held back its answer for longer than the timeout. Servers such as Dovecot delay the answer after a failed login, and a server that checks tokens with the provider waits for it, so the token is most likely refused.",
+		Fix:     "Wait a minute, then run `mailport test <account> --timeout 30s` to see the server's answer; if it refuses the token, run `mailport authenticate <account>` signing in as the login.",
+		match:   func(e *Evidence) bool { return e.Check == "auth" && e.Reason == "held" },
+	},
+	{
+		ID: "token-refused-unfit", Title: "The server refused a token that does not fit the protocol",
+		Message: "NO [AUTHENTICATIONFAILED] Authentication failed.",
+		Cause:   "The mail server refused the OAuth2 token, as the token fits check foresaw: the token's audience or scopes do not grant this protocol.",
+		Fix:     "Follow the token fits check's fix above, then run `mailport authenticate <account>`.",
+		match: func(e *Evidence) bool {
+			return e.authRefused() && e.Auth == "oauth2" && e.mailProtocol() && e.TokenUnfit
+		},
+	},
+	{
+		ID: "google-device-flow-mail", Title: "Google: the device flow cannot get the Gmail scope",
+		Message: "the device flow of Google does not allow the Gmail scope https://mail.google.com/",
+		Cause:   "The token config uses the device flow, but Google does not allow https://mail.google.com/, which Gmail's IMAP, POP and SMTP need, with the device flow, so `mailport authenticate` refuses to start it.",
+		Fix:     "Switch the token config to the browser flow with `mailport token-config edit <token-config> --flow user`, then run `mailport authenticate <account>` (with --no-browser on a machine without a browser).",
+		match:   func(e *Evidence) bool { return e.Check == "config" && e.Reason == "google-device" },
+	},
 	{
 		ID: "wrong-password", Title: "The server refused the password",
 		Message: "NO [AUTHENTICATIONFAILED] Authentication failed.",
@@ -453,8 +493,8 @@ var laterEntries = []Entry{
 	{
 		ID: "token-refused", Title: "The server refused the token",
 		Message: "NO [AUTHENTICATIONFAILED] Authentication failed.",
-		Cause:   "The mail server refused the OAuth2 token. The token check above says whether its audience, scopes and user fit; when they do, the server does not accept tokens of this app or user.",
-		Fix:     "Read the token check's findings; then run `mailport authenticate <account>` signing in as the login, and ask the server's administrator whether OAuth2 logins are enabled for the mailbox.",
+		Cause:   "The mail server refused the OAuth2 token although the token fits check found nothing wrong with its audience, scopes or user: the server does not accept tokens of this app or user, or OAuth2 logins are off for the mailbox.",
+		Fix:     "Run `mailport authenticate <account>` signing in as the login, and ask the server's administrator whether OAuth2 logins are enabled for the mailbox and this app.",
 		match:   func(e *Evidence) bool { return e.authRefused() && e.Auth == "oauth2" && e.mailProtocol() },
 	},
 

@@ -85,7 +85,12 @@ var producedBy = map[string][]string{
 	"authenticate-failed-protocol-auth-type": {"TestAuthenticateFailedPasswordAtMicrosoft"},
 	"authenticate-failed-mailbox":            {"TestAuthenticateFailedMailbox"},
 	"wrong-password":                         {"TestIMAPPasswordAndFolder", "TestDovecot"},
-	"token-refused":                          {"TestAuthenticateFailedMailbox", "TestDovecot"},
+	"token-refused":                          {"TestTokenFitsAgreesWithAuth", "TestRankingAgainstRealServers"},
+	"smtp-auth-after-starttls":               {"TestSMTPAuthOnlyAfterSTARTTLS", "TestRankingAgainstRealServers"},
+	"auth-answer-held":                       {"TestLoginAnswerHeldInProcess", "TestRankingAgainstRealServers"},
+	"auth-answer-held-token":                 {"TestRankingAgainstRealServers"},
+	"google-device-flow-mail":                {"TestTokenConfigCannotServe"},
+	"token-refused-unfit":                    {"TestTokenFitsAgreesWithAuth", "TestAuthenticateFailedMailbox", "TestDovecot"},
 	// Graph
 	"graph-id-malformed":        {"TestGraphFailures"},
 	"graph-access-denied":       {"TestGraphFailures"},

@@ -97,8 +97,11 @@ func TestGCCHighIMAPAudience(t *testing.T) {
 	w.cfg.TokenConfigs["gov"].Scopes = oauth.ScopesFor(config.ProviderMicrosoft, config.IMAP)
 	rep = w.run("box", Options{})
 	f = finding(t, rep, "config", Fail, "scopes-wrong-resource")
-	if want := "the scope https://outlook.office.com/IMAP.AccessAsUser.All belongs to Microsoft's global cloud, but the token config signs in to US Government (GCC High); use https://outlook.office365.us/IMAP.AccessAsUser.All offline_access instead"; !strings.Contains(f.Cause, want) {
+	if want := "the scope https://outlook.office.com/IMAP.AccessAsUser.All belongs to Microsoft's global cloud, but the token config signs in to US Government (GCC High)."; !strings.Contains(f.Cause, want) {
 		t.Errorf("cause %q\nwant it to contain %q", f.Cause, want)
+	}
+	if want := "Use https://outlook.office365.us/IMAP.AccessAsUser.All offline_access instead: `mailport token-config edit gov --scopes"; !strings.HasPrefix(f.Fix, want) {
+		t.Errorf("fix %q\nwant it to start with %q", f.Fix, want)
 	}
 }
 

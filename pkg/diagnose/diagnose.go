@@ -87,7 +87,8 @@ type Report struct {
 	// Result is fail when a check failed, warn when one warned, else ok.
 	Result Status `json:"result"`
 	// Reauth is true when the account must be authenticated again (or its
-	// password stored): `mailport test` then exits 3.
+	// password stored): `mailport test` then exits 3, unless the
+	// configuration must be fixed first (ConfigAdvice), which exits 2.
 	Reauth bool    `json:"reauth_required"`
 	Checks []Check `json:"checks"`
 }
@@ -155,6 +156,7 @@ type runner struct {
 	out        *smtp.Client
 	netAddr    string // the address that answered the TCP check
 	tokenUnfit bool   // the token fits check failed
+	scopeDoubt bool   // the token fits check warned that the scopes may not fit
 	userDiffer bool   // the token's user is not the login
 }
 
@@ -282,7 +284,7 @@ func (r *runner) evidence(check string) *Evidence {
 	if r.token != nil && r.token.Claims != nil {
 		ev.Audience = r.token.Claims.Audience
 	}
-	ev.TokenUnfit, ev.UserMismatch = r.tokenUnfit, r.userDiffer
+	ev.TokenUnfit, ev.UserMismatch = r.tokenUnfit || r.scopeDoubt, r.userDiffer
 	return ev
 }
 
@@ -309,7 +311,15 @@ func (r *runner) find(c *Check, st Status, ev *Evidence, cause, fix string) *Ent
 		}
 	}
 	if f.Cause == "" {
-		f.Cause = "The check failed; the server's words are above."
+		// Point at words only when there are some above.
+		switch {
+		case f.Said != "":
+			f.Cause = "The check failed; the server's words are above."
+		case f.Error != "":
+			f.Cause = "The check failed with the error above."
+		default:
+			f.Cause = "The check failed without an answer from the server."
+		}
 	}
 	if f.Fix == "" {
 		f.Fix = fmt.Sprintf("Run `mailport test %s --trace FILE` and read the transcript, or pass the server's words to its administrator.", r.name)

@@ -290,7 +290,7 @@ func TestAuthenticateFailedMailbox(t *testing.T) {
 	w.cfg.TokenConfigs["ms"].Scopes = oauth.ScopesFor(config.ProviderMicrosoft, config.POP3)
 	rep = w.run("box", Options{})
 	expect(t, rep, "scopes", Fail, "token-missing-scope")
-	expect(t, rep, "auth", Fail, "token-refused")
+	expect(t, rep, "auth", Fail, "token-refused-unfit")
 	w.cfg.TokenConfigs["ms"].Scopes = oauth.ScopesFor(config.ProviderMicrosoft, config.Microsoft)
 	rep = w.run("box", Options{})
 	expect(t, rep, "config", Fail, "scopes-wrong-resource")

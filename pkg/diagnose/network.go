@@ -138,7 +138,11 @@ func (r *runner) checkDNS(ctx context.Context, c *Check) {
 		switch {
 		case errors.As(err, &de) && de.IsNotFound:
 			ev.Reason = "not-found"
-			cause = fmt.Sprintf("DNS says %s does not exist.", name)
+			// The error names the host; the catalog says what it means.
+			cause = ""
+			if r.acct.Protocol == config.Microsoft {
+				cause = fmt.Sprintf("The name is %s.", name)
+			}
 		case isTimeout(err):
 			ev.Reason = "timeout"
 			cause = fmt.Sprintf("The DNS server did not answer for %s within %s.", name, r.opts.Timeout)
@@ -178,16 +182,17 @@ func (r *runner) checkTCP(ctx context.Context, c *Check) {
 		switch {
 		case errors.Is(err, syscall.ECONNREFUSED):
 			ev.Reason = "refused"
-			cause = fmt.Sprintf("%s refused the connection: nothing listens on port %d.", host, port)
+			cause = fmt.Sprintf("%s refused the connection on port %d.", host, port)
 		case errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTUNREACH):
-			ev.Reason = "unreachable"
-			cause = fmt.Sprintf("There is no route from this machine to %s.", host)
+			ev.Reason = "unreachable" // the error names the address
 		case isTimeout(err):
 			ev.Reason = "timeout"
-			cause = fmt.Sprintf("No answer from %s within %s.", addr, r.opts.Timeout)
 		}
 		r.find(c, Fail, ev, cause, "")
 		c.Saw = "cannot connect to " + addr
+		if ev.Reason == "timeout" {
+			c.Saw += fmt.Sprintf(" within %s", r.opts.Timeout)
+		}
 		r.block(needNet, "no TCP connection")
 		return
 	}

@@ -89,6 +89,19 @@ func (r *runner) checkCapabilities(ctx context.Context, c *Check) {
 	}
 	c.Saw += fmt.Sprintf(" (%s)", plural(len(caps), "capability", "capabilities"))
 	has := func(m string) bool { return containsFold(mechs, m) }
+	// A submission server (Postfix with smtpd_tls_auth_only, Exchange,
+	// Gmail) lists AUTH only once the session is encrypted: in plain text
+	// its EHLO names STARTTLS and no mechanism. That is this port's fault
+	// of encryption, not of the port.
+	starttls := containsFold(caps, "STARTTLS")
+	if r.acct.Protocol == config.SMTP && len(mechs) == 0 && r.acct.Encryption == config.None && starttls {
+		ev := r.evidence("capabilities")
+		ev.Reason, ev.Text, ev.own = "auth-after-starttls", "STARTTLS and no AUTH in the EHLO reply", true
+		c.Saw += "; STARTTLS offered"
+		r.find(c, Fail, ev, "", "")
+		r.block(needSession, "the server offers authentication only after STARTTLS")
+		return
+	}
 	if r.acct.Auth == config.AuthOAuth2 {
 		switch {
 		case has("XOAUTH2"):
@@ -101,7 +114,8 @@ func (r *runner) checkCapabilities(ctx context.Context, c *Check) {
 			ev.Reason = "no-oauth"
 			ev.Text = "authentication offered: " + strings.Join(mechs, " ")
 			ev.own = true
-			r.find(c, Fail, ev, fmt.Sprintf("%s offers %s but neither XOAUTH2 nor OAUTHBEARER.", r.ep.Addr(), orNothing(mechs)), "")
+			r.find(c, Fail, ev, "", "")
+			ownCause(c, fmt.Sprintf("%s offers %s but neither XOAUTH2 nor OAUTHBEARER, so it cannot take the account's OAuth2 token: it is not a Microsoft 365 or Google server, or OAuth2 is not enabled on it.", r.ep.Addr(), orNothing(mechs)))
 			r.block(needSession, "the server takes no OAuth2 token")
 		}
 	} else if r.acct.Protocol == config.SMTP && len(mechs) == 0 {
@@ -191,11 +205,25 @@ func (r *runner) authFailure(c *Check, err error) {
 	if r.acct.Protocol == config.SMTP {
 		ev.parseSMTP()
 	}
+	// pkg/smtp words its step timeout without wrapping the net error.
+	held := ev.Reason == "" && (isTimeout(err) || r.out != nil && strings.Contains(err.Error(), ": no answer from "))
+	if held {
+		// The server said nothing: it holds the answer, as Dovecot and
+		// Postfix do after a failed login.
+		ev.Reason = "held"
+	}
 	c.Saw = "refused"
-	if ev.Reason != "refused" {
+	switch {
+	case held:
+		c.Saw = "no answer within " + r.opts.Timeout.String()
+	case ev.Reason != "refused":
 		c.Saw = "failed"
 	}
 	r.find(c, Fail, ev, "", "")
+	if f := &c.Findings[len(c.Findings)-1]; held && f.Said != "" {
+		// Our own timeout, not the server's words.
+		f.Error, f.Said = f.Said, ""
+	}
 }
 
 // checkFolder opens the configured folder (IMAP SELECT, POP3 STAT, Graph

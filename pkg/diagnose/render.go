@@ -85,6 +85,10 @@ func Render(w io.Writer, r *Report, color bool) error {
 func Verdict(r *Report) string {
 	fails, warns := r.count(Fail), r.warnings()
 	switch {
+	case configFinding(r) != nil:
+		// Authenticating (or anything else) is refused until then.
+		f := configFinding(r)
+		return fmt.Sprintf("%s failed; the configuration comes first: %s %s", plural(fails, "check", "checks"), firstSentence(f.Cause), f.Fix)
 	case r.Reauth:
 		lacks, fix := ReauthAdvice(r)
 		return fmt.Sprintf("%s failed: the account %s; %s.", plural(fails, "check", "checks"), lacks, fix)
@@ -94,6 +98,42 @@ func Verdict(r *Report) string {
 		return fmt.Sprintf("All checks passed, with %s.", plural(warns, "warning", "warnings"))
 	}
 	return "All checks passed."
+}
+
+// configEntries are the configuration check's findings that make the
+// account unusable until the configuration is edited: `mailport
+// authenticate` refuses such an account too.
+var configEntries = map[string]bool{
+	"config-inconsistent": true, "token-config-direction": true,
+	"scopes-wrong-resource": true, "google-device-flow-mail": true,
+}
+
+// configFinding is the first finding of the configuration check that must
+// be fixed before anything else, or nil.
+func configFinding(r *Report) *Finding {
+	for i := range r.Checks {
+		c := &r.Checks[i]
+		if c.ID != "config" {
+			continue
+		}
+		for j := range c.Findings {
+			if f := &c.Findings[j]; f.Status == Fail && configEntries[f.Entry] {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+// ConfigAdvice says, for a report whose configuration must be fixed
+// before anything else (ok), what is wrong and what fixes it: the same fix
+// `mailport authenticate` names for the account. `mailport test` then
+// exits 2, a configuration error.
+func ConfigAdvice(r *Report) (cause, fix string, ok bool) {
+	if f := configFinding(r); f != nil {
+		return firstSentence(f.Cause), f.Fix, true
+	}
+	return "", "", false
 }
 
 // ReauthAdvice says, for a report with Reauth set, what the account lacks

@@ -77,7 +77,7 @@ func TestDovecot(t *testing.T) {
 		w.cfg.TokenConfigs["ms"].Scopes = oauth.ScopesFor(config.ProviderMicrosoft, config.POP3)
 		rep := w.run("box", Options{})
 		expect(t, rep, "scopes", Fail, "token-missing-scope")
-		expect(t, rep, "auth", Fail, "token-refused")
+		expect(t, rep, "auth", Fail, "token-refused-unfit")
 	})
 	t.Run("token user is not the login", func(t *testing.T) {
 		w, a := oauthBox(t)
