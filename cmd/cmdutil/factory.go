@@ -152,8 +152,11 @@ func (f *Factory) OAuth() (*oauth.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &oauth.Manager{Config: cfg, Secrets: r, LockDir: filepath.Dir(cfg.Path), HTTP: f.HTTPClient, Now: f.Now}, nil
+	return &oauth.Manager{Config: cfg, Secrets: r, LockDir: filepath.Dir(cfg.Path), HTTP: f.HTTPClient, Now: f.Now, Warn: f.warn}, nil
 }
+
+// warn prints a warning on stderr.
+func (f *Factory) warn(s string) { fmt.Fprintln(f.IO.ErrOut, "warning: "+s) }
 
 // Trace is the --trace file, opened once (0600: a transcript is private
 // even with secrets redacted); with -v and no --trace it is stderr. It is
