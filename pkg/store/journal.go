@@ -86,7 +86,11 @@ type journal struct {
 // and counted in skipped; losing a "fetched" line only means the message
 // is downloaded again and matched to its file, never written twice.
 func loadJournal(path string, apply func(record) error) (j *journal, skipped int, err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openOwned(path, os.O_RDWR|os.O_CREATE)
+	var no *NotOwnedError
+	if errors.As(err, &no) {
+		return nil, 0, err // the sentence names the file and the fix
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("opening the fetch state %s: %w", path, err)
 	}
@@ -145,9 +149,13 @@ func loadJournal(path string, apply func(record) error) (j *journal, skipped int
 // readJournal reads the journal at path without locking or repairing it,
 // for status. A missing file is an empty journal.
 func readJournal(path string, apply func(record) error) error {
-	f, err := os.Open(path)
+	f, err := openOwned(path, os.O_RDONLY)
+	var no *NotOwnedError
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
+	}
+	if errors.As(err, &no) {
+		return err
 	}
 	if err != nil {
 		return fmt.Errorf("opening the fetch state %s: %w", path, err)

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// NotOwnedError refuses a file of the target directory that mailport is
+// about to write (the lock, the fetch state) but that is not plainly its
+// own: a symbolic link (planted, it would make a fetch run as root write
+// wherever it points), something other than a regular file, or a file of
+// another user.
+type NotOwnedError struct {
+	Path   string
+	Reason string // "is a symbolic link", ...
+	Fix    string
+}
+
+func (e *NotOwnedError) Error() string {
+	return fmt.Sprintf("%s %s; mailport will not write %s it: %s", e.Path, e.Reason, e.prep(), e.Fix)
+}
+
+func (e *NotOwnedError) prep() string {
+	if e.Reason == reasonSymlink {
+		return "through"
+	}
+	return "to"
+}
+
+const reasonSymlink = "is a symbolic link"
+
+// checkOwned refuses fi (of path, from Lstat or the open file's Stat)
+// unless it is a regular file of the caller's uid.
+func checkOwned(path string, fi fs.FileInfo) error {
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return &NotOwnedError{Path: path, Reason: reasonSymlink, Fix: "remove it"}
+	case !fi.Mode().IsRegular():
+		return &NotOwnedError{Path: path, Reason: "is not a regular file", Fix: "remove it"}
+	}
+	if uid, ok := fileUID(fi); ok && uid != os.Getuid() {
+		return &NotOwnedError{Path: path, Reason: fmt.Sprintf("belongs to another user (uid %d)", uid),
+			Fix: "remove it, or run mailport as that user"}
+	}
+	return nil
+}
+
+// openOwned opens path, a file the run owns in the target directory,
+// without following a symbolic link, and checks that what it opened is a
+// regular file of the caller's uid. flag may hold os.O_CREATE.
+func openOwned(path string, flag int) (*os.File, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		// Before opening: opening a FIFO or a device can block or act.
+		if err := checkOwned(path, fi); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, flag|oNoFollow, 0o600)
+	if err != nil {
+		if isSymlinkLoop(err) {
+			// Planted between our look and the open.
+			return nil, &NotOwnedError{Path: path, Reason: reasonSymlink, Fix: "remove it"}
+		}
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		err = checkOwned(path, fi)
+	}
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func isSymlinkLoop(err error) bool {
+	return oNoFollow != 0 && errors.Is(err, syscall.ELOOP)
+}
