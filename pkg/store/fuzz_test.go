@@ -76,8 +76,8 @@ func FuzzLoadJournal(f *testing.F) {
 	}
 	f.Add(seed.Bytes())
 	f.Add(append(seed.Bytes(), `{"t":"fetched","a":"x"`...)) // torn tail
-	f.Add([]byte("\x00\x00\x00\x00\n{}\n"))                     // power loss
-	f.Add([]byte(`{"t":"header","v":99}` + "\n"))                // newer format
+	f.Add([]byte("\x00\x00\x00\x00\n{}\n"))                  // power loss
+	f.Add([]byte(`{"t":"header","v":99}` + "\n"))            // newer format
 	f.Add([]byte("\n\n\r\n"))
 	f.Add([]byte(""))
 	f.Fuzz(func(t *testing.T, data []byte) {
