@@ -53,7 +53,8 @@ func TestPlantedSymlinksAreRefused(t *testing.T) {
 				t.Fatalf("error %T is not a *NotOwnedError", err)
 			}
 			checkVictim(t, victim)
-			if _, _, err := RecordedFiles(dir); name == JournalName && (err == nil || err.Error() != want) {
+			wantRead := filepath.Join(dir, name) + " is a symbolic link; mailport will not read through it: remove it"
+			if _, _, err := RecordedFiles(dir); name == JournalName && (err == nil || err.Error() != wantRead) {
 				t.Fatalf("RecordedFiles read through the link: %v", err)
 			}
 		})
@@ -121,6 +122,26 @@ func TestFilesOfAnotherUserAreRefused(t *testing.T) {
 	}
 }
 
+// TestStatusReadsTheStateOfAnotherUser: reading is not writing; status
+// run by an admin still shows the last run of a fetch run as root.
+func TestStatusReadsTheStateOfAnotherUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to give a file to another uid")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, JournalName)
+	if err := os.WriteFile(path, []byte(`{"t":"run","a":"support","n":3}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, 4242, 4242); err != nil {
+		t.Fatal(err)
+	}
+	run, ok, err := LastRun(dir, "support")
+	if err != nil || !ok || run.Messages != 3 {
+		t.Fatalf("LastRun = %+v, %v, %v", run, ok, err)
+	}
+}
+
 // TestOwnFilesStillWork: a directory mailport made before opens again,
 // with its PID in the lock file.
 func TestOwnFilesStillWork(t *testing.T) {
@@ -136,5 +157,25 @@ func TestOwnFilesStillWork(t *testing.T) {
 		if err := st.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestFetchIndexLinksAreRefused: the index of fetch directories beside
+// the config and its lock are not written through planted links either.
+func TestFetchIndexLinksAreRefused(t *testing.T) {
+	for _, name := range []string{RecentName, RecentName + ".lock"} {
+		t.Run(name, func(t *testing.T) {
+			cfgDir := t.TempDir()
+			victim := plantVictim(t)
+			if err := os.Symlink(victim, filepath.Join(cfgDir, name)); err != nil {
+				t.Fatal(err)
+			}
+			err := RememberDir(filepath.Join(cfgDir, RecentName), "support", t.TempDir())
+			var no *NotOwnedError
+			if !errors.As(err, &no) {
+				t.Fatalf("RememberDir: %v", err)
+			}
+			checkVictim(t, victim)
+		})
 	}
 }

@@ -286,7 +286,7 @@ func lockDir(dir string, wait time.Duration) (*flock.Flock, error) {
 	// Create it, or check the one there, before the lock opens it: it
 	// must be our own regular file, never a link planted to make a fetch
 	// (often root) write elsewhere.
-	f, err := openOwned(lockPath, os.O_RDWR|os.O_CREATE)
+	l, err := newLock(lockPath)
 	var no *NotOwnedError
 	if errors.As(err, &no) {
 		return nil, err // the sentence names the file and the fix
@@ -294,8 +294,6 @@ func lockDir(dir string, wait time.Duration) (*flock.Flock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("locking the target directory %s: %w", dir, err)
 	}
-	_ = f.Close()
-	l := flock.New(lockPath, flock.SetPermissions(0o600), flock.SetFlag(os.O_RDWR|os.O_CREATE|oNoFollow))
 	var ok bool
 	if wait <= 0 {
 		ok, err = l.TryLock()
