@@ -185,7 +185,10 @@ func (ts *TokenSource) lock(ctx context.Context) (func(), error) {
 		return nil, fmt.Errorf("creating the lock directory %s: %w", ts.LockDir, err)
 	}
 	path := filepath.Join(ts.LockDir, "token-"+safeName(ts.Account)+".lock")
-	fl := flock.New(path, flock.SetPermissions(0o600))
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("the token lock %s is not a regular file (a symbolic link?); mailport will not write through it: remove it", path)
+	}
+	fl := flock.New(path, flock.SetPermissions(0o600), flock.SetFlag(os.O_CREATE|os.O_RDWR|oNoFollow))
 	lctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	ok, err := fl.TryLockContext(lctx, 20*time.Millisecond)
