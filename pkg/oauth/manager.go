@@ -78,10 +78,11 @@ func (m *Manager) Client(tokenConfig string) (*Client, []string, error) {
 
 // TokenSource returns the token source of an OAuth2 account. The token
 // sources of one account share their in-memory token and refresh mutex,
-// whoever asks (IMAP, POP3, SMTP, Graph, the diagnosis): a refresh token
-// is redeemed once per process, as providers that rotate refresh tokens
-// refuse, and may revoke the whole family on, a second use. Each call
-// returns its own TokenSource, so a caller may change its Skew alone.
+// whoever asks (IMAP, POP3, SMTP, Graph, the diagnosis), so a refresh
+// token is redeemed once per process: providers that rotate refresh
+// tokens refuse a second use of one, and some then revoke every token of
+// the sign-in. Each call returns its own TokenSource, so a caller may
+// change its Skew alone.
 func (m *Manager) TokenSource(account string) (*TokenSource, error) {
 	acct, tc, err := m.Lookup(account)
 	if err != nil {
