@@ -5,6 +5,8 @@
 #   make lint    gofmt, go vet, staticcheck, go mod tidy check
 #   make bench   mailport fetch against mbsync, fetchmail and getmail6 on a
 #                real Dovecot (root; N=200 RUNS=1 for a quick run)
+#   make fuzz    every fuzz target of the repository, FUZZTIME each (10s;
+#                FUZZTIME=2m for longer); `make test` runs their seeds only
 
 GO          ?= go
 BIN         := $(CURDIR)/bin
@@ -17,7 +19,7 @@ LDFLAGS     := -s -w -X github.com/mailport/mailport/cmd/cmdutil.Version=$(VERSI
                -X github.com/mailport/mailport/cmd/cmdutil.Commit=$(COMMIT) \
                -X github.com/mailport/mailport/cmd/cmdutil.Date=$(DATE)
 
-.PHONY: build test unit lint deps bench docs clean
+.PHONY: build test unit lint deps bench docs clean fuzz
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/mailport .
@@ -43,6 +45,14 @@ unit:
 # an unlocked gnome-keyring for the Secret Service tests.
 test: deps lint
 	MAILPORT_REQUIRE_REALSERVERS=1 scripts/with-keyring.sh $(GO) test -count=1 -timeout 12m -p 2 ./...
+
+# Every fuzz target (found afresh: any package's func FuzzXxx), each for
+# FUZZTIME, one after the other; failing inputs land in the package's
+# testdata/fuzz/ for `go test` to replay. Not part of `make test`.
+FUZZTIME ?= 10s
+
+fuzz:
+	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
 
 # Fetch throughput, CPU and peak RSS of mailport against mbsync, fetchmail
 # and getmail6 on the test bed's Dovecot (not part of `make test`). Installs

@@ -52,6 +52,12 @@ type Factory struct {
 	trace    *os.File
 	traceErr error
 
+	// One token manager per process: its token sources share each
+	// account's token, so a refresh token is redeemed once per run.
+	mOnce  sync.Once
+	mgr    *oauth.Manager
+	mgrErr error
+
 	// HTTPClient, when set, is used for OAuth2 and Graph requests (tests).
 	HTTPClient *http.Client
 	// OpenBrowser, when set, replaces the browser opener (tests, demo).
@@ -142,18 +148,27 @@ func (f *Factory) Resolver() (*secret.Resolver, error) {
 	return &secret.Resolver{Store: st, Getenv: f.Getenv}, nil
 }
 
-// OAuth returns the token manager over the loaded config and secrets.
+// OAuth returns the token manager over the loaded config and secrets,
+// the same one on every call.
 func (f *Factory) OAuth() (*oauth.Manager, error) {
-	cfg, err := f.Config()
-	if err != nil {
-		return nil, err
-	}
-	r, err := f.Resolver()
-	if err != nil {
-		return nil, err
-	}
-	return &oauth.Manager{Config: cfg, Secrets: r, LockDir: filepath.Dir(cfg.Path), HTTP: f.HTTPClient, Now: f.Now}, nil
+	f.mOnce.Do(func() {
+		cfg, err := f.Config()
+		if err != nil {
+			f.mgrErr = err
+			return
+		}
+		r, err := f.Resolver()
+		if err != nil {
+			f.mgrErr = err
+			return
+		}
+		f.mgr = &oauth.Manager{Config: cfg, Secrets: r, LockDir: filepath.Dir(cfg.Path), HTTP: f.HTTPClient, Now: f.Now, Warn: f.warn}
+	})
+	return f.mgr, f.mgrErr
 }
+
+// warn prints a warning on stderr.
+func (f *Factory) warn(s string) { fmt.Fprintln(f.IO.ErrOut, "warning: "+s) }
 
 // Trace is the --trace file, opened once (0600: a transcript is private
 // even with secrets redacted); with -v and no --trace it is stderr. It is

@@ -277,6 +277,7 @@ func newOpener(f *cmdutil.Factory, cfg *config.Config, timeout time.Duration) (*
 	if err != nil {
 		return nil, err
 	}
-	m := &oauth.Manager{Config: cfg, Secrets: res, LockDir: filepath.Dir(cfg.Path), HTTP: f.HTTPClient, Now: f.Now}
+	m := &oauth.Manager{Config: cfg, Secrets: res, LockDir: filepath.Dir(cfg.Path), HTTP: f.HTTPClient, Now: f.Now,
+		Warn: func(s string) { fmt.Fprintln(f.IO.ErrOut, "warning: "+s) }}
 	return &connect.Opener{Config: cfg, Secrets: res, OAuth: m, Trace: trace, Timeout: timeout, HTTPClient: f.HTTPClient}, nil
 }

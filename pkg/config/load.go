@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -152,6 +153,9 @@ func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
 }
 
 func join(path, key string) string {
+	if strings.ContainsFunc(key, unicode.IsControl) {
+		key = strconv.Quote(key) // a problem is reported on one line
+	}
 	if path == "" {
 		return key
 	}

@@ -6,7 +6,9 @@ import (
 	"mime"
 	"net/mail"
 	"net/textproto"
+	"strings"
 	"time"
+	"unicode"
 )
 
 // header is what a fetch record shows of a message's header.
@@ -35,7 +37,7 @@ func parseHeader(raw []byte) header {
 		if d, err := wordDecoder.DecodeHeader(v); err == nil {
 			v = d
 		}
-		out.Subject = trimLine(v)
+		out.Subject = showLine(v)
 	}
 	if v := h.Get("From"); v != "" {
 		if list, err := mail.ParseAddressList(v); err == nil && len(list) > 0 {
@@ -52,7 +54,7 @@ func parseHeader(raw []byte) header {
 		} else if d, err := wordDecoder.DecodeHeader(v); err == nil {
 			v = d
 		}
-		out.From = trimLine(v)
+		out.From = showLine(v)
 	}
 	if v := h.Get("Date"); v != "" {
 		if t, err := mail.ParseDate(v); err == nil {
@@ -60,6 +62,18 @@ func parseHeader(raw []byte) header {
 		}
 	}
 	return out
+}
+
+// showLine makes a header value one harmless line of output: besides the
+// C0 controls trimLine blanks, C1 controls (U+009B is CSI to some
+// terminals) and the Unicode line and paragraph separators become spaces.
+func showLine(s string) string {
+	return trimLine(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s))
 }
 
 func joinComma(parts []string) string {

@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -106,23 +107,45 @@ func (c *Client) postToken(ctx context.Context, form url.Values) (*oauth2.Token,
 		pe.TokenConfig, pe.Account = c.Name, c.Account
 		return nil, pe
 	}
+	t, err := parseTokenResponse(body, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("the token endpoint %s %w", c.Endpoints.TokenURL, err)
+	}
+	return t, nil
+}
+
+// maxExpiresIn caps a token lifetime a provider announces: more than a
+// year is nonsense, and a huge number would overflow into an expiry in
+// the past.
+const maxExpiresIn = 366 * 24 * 60 * 60
+
+// parseTokenResponse reads a token endpoint's JSON answer (at most 1 MiB,
+// read by the caller). Errors complete "the token endpoint URL ...".
+func parseTokenResponse(body []byte, now time.Time) (*oauth2.Token, error) {
 	var raw map[string]any
 	if err := json.Unmarshal(body, &raw); err != nil {
-		return nil, fmt.Errorf("the token endpoint %s answered something that is not JSON: %w", c.Endpoints.TokenURL, err)
+		return nil, fmt.Errorf("answered something that is not JSON: %w", err)
 	}
 	str := func(k string) string { s, _ := raw[k].(string); return s }
 	t := &oauth2.Token{AccessToken: str("access_token"), TokenType: str("token_type"), RefreshToken: str("refresh_token")}
+	var secs float64
 	switch v := raw["expires_in"].(type) {
 	case float64:
-		t.ExpiresIn = int64(v)
+		secs = v
 	case string:
-		t.ExpiresIn, _ = strconv.ParseInt(v, 10, 64) // Microsoft v1 sends a string; garbage means unknown
+		secs, _ = strconv.ParseFloat(v, 64) // Microsoft v1 sends a string; garbage means unknown
+	}
+	switch {
+	case secs > maxExpiresIn:
+		t.ExpiresIn = maxExpiresIn
+	case secs >= 1:
+		t.ExpiresIn = int64(secs)
 	}
 	if t.ExpiresIn > 0 {
-		t.Expiry = time.Now().Add(time.Duration(t.ExpiresIn) * time.Second)
+		t.Expiry = now.Add(time.Duration(t.ExpiresIn) * time.Second)
 	}
 	if t.AccessToken == "" {
-		return nil, fmt.Errorf("the token endpoint %s answered without an access_token", c.Endpoints.TokenURL)
+		return nil, errors.New("answered without an access_token")
 	}
 	return t.WithExtra(raw), nil
 }

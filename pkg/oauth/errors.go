@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 )
@@ -102,13 +104,40 @@ func parseProviderError(endpoint string, status int, body []byte, fallback *oaut
 	} else {
 		pe.Description = strings.TrimSpace(string(body))
 		if len(pe.Description) > 200 {
-			pe.Description = pe.Description[:200] + "…"
+			pe.Description = pe.Description[:runeStart(pe.Description, 200)] + "…"
 		}
 	}
 	if pe.AADSTS == 0 {
 		pe.AADSTS = aadstsOf(pe.Description)
 	}
+	// An error code is one short word; a provider's (or a proxy's) odd
+	// answer must not break the one-line error it ends up in.
+	pe.Code = oneLine(pe.Code, 100)
 	return pe
+}
+
+// oneLine turns control characters into spaces and cuts s to at most max
+// bytes at a character boundary, marking the cut with "…".
+func oneLine(s string, max int) string {
+	s = strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s))
+	if len(s) <= max {
+		return s
+	}
+	return s[:runeStart(s, max)] + "…"
+}
+
+// runeStart is the start of the character at byte i of s (len(s) > i),
+// so that s[:runeStart(s, i)] does not split a character.
+func runeStart(s string, i int) int {
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return i
 }
 
 func aadstsOf(s string) int {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mailport/mailport/internal/plural"
@@ -26,6 +27,12 @@ type Manager struct {
 	LockDir string
 	HTTP    *http.Client     // nil: a default client with a timeout
 	Now     func() time.Time // nil: time.Now
+	// Warn, when set, receives the token sources' warnings (commands
+	// print them on stderr); each is given once per account.
+	Warn func(string)
+
+	mu     sync.Mutex
+	shared map[string]*tokenState // per account: one refresh per token per process
 }
 
 func (m *Manager) now() time.Time {
@@ -70,7 +77,13 @@ func (m *Manager) Client(tokenConfig string) (*Client, []string, error) {
 	return c, warnings, nil
 }
 
-// TokenSource returns the token source of an OAuth2 account.
+// TokenSource returns the token source of an OAuth2 account. The token
+// sources of one account share their in-memory token and refresh mutex,
+// whoever asks (IMAP, POP3, SMTP, Graph, the diagnosis), so a refresh
+// token is redeemed once per process: providers that rotate refresh
+// tokens refuse a second use of one, and some then revoke every token of
+// the sign-in. Each call returns its own TokenSource, so a caller may
+// change its Skew alone.
 func (m *Manager) TokenSource(account string) (*TokenSource, error) {
 	acct, tc, err := m.Lookup(account)
 	if err != nil {
@@ -87,8 +100,23 @@ func (m *Manager) TokenSource(account string) (*TokenSource, error) {
 	override, _ := m.Secrets.RefreshTokenOverride(account)
 	return &TokenSource{
 		Account: account, Client: c, Store: m.Secrets.Store, Override: override,
-		LockDir: m.LockDir, Scopes: c.scopes(acct.Protocol), Now: m.Now,
+		LockDir: m.LockDir, Scopes: c.scopes(acct.Protocol), Now: m.Now, Warn: m.Warn,
+		shared: m.sharedState(account),
 	}, nil
+}
+
+func (m *Manager) sharedState(account string) *tokenState {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.shared == nil {
+		m.shared = map[string]*tokenState{}
+	}
+	st := m.shared[account]
+	if st == nil {
+		st = &tokenState{}
+		m.shared[account] = st
+	}
+	return st
 }
 
 // AuthenticateOptions are the inputs of `mailport authenticate`.

@@ -22,8 +22,10 @@ const DefaultSkew = 2 * time.Minute
 
 // TokenSource hands out a current access token for one account. Every
 // protocol adapter gets its token here (AccessToken fits mail.TokenFunc).
-// Safe for concurrent use; several TokenSources of one account, in one
-// process or many, coordinate through the store and the lock directory.
+// Safe for concurrent use. The TokenSources one Manager hands out for an
+// account share one in-memory token and one mutex, so a process redeems a
+// refresh token once however many connections it opens; TokenSources of
+// other processes coordinate through the store and the lock directory.
 type TokenSource struct {
 	Account string
 	Client  *Client
@@ -40,9 +42,31 @@ type TokenSource struct {
 	Scopes []string
 	Skew   time.Duration    // 0 means DefaultSkew
 	Now    func() time.Time // nil means time.Now
+	// Warn, when set, receives warnings a person should act on (e.g. a
+	// rotated refresh token that cannot be stored), once per account for
+	// the TokenSources of one Manager.
+	Warn func(string)
 
+	shared *tokenState // from the Manager; nil: own
+	own    tokenState
+}
+
+// tokenState is what the TokenSources of one account in one process
+// share: the mutex that serialises their refreshes and the tokens kept in
+// memory.
+type tokenState struct {
 	mu  sync.Mutex
 	mem *Token // client credentials and Override tokens
+	// rotatedWarned: the warning about a rotated refresh token that
+	// cannot be stored was given.
+	rotatedWarned bool
+}
+
+func (ts *TokenSource) state() *tokenState {
+	if ts.shared != nil {
+		return ts.shared
+	}
+	return &ts.own
 }
 
 func (ts *TokenSource) now() time.Time {
@@ -71,13 +95,14 @@ func (ts *TokenSource) AccessToken(ctx context.Context) (string, error) {
 // Token returns a current token, refreshing it when it has expired or is
 // about to. Errors needing a person are *AuthRequiredError.
 func (ts *TokenSource) Token(ctx context.Context) (*Token, error) {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
+	st := ts.state()
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	switch {
 	case ts.Client.Config.Flow == config.FlowClientCredentials:
-		return ts.appOnly(ctx)
+		return ts.appOnly(ctx, st)
 	case ts.Override != "":
-		return ts.fromOverride(ctx)
+		return ts.fromOverride(ctx, st)
 	}
 	t, err := ts.load()
 	if err != nil {
@@ -160,7 +185,10 @@ func (ts *TokenSource) lock(ctx context.Context) (func(), error) {
 		return nil, fmt.Errorf("creating the lock directory %s: %w", ts.LockDir, err)
 	}
 	path := filepath.Join(ts.LockDir, "token-"+safeName(ts.Account)+".lock")
-	fl := flock.New(path, flock.SetPermissions(0o600))
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("the token lock %s is not a regular file (a symbolic link?); mailport will not write through it: remove it", path)
+	}
+	fl := flock.New(path, flock.SetPermissions(0o600), flock.SetFlag(os.O_CREATE|os.O_RDWR|oNoFollow))
 	lctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	ok, err := fl.TryLockContext(lctx, 20*time.Millisecond)
@@ -214,30 +242,43 @@ func (ts *TokenSource) refreshError(err error) error {
 	return fmt.Errorf("refreshing the token of account %s at %s: %w", ts.Account, ts.Client.Endpoints.TokenURL, err)
 }
 
-func (ts *TokenSource) fromOverride(ctx context.Context) (*Token, error) {
-	if ts.mem.Valid(ts.now(), ts.skew()) {
-		return ts.mem, nil
+func (ts *TokenSource) fromOverride(ctx context.Context, st *tokenState) (*Token, error) {
+	if st.mem.Valid(ts.now(), ts.skew()) {
+		return st.mem, nil
 	}
 	old := &Token{RefreshToken: ts.Override, Scopes: ts.Scopes, Flow: config.FlowUser}
-	if ts.mem != nil {
-		old = ts.mem // the rotated refresh token, if any
+	if st.mem != nil {
+		old = st.mem // the rotated refresh token, if any
 	}
 	nt, err := ts.refresh(ctx, old)
 	if err != nil {
 		return nil, err
 	}
-	ts.mem = nt
+	st.mem = nt
+	if nt.RefreshToken != old.RefreshToken && !st.rotatedWarned && ts.Warn != nil {
+		st.rotatedWarned = true
+		ts.Warn(RotatedOverrideWarning(ts.Account))
+	}
 	return nt, nil
 }
 
-func (ts *TokenSource) appOnly(ctx context.Context) (*Token, error) {
-	if ts.mem.Valid(ts.now(), ts.skew()) {
-		return ts.mem, nil
+// RotatedOverrideWarning is what a run says when the provider rotated a
+// refresh token that came from the environment: the new one lives only in
+// this process.
+func RotatedOverrideWarning(account string) string {
+	return fmt.Sprintf("the provider replaced the refresh token of account %s from %s, and mailport cannot write the new one back to the environment: "+
+		"if the provider refuses the old one next time, the variable stops working; keep the token in a persistent secrets file (--secrets file) or use client credentials, see docs/ci.md",
+		account, secret.EnvName(secret.EnvRefreshTokenPrefix, account))
+}
+
+func (ts *TokenSource) appOnly(ctx context.Context, st *tokenState) (*Token, error) {
+	if st.mem.Valid(ts.now(), ts.skew()) {
+		return st.mem, nil
 	}
 	t, err := ts.Client.ClientCredentialsToken(ctx, ts.Scopes)
 	if err != nil {
 		return nil, err
 	}
-	ts.mem = t
+	st.mem = t
 	return t, nil
 }

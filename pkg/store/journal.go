@@ -86,7 +86,11 @@ type journal struct {
 // and counted in skipped; losing a "fetched" line only means the message
 // is downloaded again and matched to its file, never written twice.
 func loadJournal(path string, apply func(record) error) (j *journal, skipped int, err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openOwned(path, os.O_RDWR|os.O_CREATE)
+	var no *NotOwnedError
+	if errors.As(err, &no) {
+		return nil, 0, err // the sentence names the file and the fix
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("opening the fetch state %s: %w", path, err)
 	}
@@ -99,15 +103,19 @@ func loadJournal(path string, apply func(record) error) (j *journal, skipped int
 	var good int64 // offset just after the last complete line
 	lines := 0
 	for {
-		line, rerr := br.ReadBytes('\n')
+		line, n, rerr := readLine(br)
 		if rerr == io.EOF {
 			break // line (possibly non-empty) is a torn tail
 		}
 		if rerr != nil {
 			return nil, 0, fmt.Errorf("reading the fetch state %s: %w", path, rerr)
 		}
-		good += int64(len(line))
+		good += n
 		lines++
+		if line == nil {
+			skipped++ // longer than any record we write
+			continue
+		}
 		body := bytes.TrimSpace(line)
 		if len(body) == 0 {
 			continue
@@ -145,9 +153,13 @@ func loadJournal(path string, apply func(record) error) (j *journal, skipped int
 // readJournal reads the journal at path without locking or repairing it,
 // for status. A missing file is an empty journal.
 func readJournal(path string, apply func(record) error) error {
-	f, err := os.Open(path)
+	f, err := openOwned(path, os.O_RDONLY)
+	var no *NotOwnedError
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
+	}
+	if errors.As(err, &no) {
+		return err
 	}
 	if err != nil {
 		return fmt.Errorf("opening the fetch state %s: %w", path, err)
@@ -155,7 +167,7 @@ func readJournal(path string, apply func(record) error) error {
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 64<<10)
 	for {
-		line, rerr := br.ReadBytes('\n')
+		line, _, rerr := readLine(br)
 		if rerr == io.EOF {
 			return nil
 		}
@@ -169,6 +181,38 @@ func readJournal(path string, apply func(record) error) error {
 		if err := apply(r); err != nil {
 			return err
 		}
+	}
+}
+
+// MaxJournalLine bounds one line of the fetch state. Our records are a
+// few hundred bytes; a longer line (a damaged or planted file) is skipped
+// without being held in memory.
+const MaxJournalLine = 1 << 20
+
+// readLine reads one line ending in '\n' and the bytes it took. A line
+// longer than MaxJournalLine comes back nil, having been read past. At
+// the end of the input it returns io.EOF (with the torn tail, if any).
+func readLine(br *bufio.Reader) (line []byte, n int64, err error) {
+	long := false
+	for {
+		frag, err := br.ReadSlice('\n')
+		n += int64(len(frag))
+		if !long {
+			if len(line)+len(frag) > MaxJournalLine {
+				long, line = true, nil
+			} else {
+				line = append(line, frag...)
+			}
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err != nil:
+			return line, n, err
+		case long:
+			return nil, n, nil
+		}
+		return line, n, nil
 	}
 }
 

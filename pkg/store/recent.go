@@ -4,11 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-
-	"github.com/gofrs/flock"
 )
 
 // RecentName is the index of where each account was last fetched into,
@@ -16,6 +15,9 @@ import (
 // directory's journal; the index only lets `status` find a directory that
 // is not the account's hold_dir (a `fetch --to DIR`).
 const RecentName = "fetch-dirs.json"
+
+// maxIndex bounds the index: a line per account.
+const maxIndex = 4 << 20
 
 // RememberDir notes dir as the directory account was last fetched into, in
 // the index file at index. Concurrent fetches of other accounts update it
@@ -25,7 +27,10 @@ func RememberDir(index, account, dir string) error {
 	if err != nil {
 		return err
 	}
-	l := flock.New(index+".lock", flock.SetPermissions(0o600))
+	l, err := newLock(index + ".lock")
+	if err != nil {
+		return err
+	}
 	if err := l.Lock(); err != nil {
 		return fmt.Errorf("lock %s: %w", index, err)
 	}
@@ -64,12 +69,20 @@ func RememberDir(index, account, dir string) error {
 // RememberedDirs reads the index at index: account → directory. A missing
 // index is empty.
 func RememberedDirs(index string) (map[string]string, error) {
-	data, err := os.ReadFile(index)
+	f, err := openOwned(index, os.O_RDONLY)
 	if errors.Is(err, fs.ErrNotExist) {
 		return map[string]string{}, nil
 	}
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxIndex+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxIndex {
+		return nil, fmt.Errorf("%s is larger than a fetch index can be (%d bytes): remove it", index, maxIndex)
 	}
 	dirs := map[string]string{}
 	if err := json.Unmarshal(data, &dirs); err != nil {

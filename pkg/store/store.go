@@ -283,9 +283,18 @@ func (s *Store) open() error {
 // PID into the lock file for the message another fetch would see.
 func lockDir(dir string, wait time.Duration) (*flock.Flock, error) {
 	lockPath := filepath.Join(dir, LockName)
-	l := flock.New(lockPath, flock.SetPermissions(0o600))
+	// Create it, or check the one there, before the lock opens it: it
+	// must be our own regular file, never a link planted to make a fetch
+	// (often root) write elsewhere.
+	l, err := newLock(lockPath)
+	var no *NotOwnedError
+	if errors.As(err, &no) {
+		return nil, err // the sentence names the file and the fix
+	}
+	if err != nil {
+		return nil, fmt.Errorf("locking the target directory %s: %w", dir, err)
+	}
 	var ok bool
-	var err error
 	if wait <= 0 {
 		ok, err = l.TryLock()
 	} else {
@@ -302,13 +311,43 @@ func lockDir(dir string, wait time.Duration) (*flock.Flock, error) {
 	if !ok {
 		return nil, &LockedError{Dir: dir, PID: readPID(lockPath), Waited: wait}
 	}
-	// The PID is informative only; the flock is what excludes.
-	_ = os.WriteFile(lockPath, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
+	if err := writePID(lockPath, l); err != nil {
+		_ = l.Close()
+		return nil, fmt.Errorf("locking the target directory %s: %w", dir, err)
+	}
 	return l, nil
 }
 
+// writePID writes our PID into the lock file l holds, after checking that
+// the path still names the file locked. The PID is informative only; the
+// flock is what excludes.
+func writePID(lockPath string, l *flock.Flock) error {
+	locked, err := l.Stat()
+	if err != nil {
+		return err
+	}
+	f, err := openOwned(lockPath, os.O_WRONLY)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !os.SameFile(fi, locked) {
+		return fmt.Errorf("%s was replaced while mailport locked it; is something else writing in the directory?", lockPath)
+	}
+	if err := f.Truncate(0); err != nil {
+		return err
+	}
+	_, err = f.WriteString(strconv.Itoa(os.Getpid()) + "\n")
+	return err
+}
+
 func readPID(lockPath string) int {
-	b, err := os.ReadFile(lockPath)
+	f, err := openOwned(lockPath, os.O_RDONLY)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 32))
 	if err != nil {
 		return 0
 	}
@@ -406,7 +445,8 @@ func runFromRecord(r record) Run {
 // directory), and reopens it for appending.
 func (s *Store) compact() error {
 	tmp := tmpPrefix + "state"
-	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	_ = s.root.Remove(tmp) // a crash's leftover, or a link planted in its place
+	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("compacting the fetch state in %s: %w", s.dir, err)
 	}
@@ -438,7 +478,7 @@ func (s *Store) compact() error {
 		return err
 	}
 	_ = s.j.f.Close()
-	nf, err := os.OpenFile(j.path, os.O_WRONLY|os.O_APPEND, 0o600)
+	nf, err := openOwned(j.path, os.O_WRONLY|os.O_APPEND)
 	if err != nil {
 		return fmt.Errorf("reopening the fetch state %s: %w", j.path, err)
 	}

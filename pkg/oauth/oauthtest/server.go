@@ -57,6 +57,11 @@ type Options struct {
 	// used (as Microsoft does). By default a used refresh token dies,
 	// which makes any refresh race visible.
 	KeepRotatedRefreshTokens bool
+	// RevokeFamilyOnReuse plays a provider's reuse detection: a refresh
+	// token presented a second time revokes its whole grant (every
+	// refresh and access token descended from the same sign-in), as
+	// rotating providers do when they suspect a stolen token.
+	RevokeFamilyOnReuse bool
 	// DeviceInterval is the polling interval the device endpoint announces
 	// (seconds); default 5.
 	DeviceInterval int
@@ -121,6 +126,7 @@ type Server struct {
 	clients       map[string]*Client
 	codes         map[string]*codeInfo
 	refresh       map[string]*grantInfo
+	usedRefresh   map[string]*grantInfo // redeemed and rotated away
 	access        map[string]*accessInfo
 	devices       map[string]*deviceInfo
 	consented     map[string]bool // Google: client+user pairs that consented before
@@ -156,7 +162,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{
 		Tenant: opts.Tenant, TenantID: guidFor("tenant:" + opts.Tenant), opts: opts, user: opts.User,
-		clients: map[string]*Client{}, codes: map[string]*codeInfo{}, refresh: map[string]*grantInfo{},
+		clients: map[string]*Client{}, codes: map[string]*codeInfo{}, refresh: map[string]*grantInfo{}, usedRefresh: map[string]*grantInfo{},
 		access: map[string]*accessInfo{}, devices: map[string]*deviceInfo{}, consented: map[string]bool{},
 		counts: map[string]int{}, tokenErrs: map[string][]Error{},
 	}
@@ -202,7 +208,8 @@ func (s *Server) IntrospectURL() string { return s.URL + "/introspect" }
 
 // Count returns how many requests reached an endpoint: "authorize",
 // "token", "token:<grant_type>" (e.g. "token:refresh_token"), "devicecode",
-// "introspect", "revoke", "tokeninfo".
+// "introspect", "revoke", "tokeninfo", and "refresh_reuse" (a refresh
+// token presented again after it was redeemed).
 func (s *Server) Count(name string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -675,6 +682,23 @@ func (s *Server) redeemRefresh(w http.ResponseWriter, r *http.Request, c *Client
 	rt := r.PostForm.Get("refresh_token")
 	s.mu.Lock()
 	g := s.refresh[rt]
+	if g != nil && g.client == c.ID && g.provider == provider && !g.revoked && provider == "microsoft" && !s.opts.KeepRotatedRefreshTokens {
+		// Used once: gone at once, so two concurrent redemptions
+		// cannot both succeed.
+		delete(s.refresh, rt)
+		s.usedRefresh[rt] = g
+	}
+	if reused := s.usedRefresh[rt]; g == nil && reused != nil {
+		s.counts["refresh_reuse"]++
+		if s.opts.RevokeFamilyOnReuse {
+			reused.revoked = true
+			for _, a := range s.access {
+				if a.grant == reused {
+					a.revoked = true
+				}
+			}
+		}
+	}
 	s.mu.Unlock()
 	switch {
 	case g == nil || g.client != c.ID || g.provider != provider:
@@ -689,11 +713,6 @@ func (s *Server) redeemRefresh(w http.ResponseWriter, r *http.Request, c *Client
 		scopes = sc
 	}
 	if provider == "microsoft" {
-		if !s.opts.KeepRotatedRefreshTokens {
-			s.mu.Lock()
-			delete(s.refresh, rt)
-			s.mu.Unlock()
-		}
 		s.issue(w, c, provider, g.tenant, g.user, scopes, true, g)
 		return
 	}
@@ -912,6 +931,27 @@ func bearer(r *http.Request) string {
 		return r.Form.Get("access_token")
 	}
 	return ""
+}
+
+// IssueRefreshToken returns a Microsoft refresh token of clientID for the
+// server's user and scopes, as a sign-in on a workstation would leave (a
+// CI secret such as MAILPORT_REFRESH_TOKEN_<ACCOUNT>).
+func (s *Server) IssueRefreshToken(clientID string, scopes []string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rt := "0.AR" + randomString(60)
+	s.refresh[rt] = &grantInfo{client: clientID, user: s.user, provider: "microsoft", tenant: s.Tenant, scopes: scopes}
+	return rt
+}
+
+// ActiveUser returns whose access token tok is, and whether it is still
+// usable (not expired, not revoked): a fake resource server's check.
+func (s *Server) ActiveUser(tok string) (string, bool) {
+	a := s.lookup(tok)
+	if a == nil {
+		return "", false
+	}
+	return a.user, true
 }
 
 // lookup returns a usable access token's info, or nil.
