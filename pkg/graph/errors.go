@@ -72,7 +72,7 @@ type errorBody struct {
 }
 
 // maxErrorBody bounds how much of an error answer is read; Graph's are small.
-const maxErrorBody = 64 << 10
+const maxErrorBody = 64_000
 
 // parseError reads an error response, at most maxErrorBody of it. A body
 // that is not Graph's JSON (a proxy's HTML page, say) still yields an

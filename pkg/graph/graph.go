@@ -77,7 +77,7 @@ type Options struct {
 	// its whole answer must be done within it (Graph's JSON answers are
 	// small: one still arriving after Timeout is stalled or endless). A
 	// message download or a sendMail upload may take longer, but must move
-	// at least 16 KiB in every Timeout window, so neither a stall nor a
+	// at least 16 KB in every Timeout window, so neither a stall nor a
 	// trickle holds it for longer than Timeout.
 	Timeout time.Duration
 	// Trace receives a transcript of requests and answers. The
@@ -479,20 +479,23 @@ func (c *Client) getJSONWith(ctx context.Context, u, what string, decode func(io
 	}
 	defer resp.Body.Close()
 	if err := decode(c.limitJSON(resp.Body, what)); err != nil {
-		return c.decodeErr(http.MethodGet, u, err)
+		return c.decodeErr(what, err)
 	}
 	return nil
 }
 
 // decodeErr words a failure to read or decode an answer: a watch's or a
-// cap's sentence as it is, anything else as undecodable.
-func (c *Client) decodeErr(method, u string, err error) error {
+// cap's sentence as it is, anything else as unusable.
+func (c *Client) decodeErr(what string, err error) error {
 	var te *TimeoutError
 	var tl *TooLongError
-	if errors.As(err, &te) || errors.As(err, &tl) {
-		return fmt.Errorf("graph: %w", err)
+	if errors.As(err, &te) {
+		return fmt.Errorf("graph: %w", te)
 	}
-	return fmt.Errorf("graph: decode answer to %s %s: %w", method, c.pathOf(u), err)
+	if errors.As(err, &tl) {
+		return fmt.Errorf("graph: %w", tl)
+	}
+	return fmt.Errorf("graph: %s sent %s that mailport cannot use: %w", c.serverName(), what, err)
 }
 
 // sendJSON sends in as JSON and decodes the answer into out (when not nil).
@@ -514,12 +517,12 @@ func (c *Client) sendJSON(ctx context.Context, method, u string, in, out any, id
 	what := "the answer to " + method + " " + c.pathOf(u)
 	if out == nil {
 		if err := c.drain(resp.Body, what); err != nil {
-			return c.decodeErr(method, u, err)
+			return c.decodeErr(what, err)
 		}
 		return nil
 	}
 	if err := json.NewDecoder(c.limitJSON(resp.Body, what)).Decode(out); err != nil {
-		return c.decodeErr(method, u, err)
+		return c.decodeErr(what, err)
 	}
 	return nil
 }

@@ -19,26 +19,26 @@ const (
 	// maxJSONBody bounds one JSON answer (a listing page, a folder, the
 	// answer to a move). A page of 1000 messages with the fields we select
 	// is about 400 KB.
-	maxJSONBody = 8 << 20
+	maxJSONBody = 8_000_000
 	// maxPageItems bounds the messages of one listing page: Graph never
 	// returns more than $top, and $top is at most 1000.
 	maxPageItems = DefaultPageSize
 	// maxNextLink bounds an @odata.nextLink; Graph's are under 2 KB.
-	maxNextLink = 16 << 10
+	maxNextLink = 16_000
 	// maxIDLen bounds a message id; Graph's are about 150 characters.
 	maxIDLen = 1024
 	// maxMessageBytes bounds one message's MIME when Graph gives no size
 	// for it. Exchange Online refuses messages over 150 MB, which is
 	// about 200 MB of MIME.
-	maxMessageBytes = 512 << 20
+	maxMessageBytes = 512_000_000
 	// slackMessageBytes is how much a message's MIME may exceed twice its
 	// size hint (PR_MESSAGE_SIZE, Exchange's storage size: base64 makes
 	// attachments a third larger in MIME).
-	slackMessageBytes = 16 << 20
+	slackMessageBytes = 16_000_000
 	// minProgress is the least a streaming request must move (sent plus
 	// received) in every Timeout window: without it, a server dripping a
 	// byte now and then would extend an idle timeout for ever.
-	minProgress = 16 << 10
+	minProgress = 16_000
 	// DefaultMaxPages bounds the pages of one listing: 2000 pages of 1000
 	// messages is twice the million items Exchange Online allows a folder.
 	DefaultMaxPages = 2000
@@ -127,7 +127,7 @@ func (w *watch) sentence(now time.Time) string {
 		return fmt.Sprintf("%s stopped taking %s after %s for %s", w.server, w.what, sizeText(w.sent), t)
 	case !w.headers:
 		return fmt.Sprintf("%s did not answer %s within %s", w.server, w.desc, t)
-	case w.mode == progress && w.window == 0:
+	case w.mode == progress && now.Sub(w.last) >= t:
 		return fmt.Sprintf("%s stopped sending %s after %s for %s", w.server, w.what, sizeText(w.received), t)
 	case w.mode == progress:
 		return fmt.Sprintf("%s sent %s too slowly: %s in the last %s (%s in all; at least %s per %s is needed)",
