@@ -1,10 +1,14 @@
 package fetch_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -173,3 +177,99 @@ func TestGraphAlreadyGoneIsDone(t *testing.T) {
 		t.Fatalf("%+v, left %d", s, len(srv.Messages(graphUser, "Inbox")))
 	}
 }
+
+// Graph downloads are staged in the target directory under the store's
+// temporary-file prefix, never in $TMPDIR: a crash leaves them where the
+// next run's store removes them.
+func TestGraphStagesDownloadsInTargetDir(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	dir := t.TempDir()
+	list := func(d string) []string {
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			t.Error(err)
+		}
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	raw := []byte("Subject: staged\r\nMessage-ID: <staged@x>\r\n\r\n" + strings.Repeat("0123456789abcdef\r\n", 20000))
+	var staged, inTmp atomic.Value
+	opens := 0
+	srv := graphtest.New(t, graphtest.Options{})
+	srv.AddUser(graphUser)
+	srv.AddMessageWith(graphUser, "Inbox", graphtest.Message{Open: func() (io.ReadCloser, error) {
+		if opens++; opens == 1 { // AddMessageWith reads the header
+			return io.NopCloser(bytes.NewReader(raw)), nil
+		}
+		// Halfway through, look where the client stages the message.
+		half := len(raw) / 2
+		probe := readerFunc(func(p []byte) (int, error) {
+			for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				for _, n := range list(dir) {
+					if store.IsTemp(n) {
+						staged.Store(n)
+					}
+				}
+				if staged.Load() != nil {
+					break
+				}
+			}
+			inTmp.Store(fmt.Sprint(list(tmp)))
+			return 0, io.EOF
+		})
+		return io.NopCloser(io.MultiReader(bytes.NewReader(raw[:half]), probe, bytes.NewReader(raw[half:]))), nil
+	}})
+	tok := srv.IssueToken(graphUser)
+	c, err := graph.New(graph.Options{BaseURL: srv.URL, Login: graphUser, TokenUser: graphUser,
+		Token: func(context.Context) (string, error) { return tok, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := fetch.Run(context.Background(), c, st, fetch.Options{Account: "support"})
+	st.Close()
+	if err != nil || s.Fetched != 1 {
+		t.Fatalf("fetch: %+v, %v", s, err)
+	}
+	name, _ := staged.Load().(string)
+	if name == "" {
+		t.Fatalf("no download was staged in the target directory; $TMPDIR held %v", inTmp.Load())
+	}
+	if got := inTmp.Load(); got != "[]" {
+		t.Errorf("$TMPDIR held %v during the download, want nothing", got)
+	}
+	if got := list(tmp); len(got) != 0 {
+		t.Errorf("$TMPDIR holds %v after the run", got)
+	}
+	files := messageFiles(t, dir)
+	if len(files) != 1 {
+		t.Fatalf("%d message files, want 1", len(files))
+	}
+	for _, content := range files {
+		if content != string(raw) {
+			t.Errorf("stored %d bytes, want the %d sent", len(content), len(raw))
+		}
+	}
+	// A crash in the middle of a download leaves the staged file behind;
+	// the next run sweeps it.
+	if err := os.WriteFile(filepath.Join(dir, name), raw[:1000], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	graphRun(t, srv, dir, fetch.Options{})
+	for _, n := range list(dir) {
+		if n == name {
+			t.Errorf("the leftover %s is still in the target directory after the next run", name)
+		}
+	}
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
