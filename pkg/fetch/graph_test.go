@@ -3,11 +3,16 @@ package fetch_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -273,3 +278,80 @@ func TestGraphStagesDownloadsInTargetDir(t *testing.T) {
 type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// A hostile listing (ids with path characters, a message listed twice
+// across pages) stores each message once, all inside the target directory.
+func TestGraphHostileIDsStayInDirAndOnce(t *testing.T) {
+	ids := []string{"../../escaped", "a/b", `..\..\win`, "dup"}
+	content := func(id string) string {
+		return fmt.Sprintf("Subject: %s\r\nMessage-ID: <%x@x>\r\n\r\nbody of %s\r\n", id, id, id)
+	}
+	var values sync.Map // id → downloads
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		p := r.URL.Path
+		switch {
+		case strings.HasSuffix(p, "/mailFolders/inbox"):
+			fmt.Fprint(w, `{"id":"inbox-id","displayName":"Inbox","totalItemCount":4}`)
+		case strings.HasSuffix(p, "/messages") && r.URL.Query().Get("page") == "":
+			page, _ := json.Marshal(map[string]any{
+				"value":           []map[string]string{{"id": ids[0]}, {"id": ids[1]}, {"id": ids[3]}},
+				"@odata.nextLink": srv.URL + "/v1.0/me/mailFolders/inbox-id/messages?page=2",
+			})
+			w.Write(page)
+		case strings.HasSuffix(p, "/messages"):
+			page, _ := json.Marshal(map[string]any{"value": []map[string]string{{"id": ids[3]}, {"id": ids[2]}, {"id": ids[0]}}})
+			w.Write(page)
+		case strings.HasPrefix(p, "/v1.0/me/messages/") && strings.HasSuffix(p, "/$value"):
+			id := strings.TrimSuffix(strings.TrimPrefix(p, "/v1.0/me/messages/"), "/$value")
+			n, _ := values.LoadOrStore(id, new(atomic.Int32))
+			n.(*atomic.Int32).Add(1)
+			io.WriteString(w, content(id))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "in", "box")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c, err := graph.New(graph.Options{BaseURL: srv.URL + "/v1.0", Timeout: 2 * time.Second,
+		Token: func(context.Context) (string, error) { return "tok", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := fetch.Run(context.Background(), c, st, fetch.Options{Account: "support"})
+	st.Close()
+	if err != nil || s.Fetched != 4 {
+		t.Fatalf("fetch: %+v, %v; want the 4 distinct messages", s, err)
+	}
+	files := messageFiles(t, dir)
+	got := map[string]int{}
+	for _, b := range files {
+		got[b]++
+	}
+	for _, id := range ids {
+		if got[content(id)] != 1 {
+			t.Errorf("message %q stored %d times, want once", id, got[content(id)])
+		}
+		if n, _ := values.Load(id); n == nil || n.(*atomic.Int32).Load() != 1 {
+			t.Errorf("message %q downloaded %v times, want once", id, n)
+		}
+	}
+	err = filepath.WalkDir(parent, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !strings.HasPrefix(p, dir+string(filepath.Separator)) {
+			t.Errorf("a file outside the target directory: %s", p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -375,8 +375,12 @@ func (c *Client) retryAfter(r request, gerr *Error, header string, attempt int) 
 	}
 	if header != "" {
 		if secs, err := strconv.ParseFloat(strings.TrimSpace(header), 64); err == nil && secs >= 0 {
-			d := time.Duration(secs * float64(time.Second))
-			return d, d <= maxRetryAfter
+			// Compare before converting: a huge or infinite value would
+			// overflow time.Duration into a negative wait.
+			if secs > maxRetryAfter.Seconds() {
+				return 0, false
+			}
+			return time.Duration(secs * float64(time.Second)), true
 		}
 		if t, err := http.ParseTime(header); err == nil {
 			d := max(time.Until(t), 0)
