@@ -13,7 +13,7 @@ import (
 func FuzzErrorBody(f *testing.F) {
 	f.Add(400, []byte(`{"error":{"code":"ErrorInvalidIdMalformed","message":"Id is malformed.","innerError":{"request-id":"r-1"}}}`))
 	f.Add(502, []byte("<html><body>Bad gateway</body></html>"))
-	f.Add(429, []byte(`{"error":{"code":"ApplicationThrottled","message":"` + strings.Repeat("x", 3000) + `"}}`))
+	f.Add(429, []byte(`{"error":{"code":"ApplicationThrottled","message":"`+strings.Repeat("x", 3000)+`"}}`))
 	f.Add(500, []byte(`{"error":{"code":"\u00ff\ud800","message":null}}`))
 	f.Add(500, bytes.Repeat([]byte("{"), maxErrorBody+1))
 	f.Add(401, []byte("\xff\xfe bad utf-8"))
