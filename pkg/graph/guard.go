@@ -133,7 +133,7 @@ func (w *watch) sentence(now time.Time) string {
 		return fmt.Sprintf("%s sent %s too slowly: %s in the last %s (%s in all; at least %s per %s is needed)",
 			w.server, w.what, sizeText(w.window), t, sizeText(w.received), sizeText(minProgress), t)
 	case now.Sub(w.last) >= t/3:
-		return fmt.Sprintf("%s stopped sending %s after %s for %s", w.server, w.what, sizeText(w.received), now.Sub(w.last).Round(time.Millisecond))
+		return fmt.Sprintf("%s stopped sending %s after %s for %s", w.server, w.what, sizeText(w.received), now.Sub(w.last).Round(10*time.Millisecond))
 	default:
 		return fmt.Sprintf("%s kept sending %s for %s without finishing (%s received)", w.server, w.what, t, sizeText(w.received))
 	}
