@@ -413,9 +413,9 @@ func TestListingTrustsNoID(t *testing.T) {
 		err        string   // the error
 	}{
 		{"duplicates", `{"value":[{"id":"a"},{"id":"b"},{"id":"a"},{"id":"b"},{"id":"c"}]}`, []string{"a", "b", "c"}, ""},
-		{"empty id", `{"value":[{"id":"a"},{"id":""}]}`, nil, "listed a message without an id"},
-		{"no id", `{"value":[{"receivedDateTime":"2026-11-01T08:00:00Z"}]}`, nil, "listed a message without an id"},
-		{"dot dot", `{"value":[{"id":".."}]}`, nil, `listed a message whose id is ".."`},
+		{"empty id", `{"value":[{"id":"a"},{"id":""}]}`, nil, "sent page 1 of the listing that mailport cannot use: it lists a message without an id"},
+		{"no id", `{"value":[{"receivedDateTime":"2026-11-01T08:00:00Z"}]}`, nil, "sent page 1 of the listing that mailport cannot use: it lists a message without an id"},
+		{"dot dot", `{"value":[{"id":".."}]}`, nil, `it lists a message whose id is ".."`},
 		{"control", `{"value":[{"id":"a\r\nb"}]}`, nil, "control characters"},
 		{"slashes", `{"value":[{"id":"../../etc/passwd"},{"id":"a/b"}]}`, []string{"../../etc/passwd", "a/b"}, ""},
 		{"not a list", `{"value":{"id":"a"}}`, nil, "value is an object, not an array"},
@@ -516,4 +516,15 @@ func TestSendLeavesNothingInTempDir(t *testing.T) {
 	if got := during.Load(); got != "[] <nil>" {
 		t.Errorf("while sending, TempDir held %v; want nothing", got)
 	}
+}
+
+// A folder whose id would be a path step in the URLs built from it is
+// refused.
+func TestFolderIDUntrusted(t *testing.T) {
+	srv := hostileServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"value":[{"id":"..","displayName":"Endpoint"}]}`)
+	})
+	_, err := hostileClient(t, srv.URL, nil).Open(context.Background(), "Inbox/Endpoint")
+	wantErr(t, err, `open folder "Inbox/Endpoint": Graph at 127.0.0.1:`, `answered with a folder whose id is ".."`)
 }

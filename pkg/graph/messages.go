@@ -70,7 +70,7 @@ func (c *Client) List(ctx context.Context, cr mail.Criteria) ([]mail.Message, er
 		}
 		link, err := c.getPage(ctx, next, page, func(m apiMessage) error {
 			if err := checkID(m.ID); err != nil {
-				return fmt.Errorf("%s listed %w", c.serverName(), err)
+				return fmt.Errorf("it lists %w", err)
 			}
 			if seenIDs[m.ID] {
 				return nil // listed again (a page repeated by the server): fetched once
