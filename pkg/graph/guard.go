@@ -75,6 +75,7 @@ type watch struct {
 	headers     bool
 	received    int64
 	sent        int64
+	sentAll     bool // the request body was read to its end
 	window      int64     // octets moved in the current window (progress mode)
 	windowStart time.Time // (progress mode)
 	last        time.Time // when the last octet arrived or headers came
@@ -123,7 +124,9 @@ func (w *watch) fire() {
 func (w *watch) sentence(now time.Time) string {
 	t := w.timeout
 	switch {
-	case !w.headers && w.sent > 0 && w.mode == progress:
+	case !w.headers && w.sentAll:
+		return fmt.Sprintf("%s did not answer %s within %s of taking %s (%s)", w.server, w.desc, t, w.what, sizeText(w.sent))
+	case !w.headers && w.sent > 0:
 		return fmt.Sprintf("%s stopped taking %s after %s for %s", w.server, w.what, sizeText(w.sent), t)
 	case !w.headers:
 		return fmt.Sprintf("%s did not answer %s within %s", w.server, w.desc, t)
@@ -233,6 +236,11 @@ type countingBody struct {
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	b.w.moved(n, false)
+	if err == io.EOF {
+		b.w.mu.Lock()
+		b.w.sentAll = true
+		b.w.mu.Unlock()
+	}
 	return n, err
 }
 

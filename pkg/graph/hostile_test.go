@@ -528,3 +528,24 @@ func TestFolderIDUntrusted(t *testing.T) {
 	_, err := hostileClient(t, srv.URL, nil).Open(context.Background(), "Inbox/Endpoint")
 	wantErr(t, err, `open folder "Inbox/Endpoint": Graph at 127.0.0.1:`, `answered with a folder whose id is ".."`)
 }
+
+// sendMail to a server that takes the message and never answers ends
+// after Timeout with words saying so.
+func TestHostileSendUnanswered(t *testing.T) {
+	msg := "To: a@example.com\r\nSubject: big\r\n\r\n" + strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\r\n", 45000)
+	release := make(chan struct{})
+	srv := hostileServer(t, func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	})
+	t.Cleanup(func() { close(release) }) // before the server's Close
+	c := hostileClient(t, srv.URL, func(o *graph.Options) { o.HTTPClient = &http.Client{} })
+	_, err := measured(t, 2*time.Second, func() error {
+		return c.Send(context.Background(), mail.Envelope{}, strings.NewReader(msg))
+	})
+	wantErr(t, err, "graph: send message: graph: Graph at 127.0.0.1:",
+		"did not answer POST /v1.0/me/sendMail within 300ms of taking the message (3.9 MB)")
+}

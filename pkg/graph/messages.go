@@ -122,7 +122,9 @@ func (c *Client) messageURL(id, suffix string) string {
 
 // OpenMessage streams one message's raw MIME. The caller closes the reader.
 // The stream fails when the server stops sending for Timeout, sends too
-// slowly (see Options.Timeout), or sends more than any message can hold.
+// slowly (see Options.Timeout), or sends more than any message can hold;
+// a caller reading it slower than 16 KB per Timeout is taken for a slow
+// server too, so read it promptly (Fetch downloads to a file).
 func (c *Client) OpenMessage(ctx context.Context, id string) (io.ReadCloser, error) {
 	return c.openMessage(ctx, mail.Message{ID: id})
 }
