@@ -75,7 +75,7 @@ type watch struct {
 	headers     bool
 	received    int64
 	sent        int64
-	sentAll     bool // the request body was read to its end
+	sentAll     bool      // the request body was read to its end
 	window      int64     // octets moved in the current window (progress mode)
 	windowStart time.Time // (progress mode)
 	last        time.Time // when the last octet arrived or headers came
