@@ -181,6 +181,11 @@ func Run(ctx context.Context, in mail.Inbound, st *store.Store, opts Options) (*
 	}
 	if st != nil {
 		r.sum.Dir = st.Dir()
+		if g, ok := in.(*graph.Client); ok {
+			// Downloads staged beside the messages: a crash leaves them
+			// where the store's next Open removes them, not in $TMPDIR.
+			g.StageIn(st.Dir(), store.TempPrefix)
+		}
 	}
 	err := r.run(ctx)
 	if cerr := r.close(); err == nil {

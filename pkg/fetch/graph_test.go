@@ -1,10 +1,19 @@
 package fetch_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -171,5 +180,178 @@ func TestGraphAlreadyGoneIsDone(t *testing.T) {
 	s := graphRun(t, srv, dir, fetch.Options{Folder: "INBOX", Action: fetch.Delete})
 	if s.Recovered != 3 || s.Fetched != 0 || s.Failed != 0 || len(srv.Messages(graphUser, "Inbox")) != 0 {
 		t.Fatalf("%+v, left %d", s, len(srv.Messages(graphUser, "Inbox")))
+	}
+}
+
+// Graph downloads are staged in the target directory under the store's
+// temporary-file prefix, never in $TMPDIR: a crash leaves them where the
+// next run's store removes them.
+func TestGraphStagesDownloadsInTargetDir(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	dir := t.TempDir()
+	list := func(d string) []string {
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			t.Error(err)
+		}
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	raw := []byte("Subject: staged\r\nMessage-ID: <staged@x>\r\n\r\n" + strings.Repeat("0123456789abcdef\r\n", 20000))
+	var staged, inTmp atomic.Value
+	opens := 0
+	srv := graphtest.New(t, graphtest.Options{})
+	srv.AddUser(graphUser)
+	srv.AddMessageWith(graphUser, "Inbox", graphtest.Message{Open: func() (io.ReadCloser, error) {
+		if opens++; opens == 1 { // AddMessageWith reads the header
+			return io.NopCloser(bytes.NewReader(raw)), nil
+		}
+		// Halfway through, look where the client stages the message.
+		half := len(raw) / 2
+		probe := readerFunc(func(p []byte) (int, error) {
+			for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				for _, n := range list(dir) {
+					if store.IsTemp(n) {
+						staged.Store(n)
+					}
+				}
+				if staged.Load() != nil {
+					break
+				}
+			}
+			inTmp.Store(fmt.Sprint(list(tmp)))
+			return 0, io.EOF
+		})
+		return io.NopCloser(io.MultiReader(bytes.NewReader(raw[:half]), probe, bytes.NewReader(raw[half:]))), nil
+	}})
+	tok := srv.IssueToken(graphUser)
+	c, err := graph.New(graph.Options{BaseURL: srv.URL, Login: graphUser, TokenUser: graphUser,
+		Token: func(context.Context) (string, error) { return tok, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := fetch.Run(context.Background(), c, st, fetch.Options{Account: "support"})
+	st.Close()
+	if err != nil || s.Fetched != 1 {
+		t.Fatalf("fetch: %+v, %v", s, err)
+	}
+	name, _ := staged.Load().(string)
+	if name == "" {
+		t.Fatalf("no download was staged in the target directory; $TMPDIR held %v", inTmp.Load())
+	}
+	if got := inTmp.Load(); got != "[]" {
+		t.Errorf("$TMPDIR held %v during the download, want nothing", got)
+	}
+	if got := list(tmp); len(got) != 0 {
+		t.Errorf("$TMPDIR holds %v after the run", got)
+	}
+	files := messageFiles(t, dir)
+	if len(files) != 1 {
+		t.Fatalf("%d message files, want 1", len(files))
+	}
+	for _, content := range files {
+		if content != string(raw) {
+			t.Errorf("stored %d bytes, want the %d sent", len(content), len(raw))
+		}
+	}
+	// A crash in the middle of a download leaves the staged file behind;
+	// the next run sweeps it.
+	if err := os.WriteFile(filepath.Join(dir, name), raw[:1000], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	graphRun(t, srv, dir, fetch.Options{})
+	for _, n := range list(dir) {
+		if n == name {
+			t.Errorf("the leftover %s is still in the target directory after the next run", name)
+		}
+	}
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// A hostile listing (ids with path characters, a message listed twice
+// across pages) stores each message once, all inside the target directory.
+func TestGraphHostileIDsStayInDirAndOnce(t *testing.T) {
+	ids := []string{"../../escaped", "a/b", `..\..\win`, "dup"}
+	content := func(id string) string {
+		return fmt.Sprintf("Subject: %s\r\nMessage-ID: <%x@x>\r\n\r\nbody of %s\r\n", id, id, id)
+	}
+	var values sync.Map // id → downloads
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		p := r.URL.Path
+		switch {
+		case strings.HasSuffix(p, "/mailFolders/inbox"):
+			fmt.Fprint(w, `{"id":"inbox-id","displayName":"Inbox","totalItemCount":4}`)
+		case strings.HasSuffix(p, "/messages") && r.URL.Query().Get("page") == "":
+			page, _ := json.Marshal(map[string]any{
+				"value":           []map[string]string{{"id": ids[0]}, {"id": ids[1]}, {"id": ids[3]}},
+				"@odata.nextLink": srv.URL + "/v1.0/me/mailFolders/inbox-id/messages?page=2",
+			})
+			w.Write(page)
+		case strings.HasSuffix(p, "/messages"):
+			page, _ := json.Marshal(map[string]any{"value": []map[string]string{{"id": ids[3]}, {"id": ids[2]}, {"id": ids[0]}}})
+			w.Write(page)
+		case strings.HasPrefix(p, "/v1.0/me/messages/") && strings.HasSuffix(p, "/$value"):
+			id := strings.TrimSuffix(strings.TrimPrefix(p, "/v1.0/me/messages/"), "/$value")
+			n, _ := values.LoadOrStore(id, new(atomic.Int32))
+			n.(*atomic.Int32).Add(1)
+			io.WriteString(w, content(id))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "in", "box")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c, err := graph.New(graph.Options{BaseURL: srv.URL + "/v1.0", Timeout: 2 * time.Second,
+		Token: func(context.Context) (string, error) { return "tok", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := fetch.Run(context.Background(), c, st, fetch.Options{Account: "support"})
+	st.Close()
+	if err != nil || s.Fetched != 4 {
+		t.Fatalf("fetch: %+v, %v; want the 4 distinct messages", s, err)
+	}
+	files := messageFiles(t, dir)
+	got := map[string]int{}
+	for _, b := range files {
+		got[b]++
+	}
+	for _, id := range ids {
+		if got[content(id)] != 1 {
+			t.Errorf("message %q stored %d times, want once", id, got[content(id)])
+		}
+		if n, _ := values.Load(id); n == nil || n.(*atomic.Int32).Load() != 1 {
+			t.Errorf("message %q downloaded %v times, want once", id, n)
+		}
+	}
+	err = filepath.WalkDir(parent, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !strings.HasPrefix(p, dir+string(filepath.Separator)) {
+			t.Errorf("a file outside the target directory: %s", p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mailport/mailport/pkg/mail"
 )
@@ -71,27 +72,55 @@ type errorBody struct {
 }
 
 // maxErrorBody bounds how much of an error answer is read; Graph's are small.
-const maxErrorBody = 64 << 10
+const maxErrorBody = 64_000
 
-// parseError reads an error response. A body that is not Graph's JSON
-// (a proxy's HTML page, say) still yields an *Error with the HTTP status text.
-func parseError(resp *http.Response) *Error {
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	e := &Error{StatusCode: resp.StatusCode, RequestID: resp.Header.Get("request-id")}
+// parseError reads an error response, at most maxErrorBody of it. A body
+// that is not Graph's JSON (a proxy's HTML page, say) still yields an
+// *Error with the HTTP status text. The error is the watch's when the
+// server stalled the error body past Timeout.
+func (c *Client) parseError(resp *http.Response) (*Error, error) {
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+1))
+	var te *TimeoutError
+	if errors.As(err, &te) {
+		return nil, err
+	}
+	return decodeError(resp.StatusCode, resp.Header.Get("request-id"), raw, c.serverName()), nil
+}
+
+// decodeError makes an *Error of an error answer's status, request-id
+// header and first maxErrorBody+1 octets.
+func decodeError(status int, requestID string, raw []byte, server string) *Error {
+	e := &Error{StatusCode: status, RequestID: requestID}
+	if len(raw) > maxErrorBody {
+		e.Message = fmt.Sprintf("%s (%s sent an error answer longer than %s, which Graph's never are; the rest was not read)",
+			http.StatusText(status), server, sizeText(maxErrorBody))
+		return e
+	}
 	var eb errorBody
 	if json.Unmarshal(raw, &eb) == nil && eb.Error.Code != "" {
-		e.Code = eb.Error.Code
-		e.Message = eb.Error.Message
+		e.Code = clip(eb.Error.Code, 200)
+		e.Message = clip(eb.Error.Message, 2000)
 		if e.RequestID == "" {
-			e.RequestID = eb.Error.InnerError.RequestID
+			e.RequestID = clip(eb.Error.InnerError.RequestID, 200)
 		}
 		return e
 	}
-	e.Message = http.StatusText(resp.StatusCode)
-	if s := strings.TrimSpace(string(raw)); s != "" && len(s) < 200 {
+	e.Message = http.StatusText(status)
+	if s := strings.TrimSpace(string(raw)); s != "" && len(s) < 200 && utf8.ValidString(s) {
 		e.Message += ": " + s
 	}
 	return e
+}
+
+// clip shortens s to at most n bytes, on a rune boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // authFailure is what Authenticate returns for 401/403: a *mail.AuthError

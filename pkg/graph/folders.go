@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -68,7 +69,7 @@ func (c *Client) resolve(ctx context.Context, path string) (apiFolder, error) {
 	var cur apiFolder
 	start := 0
 	if wk, ok := wellKnown(parts[0]); ok {
-		err := c.getJSON(ctx, c.mailboxURL("/mailFolders/"+wk, query{{"$select", folderSelect}}), &cur)
+		err := c.getJSON(ctx, c.mailboxURL("/mailFolders/"+wk, query{{"$select", folderSelect}}), "folder "+wk, &cur)
 		if err != nil {
 			return cur, c.folderErr(path, parts[0], err)
 		}
@@ -77,30 +78,38 @@ func (c *Client) resolve(ctx context.Context, path string) (apiFolder, error) {
 		cur.ID = "msgfolderroot"
 	}
 	for _, name := range parts[start:] {
-		var page struct {
-			Value []apiFolder `json:"value"`
-		}
+		var children []apiFolder
 		u := c.mailboxURL("/mailFolders/"+url.PathEscape(cur.ID)+"/childFolders", query{
 			{"$filter", "displayName eq " + odataString(name)},
 			{"$select", folderSelect},
 		})
-		if err := c.getJSON(ctx, u, &page); err != nil {
+		err := c.getJSONWith(ctx, u, fmt.Sprintf("the folders named %q", name), func(r io.Reader) error {
+			_, err := parsePage(r, maxPageItems, func(f apiFolder) error {
+				children = append(children, f)
+				return nil
+			})
+			return err
+		})
+		if err != nil {
 			return cur, c.folderErr(path, name, err)
 		}
 		found := false
-		for _, f := range page.Value {
+		for _, f := range children {
 			// Exchange compares display names case-insensitively; prefer an exact match.
 			if f.DisplayName == name {
 				cur, found = f, true
 				break
 			}
 		}
-		if !found && len(page.Value) > 0 {
-			cur, found = page.Value[0], true
+		if !found && len(children) > 0 {
+			cur, found = children[0], true
 		}
 		if !found {
 			return cur, &mail.FolderNotFoundError{Path: path, Missing: name}
 		}
+	}
+	if err := checkID(cur.ID); err != nil {
+		return cur, fmt.Errorf("graph: open folder %q: %s answered with %s", path, c.serverName(), strings.Replace(err.Error(), "message", "folder", 1))
 	}
 	c.mu.Lock()
 	c.folders[strings.ToLower(strings.Join(parts, "/"))] = cur.ID

@@ -70,11 +70,16 @@ type Options struct {
 	// replace it.
 	Token mail.TokenFunc
 	// HTTPClient defaults to a client without an overall timeout (message
-	// downloads may be long); requests are bounded by their context and,
-	// for the default client, by Timeout.
+	// downloads may be long); requests are bounded by their context and by
+	// Timeout. The Client uses a copy whose CheckRedirect refuses any
+	// redirect to another origin.
 	HTTPClient *http.Client
-	// Timeout bounds connecting and waiting for an answer's headers (not
-	// the download of a body) when HTTPClient is nil; 0 means 30 s.
+	// Timeout bounds each network step; 0 means 30 s. A JSON request and
+	// its whole answer must be done within it (Graph's JSON answers are
+	// small: one still arriving after Timeout is stalled or endless). A
+	// message download or a sendMail upload may take longer, but must move
+	// at least 16 KB in every Timeout window, so neither a stall nor a
+	// trickle holds it for longer than Timeout.
 	Timeout time.Duration
 	// Trace receives a transcript of requests and answers. The
 	// Authorization header and the token never reach it.
@@ -87,8 +92,10 @@ type Options struct {
 	// PageSize is $top for listing, 0 means DefaultPageSize (at most 1000).
 	PageSize int
 	// TempDir holds messages prefetched by Fetch and spooled by Send;
-	// empty means os.TempDir().
+	// empty means os.TempDir(). StageIn changes it for Fetch.
 	TempDir string
+	// MaxPages bounds the pages of one listing, 0 means DefaultMaxPages.
+	MaxPages int
 	// Sleep waits between retries; nil means a timer honouring ctx.
 	// Tests replace it to run without waiting.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -105,7 +112,9 @@ type Client struct {
 	retries  int
 	conc     int
 	pageSize int
-	tempDir  string
+	maxPages int
+	timeout  time.Duration
+	spoolDir string // Send's temporary files, Options.TempDir
 	sleep    func(ctx context.Context, d time.Duration) error
 	sem      chan struct{}
 
@@ -113,6 +122,9 @@ type Client struct {
 	token   mail.TokenFunc
 	folders map[string]string // lower-cased path → folder id
 	current string            // id of the open folder
+	// tempDir and tempPrefix name the files Fetch stages downloads in.
+	tempDir    string
+	tempPrefix string
 }
 
 // New returns a Client. It makes no request.
@@ -133,23 +145,35 @@ func New(opts Options) (*Client, error) {
 		retries:  opts.MaxRetries,
 		conc:     opts.Concurrency,
 		pageSize: opts.PageSize,
-		tempDir:  opts.TempDir,
+		maxPages: opts.MaxPages,
+		timeout:  opts.Timeout,
 		sleep:    opts.Sleep,
 		token:    opts.Token,
 		folders:  map[string]string{},
+
+		spoolDir:   opts.TempDir,
+		tempDir:    opts.TempDir,
+		tempPrefix: "mailport-",
+	}
+	if c.timeout <= 0 {
+		c.timeout = 30 * time.Second
+	}
+	if c.maxPages <= 0 {
+		c.maxPages = DefaultMaxPages
 	}
 	if c.hc == nil {
-		timeout := opts.Timeout
-		if timeout <= 0 {
-			timeout = 30 * time.Second
-		}
+		timeout := c.timeout
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.DialContext = (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
 		tr.TLSHandshakeTimeout = timeout
 		tr.ResponseHeaderTimeout = timeout
 		c.hc = &http.Client{Transport: tr}
 		c.ownHC = true
+	} else {
+		hc := *c.hc
+		c.hc = &hc
 	}
+	c.hc.CheckRedirect = c.checkRedirect
 	if opts.Trace != nil {
 		c.trace = mail.NewRedactor(opts.Trace, "graph ")
 	}
@@ -165,8 +189,8 @@ func New(opts Options) (*Client, error) {
 	if c.pageSize <= 0 || c.pageSize > DefaultPageSize {
 		c.pageSize = DefaultPageSize
 	}
-	if c.tempDir == "" {
-		c.tempDir = os.TempDir()
+	if c.spoolDir == "" {
+		c.spoolDir = os.TempDir()
 	}
 	if c.sleep == nil {
 		c.sleep = sleepCtx
@@ -218,7 +242,7 @@ func (c *Client) Authenticate(ctx context.Context, cr mail.Credentials) error {
 		c.mu.Unlock()
 	}
 	var f apiFolder
-	err := c.getJSON(ctx, c.mailboxURL("/mailFolders/inbox", query{{"$select", "id,displayName"}}), &f)
+	err := c.getJSON(ctx, c.mailboxURL("/mailFolders/inbox", query{{"$select", "id,displayName"}}), "the Inbox", &f)
 	if err == nil {
 		return nil
 	}
@@ -285,6 +309,12 @@ type request struct {
 	// idempotent requests are retried on 504 too; a gateway timeout may
 	// have let a POST through.
 	idempotent bool
+	// what names the answer in errors: "the listing", "message X".
+	what string
+	// stream marks a request whose body or answer may be large (a
+	// message): it is bounded by progress per Timeout window rather than
+	// by one deadline for the whole step (see watchMode).
+	stream bool
 }
 
 func (c *Client) tokenFunc() mail.TokenFunc {
@@ -350,8 +380,12 @@ func (c *Client) retryAfter(r request, gerr *Error, header string, attempt int) 
 	}
 	if header != "" {
 		if secs, err := strconv.ParseFloat(strings.TrimSpace(header), 64); err == nil && secs >= 0 {
-			d := time.Duration(secs * float64(time.Second))
-			return d, d <= maxRetryAfter
+			// Compare before converting: a huge or infinite value would
+			// overflow time.Duration into a negative wait.
+			if secs > maxRetryAfter.Seconds() {
+				return 0, false
+			}
+			return time.Duration(secs * float64(time.Second)), true
 		}
 		if t, err := http.ParseTime(header); err == nil {
 			d := max(time.Until(t), 0)
@@ -367,6 +401,8 @@ func (c *Client) retryAfter(r request, gerr *Error, header string, attempt int) 
 
 // once makes one attempt. It returns either a 2xx response, or the response
 // headers with a decoded *Error (the body already closed), or a transport error.
+// The attempt runs under a watch (see watchMode) that a 2xx body carries
+// until it is closed.
 func (c *Client) once(ctx context.Context, r request, tok string) (*http.Response, *Error, error) {
 	select {
 	case c.sem <- struct{}{}:
@@ -374,21 +410,28 @@ func (c *Client) once(ctx context.Context, r request, tok string) (*http.Respons
 		return nil, nil, ctx.Err()
 	}
 	release := sync.OnceFunc(func() { <-c.sem })
+	actx, cancel := context.WithCancelCause(ctx)
+	w := c.newWatch(r, cancel)
+	abandon := func() {
+		w.stop()
+		cancel(nil)
+		release()
+	}
 	var body io.ReadCloser
 	if r.body != nil {
 		b, err := r.body()
 		if err != nil {
-			release()
+			abandon()
 			return nil, nil, err
 		}
-		body = b
+		body = &countingBody{rc: b, w: w}
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
+	req, err := http.NewRequestWithContext(actx, r.method, r.url, body)
 	if err != nil {
 		if body != nil {
 			body.Close()
 		}
-		release()
+		abandon()
 		return nil, nil, fmt.Errorf("graph: build request: %w", err)
 	}
 	if body != nil {
@@ -400,17 +443,21 @@ func (c *Client) once(ctx context.Context, r request, tok string) (*http.Respons
 	c.tracef("> %s %s", r.method, r.url)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		release()
-		return nil, nil, fmt.Errorf("graph: %s %s: %w", r.method, c.pathOf(r.url), err)
+		err = c.transportErr(r, w, err)
+		abandon()
+		return nil, nil, err
 	}
+	w.gotHeaders()
 	c.tracef("< %s (%s, request-id %s)", resp.Status, time.Since(start).Round(time.Millisecond), resp.Header.Get("request-id"))
+	resp.Body = &watchedBody{rc: resp.Body, w: w, release: release, cancel: cancel}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		resp.Body = &releaseBody{ReadCloser: resp.Body, release: release}
 		return resp, nil, nil
 	}
-	gerr := parseError(resp)
+	gerr, err := c.parseError(resp)
 	resp.Body.Close()
-	release()
+	if err != nil {
+		return nil, nil, fmt.Errorf("graph: HTTP %d to %s %s, then: %w", resp.StatusCode, r.method, c.pathOf(r.url), err)
+	}
 	c.tracef("< error %s: %s", gerr.Code, gerr.Message)
 	if ra := resp.Header.Get("Retry-After"); ra != "" {
 		c.tracef("< Retry-After: %s", ra)
@@ -426,29 +473,38 @@ func (c *Client) pathOf(s string) string {
 	return s
 }
 
-// releaseBody frees the concurrency slot when the body is closed: a
-// response being streamed still counts as a request in flight.
-type releaseBody struct {
-	io.ReadCloser
-	release func()
+// getJSON GETs u and decodes the answer, at most maxJSONBody of it, into
+// out. what names the answer in errors.
+func (c *Client) getJSON(ctx context.Context, u, what string, out any) error {
+	return c.getJSONWith(ctx, u, what, func(r io.Reader) error { return json.NewDecoder(r).Decode(out) })
 }
 
-func (b *releaseBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.release()
-	return err
-}
-
-func (c *Client) getJSON(ctx context.Context, u string, out any) error {
-	resp, err := c.do(ctx, request{method: http.MethodGet, url: u, idempotent: true})
+// getJSONWith GETs u and hands the answer, capped at maxJSONBody, to
+// decode.
+func (c *Client) getJSONWith(ctx context.Context, u, what string, decode func(io.Reader) error) error {
+	resp, err := c.do(ctx, request{method: http.MethodGet, url: u, idempotent: true, what: what})
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("graph: decode answer to GET %s: %w", c.pathOf(u), err)
+	if err := decode(c.limitJSON(resp.Body, what)); err != nil {
+		return c.decodeErr(what, err)
 	}
 	return nil
+}
+
+// decodeErr words a failure to read or decode an answer: a watch's or a
+// cap's sentence as it is, anything else as unusable.
+func (c *Client) decodeErr(what string, err error) error {
+	var te *TimeoutError
+	var tl *TooLongError
+	if errors.As(err, &te) {
+		return fmt.Errorf("graph: %w", te)
+	}
+	if errors.As(err, &tl) {
+		return fmt.Errorf("graph: %w", tl)
+	}
+	return fmt.Errorf("graph: %s sent %s that mailport cannot use: %w", c.serverName(), what, err)
 }
 
 // sendJSON sends in as JSON and decodes the answer into out (when not nil).
@@ -467,21 +523,17 @@ func (c *Client) sendJSON(ctx context.Context, method, u string, in, out any, id
 		return err
 	}
 	defer resp.Body.Close()
+	what := "the answer to " + method + " " + c.pathOf(u)
 	if out == nil {
-		_, err = io.Copy(io.Discard, resp.Body)
-		return err
+		if err := c.drain(resp.Body, what); err != nil {
+			return c.decodeErr(what, err)
+		}
+		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("graph: decode answer to %s %s: %w", method, c.pathOf(u), err)
+	if err := json.NewDecoder(c.limitJSON(resp.Body, what)).Decode(out); err != nil {
+		return c.decodeErr(what, err)
 	}
 	return nil
-}
-
-// sameOrigin reports whether a nextLink points at the Graph host we talk
-// to; the bearer token must never go anywhere else.
-func (c *Client) sameOrigin(link string) bool {
-	u, err := url.Parse(link)
-	return err == nil && strings.EqualFold(u.Scheme, c.base.Scheme) && strings.EqualFold(u.Host, c.base.Host)
 }
 
 // forEach runs fn for every id with at most Concurrency at a time and

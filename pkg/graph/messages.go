@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -19,26 +20,6 @@ import (
 // Exchange's storage size of the item, not the octets of its MIME form, so
 // Message.Size from Graph is approximate (and 0 when the property is absent).
 const sizeProperty = "Integer 0x0E08"
-
-// apiMessage is Graph's message resource, the fields we select.
-type apiMessage struct {
-	ID       string    `json:"id"`
-	Received time.Time `json:"receivedDateTime"`
-	IsRead   bool      `json:"isRead"`
-	Props    []struct {
-		ID    string `json:"id"`
-		Value string `json:"value"`
-	} `json:"singleValueExtendedProperties"`
-}
-
-func (m apiMessage) size() int64 {
-	for _, p := range m.Props {
-		if n, err := strconv.ParseInt(p.Value, 10, 64); err == nil {
-			return n
-		}
-	}
-	return 0
-}
 
 // listQuery builds the messages query. Graph refuses ($orderby with a
 // $filter) unless the ordered property comes first in the filter
@@ -65,6 +46,12 @@ func (c *Client) listQuery(cr mail.Criteria) query {
 
 // List returns the open folder's messages matching cr, oldest first,
 // following every @odata.nextLink. Size is approximate (see sizeProperty).
+//
+// Nothing in a listing is taken on trust: a page is read item by item
+// under maxJSONBody and maxPageItems; a message listed twice is listed
+// once; an id no honest Graph sends ends the listing with an error; a
+// nextLink to another origin, one pointing back at a page already read, or
+// more than Options.MaxPages pages end it with an error too.
 func (c *Client) List(ctx context.Context, cr mail.Criteria) ([]mail.Message, error) {
 	c.mu.Lock()
 	folder := c.current
@@ -73,24 +60,60 @@ func (c *Client) List(ctx context.Context, cr mail.Criteria) ([]mail.Message, er
 		return nil, errors.New("graph: list messages: no folder is open")
 	}
 	next := c.mailboxURL("/mailFolders/"+url.PathEscape(folder)+"/messages", c.listQuery(cr))
+	seenPages := map[[sha256.Size]byte]int{sha256.Sum256([]byte(next)): 1}
+	seenIDs := map[string]bool{}
 	var out []mail.Message
-	for next != "" {
-		var page struct {
-			Value    []apiMessage `json:"value"`
-			NextLink string       `json:"@odata.nextLink"`
+	for page := 1; next != ""; page++ {
+		if page > c.maxPages {
+			return nil, fmt.Errorf("graph: list messages: %s sent more than %d pages (%d messages): giving up, as no folder has that many",
+				c.serverName(), c.maxPages, len(out))
 		}
-		if err := c.getJSON(ctx, next, &page); err != nil {
+		link, err := c.getPage(ctx, next, page, func(m apiMessage) error {
+			if err := checkID(m.ID); err != nil {
+				return fmt.Errorf("it lists %w", err)
+			}
+			if seenIDs[m.ID] {
+				return nil // listed again (a page repeated by the server): fetched once
+			}
+			seenIDs[m.ID] = true
+			out = append(out, mail.Message{ID: m.ID, Size: m.size(), Received: m.Received})
+			return nil
+		})
+		if err != nil {
 			return nil, fmt.Errorf("graph: list messages: %w", err)
 		}
-		for _, m := range page.Value {
-			out = append(out, mail.Message{ID: m.ID, Size: m.size(), Received: m.Received})
+		if link == "" {
+			break
 		}
-		if page.NextLink != "" && !c.sameOrigin(page.NextLink) {
-			return nil, fmt.Errorf("graph: list messages: refusing to follow @odata.nextLink to another host (%s)", page.NextLink)
+		u, err := url.Parse(link)
+		if err != nil || !u.IsAbs() {
+			return nil, fmt.Errorf("graph: list messages: %s sent an @odata.nextLink that is not a URL (%.100q)", c.serverName(), link)
 		}
-		next = page.NextLink
+		if !c.sameOrigin(u) {
+			return nil, fmt.Errorf("graph: list messages: %s sent an @odata.nextLink to another host, port or scheme (%s): refusing to follow it, which would hand it the access token",
+				c.serverName(), originOf(u))
+		}
+		h := sha256.Sum256([]byte(link))
+		if p, ok := seenPages[h]; ok {
+			return nil, fmt.Errorf("graph: list messages: %s sent an @odata.nextLink on page %d pointing back at page %d: giving up instead of listing the same messages for ever",
+				c.serverName(), page, p)
+		}
+		seenPages[h] = page + 1
+		next = link
 	}
 	return out, nil
+}
+
+// getPage GETs one listing page and hands its messages to each.
+func (c *Client) getPage(ctx context.Context, u string, page int, each func(apiMessage) error) (string, error) {
+	var next string
+	what := fmt.Sprintf("page %d of the listing", page)
+	err := c.getJSONWith(ctx, u, what, func(r io.Reader) error {
+		n, err := parsePage(r, maxPageItems, each)
+		next = n
+		return err
+	})
+	return next, err
 }
 
 func (c *Client) messageURL(id, suffix string) string {
@@ -98,12 +121,65 @@ func (c *Client) messageURL(id, suffix string) string {
 }
 
 // OpenMessage streams one message's raw MIME. The caller closes the reader.
+// The stream fails when the server stops sending for Timeout, sends too
+// slowly (see Options.Timeout), or sends more than any message can hold;
+// a caller reading it slower than 16 KB per Timeout is taken for a slow
+// server too, so read it promptly (Fetch downloads to a file).
 func (c *Client) OpenMessage(ctx context.Context, id string) (io.ReadCloser, error) {
-	resp, err := c.do(ctx, request{method: http.MethodGet, url: c.messageURL(id, "/$value"), idempotent: true})
-	if err != nil {
-		return nil, fmt.Errorf("graph: download message %s: %w", id, err)
+	return c.openMessage(ctx, mail.Message{ID: id})
+}
+
+// openMessage is OpenMessage with the listing's size hint, which bounds
+// how much is read (see messageLimit).
+func (c *Client) openMessage(ctx context.Context, m mail.Message) (io.ReadCloser, error) {
+	if err := checkID(m.ID); err != nil {
+		return nil, fmt.Errorf("graph: download %w", err)
 	}
-	return resp.Body, nil
+	what := "message " + m.ID
+	resp, err := c.do(ctx, request{method: http.MethodGet, url: c.messageURL(m.ID, "/$value"), idempotent: true, what: what, stream: true})
+	if err != nil {
+		return nil, fmt.Errorf("graph: download message %s: %w", m.ID, err)
+	}
+	limit, reason := messageLimit(m.Size)
+	capped := &capReader{r: resp.Body, left: limit, tooFn: func() error {
+		return &TooLongError{Server: c.serverName(), What: what, Limit: limit, Reason: reason}
+	}}
+	return struct {
+		io.Reader
+		io.Closer
+	}{capped, resp.Body}, nil
+}
+
+// messageLimit is the most a message's MIME may hold, given Graph's size
+// hint (0: none), and why.
+func messageLimit(hint int64) (int64, string) {
+	if hint > 0 && hint < maxMessageBytes {
+		if l := 2*hint + slackMessageBytes; l < maxMessageBytes {
+			return l, fmt.Sprintf("Graph gave its size as %s, and its MIME form is never twice that plus %s", sizeText(hint), sizeText(slackMessageBytes))
+		}
+	}
+	return maxMessageBytes, "Exchange Online refuses messages over 150 MB"
+}
+
+// StageIn makes Fetch download messages into dir, in files whose names
+// start with prefix, instead of Options.TempDir: fetch stages them in its
+// target directory under the store's temporary-file prefix, so a crash
+// leaves nothing in $TMPDIR and the store's next start-up removes what it
+// left.
+func (c *Client) StageIn(dir, prefix string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tempDir, c.tempPrefix = dir, prefix
+}
+
+func (c *Client) staging() (dir, prefix string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	dir, prefix = c.tempDir, c.tempPrefix
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	return dir, prefix
 }
 
 // prefetched is one message being downloaded ahead of its turn.
@@ -143,7 +219,7 @@ func (c *Client) Fetch(ctx context.Context, msgs []mail.Message, fn func(mail.Me
 			go func() {
 				defer wg.Done()
 				defer close(p.done)
-				p.path, p.err = c.download(ctx, m.ID)
+				p.path, p.err = c.download(ctx, m)
 			}()
 			queue <- p
 		}
@@ -188,24 +264,25 @@ func (c *Client) deliver(p *prefetched, fn func(mail.Message, io.Reader) error) 
 }
 
 // download writes one message to a temporary file and returns its path.
-func (c *Client) download(ctx context.Context, id string) (string, error) {
-	body, err := c.OpenMessage(ctx, id)
+func (c *Client) download(ctx context.Context, m mail.Message) (string, error) {
+	body, err := c.openMessage(ctx, m)
 	if err != nil {
 		return "", err
 	}
 	defer body.Close()
-	f, err := os.CreateTemp(c.tempDir, "mailport-graph-*.eml")
+	dir, prefix := c.staging()
+	f, err := os.CreateTemp(dir, prefix+"graph-*.eml")
 	if err != nil {
-		return "", fmt.Errorf("graph: temporary file for message %s: %w", id, err)
+		return "", fmt.Errorf("graph: temporary file for message %s: %w", m.ID, err)
 	}
 	if _, err := io.Copy(f, body); err != nil {
 		f.Close()
 		os.Remove(f.Name())
-		return "", fmt.Errorf("graph: download message %s: %w", id, err)
+		return "", fmt.Errorf("graph: download message %s: %w", m.ID, err)
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(f.Name())
-		return "", fmt.Errorf("graph: write temporary file for message %s: %w", id, err)
+		return "", fmt.Errorf("graph: write temporary file for message %s: %w", m.ID, err)
 	}
 	return f.Name(), nil
 }
@@ -259,8 +336,10 @@ func (c *Client) Delete(ctx context.Context, ids []string) error {
 		if err != nil {
 			return fmt.Errorf("graph: delete message %s: %w", id, err)
 		}
-		_, err = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return err
+		defer resp.Body.Close()
+		if err := c.drain(resp.Body, "the answer to deleting message "+id); err != nil {
+			return fmt.Errorf("graph: delete message %s: %w", id, err)
+		}
+		return nil
 	})
 }

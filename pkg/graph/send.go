@@ -37,13 +37,17 @@ const MaxMIMEBytes = MaxRequestBytes / 4 * 3
 //
 // The message is spooled to a temporary file, never held in memory; one
 // above MaxMIMEBytes is refused with *TooLargeError before anything is sent.
+// The spool file loses its name as soon as it is created (where the system
+// allows it), so a crash leaves nothing behind in Options.TempDir.
 func (c *Client) Send(ctx context.Context, env mmail.Envelope, r io.Reader) error {
-	f, err := os.CreateTemp(c.tempDir, "mailport-graph-send-*.eml")
+	f, err := os.CreateTemp(c.spoolDir, "mailport-graph-send-*.eml")
 	if err != nil {
 		return fmt.Errorf("graph: spool message: %w", err)
 	}
-	defer os.Remove(f.Name())
 	defer f.Close()
+	if os.Remove(f.Name()) != nil {
+		defer os.Remove(f.Name()) // Windows: not while it is open
+	}
 	n, err := io.Copy(f, io.LimitReader(r, MaxMIMEBytes+1))
 	if err != nil {
 		return fmt.Errorf("graph: read message: %w", err)
@@ -63,15 +67,8 @@ func (c *Client) Send(ctx context.Context, env mmail.Envelope, r io.Reader) erro
 		return &TooLargeError{Size: total, Limit: MaxMIMEBytes}
 	}
 	open := func() (io.ReadCloser, error) {
-		rf, err := os.Open(f.Name())
-		if err != nil {
-			return nil, fmt.Errorf("graph: reopen spooled message: %w", err)
-		}
-		src := io.MultiReader(strings.NewReader(prefix), rf)
-		return struct {
-			io.Reader
-			io.Closer
-		}{&base64Reader{src: src}, rf}, nil
+		src := io.MultiReader(strings.NewReader(prefix), io.NewSectionReader(f, 0, n))
+		return io.NopCloser(&base64Reader{src: src}), nil
 	}
 	resp, err := c.do(ctx, request{
 		method:      http.MethodPost,
@@ -79,6 +76,8 @@ func (c *Client) Send(ctx context.Context, env mmail.Envelope, r io.Reader) erro
 		body:        open,
 		length:      int64(base64.StdEncoding.EncodedLen(int(total))),
 		contentType: "text/plain",
+		what:        "the message",
+		stream:      true,
 	})
 	var ge *Error
 	if errors.As(err, &ge) && ge.StatusCode == http.StatusRequestEntityTooLarge {
@@ -91,8 +90,10 @@ func (c *Client) Send(ctx context.Context, env mmail.Envelope, r io.Reader) erro
 	if resp.StatusCode != http.StatusAccepted {
 		return fmt.Errorf("graph: send message: expected 202 Accepted, got %s", resp.Status)
 	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	return err
+	if err := c.drain(resp.Body, "the answer to sendMail"); err != nil {
+		return fmt.Errorf("graph: send message: %w", err)
+	}
+	return nil
 }
 
 // bccPrefix reads the message header and returns a "Bcc:" header line

@@ -27,6 +27,10 @@ var errSyncUnsupported = syscall.EINVAL
 // takes for a message, removed by Open when a crash left it behind.
 const tmpPrefix = ".mailport-tmp-"
 
+// TempPrefix is tmpPrefix for adapters that stage downloads in the target
+// directory themselves (Graph): Open removes their leftovers too.
+const TempPrefix = tmpPrefix
+
 // copyBufSize is the only buffer a message passes through.
 const copyBufSize = 64 << 10
 
