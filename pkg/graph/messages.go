@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/mailport/mailport/internal/plural"
 	"io"
 	"net/http"
 	"net/url"
@@ -65,8 +66,8 @@ func (c *Client) List(ctx context.Context, cr mail.Criteria) ([]mail.Message, er
 	var out []mail.Message
 	for page := 1; next != ""; page++ {
 		if page > c.maxPages {
-			return nil, fmt.Errorf("graph: list messages: %s sent more than %d pages (%d messages): giving up, as no folder has that many",
-				c.serverName(), c.maxPages, len(out))
+			return nil, fmt.Errorf("graph: list messages: %s sent more than %d pages (%s): giving up, as no folder has that many",
+				c.serverName(), c.maxPages, plural.Of(len(out), "message", "messages"))
 		}
 		link, err := c.getPage(ctx, next, page, func(m apiMessage) error {
 			if err := checkID(m.ID); err != nil {

@@ -154,7 +154,12 @@ func (c *Client) ioError(what string, err error) error {
 		err = fmt.Errorf("pop3: %s: %w", what, err)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		overall, got, silent := c.dc.replyState()
+		slow, winGot := c.dc.tooSlow()
 		switch {
+		case slow:
+			err = &ServerError{Step: what, Kind: ErrTooSlow, Text: fmt.Sprintf(
+				"%s sent the message too slowly: %s in %s of waiting, when mailport expects at least %s in that time; the message stays on the server",
+				c.ep.Addr(), plural.Of(winGot, "octet", "octets"), c.ep.StepTimeout(), plural.Of(minProgress, "octet", "octets"))}
 		case got > 0 && silent >= c.ep.StepTimeout()/2:
 			// Part of a reply, then silence: a stall, not a flood.
 			err = fmt.Errorf("pop3: %s: %s sent %s of its reply and then nothing for %s: %w", what, c.ep.Addr(), plural.Of(got, "octet", "octets"), silent.Round(100*time.Millisecond), err)

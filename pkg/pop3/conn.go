@@ -19,8 +19,10 @@ import (
 //     off at the reply deadline.
 //
 // A message body is different: it may be large and the line slow, so it
-// streams without a reply deadline for as long as bytes keep arriving
-// (clearReply lifts the reply deadline).
+// has no reply deadline (streamBody lifts it). Instead every step timeout
+// window of the body must bring at least minProgress octets: an honest
+// server on any real line does, while one that drips a byte now and then
+// to keep an idle timeout at bay is cut off after one window.
 //
 // It also lets a context interrupt a blocked read or write.
 type deadlineConn struct {
@@ -32,17 +34,42 @@ type deadlineConn struct {
 	replyEnd time.Time // zero while streaming a body
 	got      int64     // octets read since the current reply was awaited
 	last     time.Time // when the last octet arrived
+
+	// While a body streams, its windows count only the time spent
+	// waiting for the server, not the time the caller takes with what it
+	// got (writing it to disk), so a slow disk is never blamed on the
+	// server.
+	streaming bool          // a message body is being read
+	winWait   time.Duration // time spent waiting in the current window
+	winGot    int64         // octets of the body in the current window
+	slow      bool          // a window ended with too little
 }
 
+// minProgress is the least a message body must bring in every step
+// timeout window (about 1.6 KB/s at the default 10 s timeout).
+const minProgress = 16_000
+
 func (d *deadlineConn) Read(p []byte) (int, error) {
+	start := time.Now()
 	if err := d.arm(d.Conn.SetReadDeadline, true); err != nil {
 		return 0, err
 	}
 	n, err := d.Conn.Read(p)
 	d.mu.Lock()
 	d.got += int64(n)
+	now := time.Now()
 	if n > 0 {
-		d.last = time.Now()
+		d.last = now
+	}
+	if d.streaming {
+		d.winGot += int64(n)
+		d.winWait += now.Sub(start)
+		if d.winWait >= d.timeout {
+			d.slow = d.winGot < minProgress
+			if !d.slow {
+				d.winWait, d.winGot = 0, 0
+			}
+		}
 	}
 	d.mu.Unlock()
 	if err != nil {
@@ -68,6 +95,7 @@ func (d *deadlineConn) awaitReply() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.replyEnd, d.got = time.Now().Add(d.timeout), 0
+	d.streaming, d.slow = false, false
 }
 
 // clearReply lifts the reply deadline for a message body or a TLS
@@ -77,6 +105,24 @@ func (d *deadlineConn) clearReply() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.replyEnd = time.Time{}
+}
+
+// streamBody lifts the reply deadline for a message body and starts its
+// first progress window.
+func (d *deadlineConn) streamBody() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.replyEnd, d.got = time.Time{}, 0
+	d.streaming, d.slow, d.winWait, d.winGot = true, false, 0, 0
+}
+
+// tooSlow reports, after a timeout while streaming a body, whether the
+// window ran out with too little progress (rather than the server falling
+// silent), and what the window brought.
+func (d *deadlineConn) tooSlow() (slow bool, got int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.streaming && d.slow, d.winGot
 }
 
 // replyState reports, after a timeout, whether the reply deadline (rather
@@ -104,9 +150,14 @@ func (d *deadlineConn) arm(set func(time.Time) error, read bool) error {
 	if d.canceled != nil {
 		return d.canceled
 	}
-	t := time.Now().Add(d.timeout)
+	now := time.Now()
+	t := now.Add(d.timeout)
 	if read && !d.replyEnd.IsZero() && d.replyEnd.Before(t) {
 		t = d.replyEnd
+	}
+	if read && d.streaming && d.winGot < minProgress {
+		// What is left of the window's waiting time.
+		t = now.Add(max(d.timeout-d.winWait, 0))
 	}
 	return set(t)
 }

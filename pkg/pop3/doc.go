@@ -35,8 +35,13 @@
 // client starts waiting for it, and what arrives does not extend that: a
 // server that floods or trickles a reply forever is cut off with
 // ErrEndlessReply ("kept sending for 30s without finishing its reply"). A
-// message body streams for as long as it keeps coming, so a large message
-// on a slow line is never cut; its LIST size is a hint and bounds nothing.
+// message body streams for as long as it keeps coming at a real line's
+// pace: every step timeout spent waiting for it must bring at least 16,000
+// octets (ErrTooSlow otherwise), so a large message on a slow line is never
+// cut while a server that drips a byte now and then is. Its LIST size is a
+// hint: only a body past twice it plus 16 MB (512 MB when the size is
+// unknown) is cut off (ErrMessageTooLong). A message cut off either way
+// stays on the server.
 // A cancelled context interrupts a blocked call at once.
 //
 // Limits: a line is at most 64 KiB (ErrLineTooLong), a listing at most

@@ -18,6 +18,10 @@ type dotReader struct {
 	n         int64 // octets delivered
 	err       error // sticky: io.EOF at the terminator, or the read error
 	onErr     func(error) error
+	// max, when above 0, bounds the octets delivered: past it the reader
+	// fails with tooLong's error instead of streaming on.
+	max     int64
+	tooLong func(n int64) error
 }
 
 func newDotReader(r *bufio.Reader, onErr func(error) error) *dotReader {
@@ -86,6 +90,9 @@ func (d *dotReader) Read(p []byte) (int, error) {
 		n += m
 	}
 	d.n += int64(n)
+	if d.max > 0 && d.n > d.max && d.err == nil {
+		d.err = d.tooLong(d.max)
+	}
 	if n > 0 {
 		return n, nil
 	}

@@ -11,7 +11,8 @@ import (
 // stops rather than grow without bound.
 const (
 	// maxLine bounds a status, listing or AUTH line (RFC 1939 allows 512
-	// octets). Message bodies are not bounded: they are streamed.
+	// octets). Message bodies are streamed, bounded by slackMessage and
+	// maxMessage below.
 	maxLine = 64 << 10
 	// maxListing bounds the entries of a UIDL or LIST listing. Each entry
 	// costs about 150 bytes of memory at the longest UIDL RFC 1939 allows,
@@ -22,6 +23,12 @@ const (
 	// maxSize is the largest LIST size taken as a hint; a larger one (or
 	// a negative one) counts as unknown.
 	maxSize = 1 << 40
+	// slackMessage is how far a message body may pass twice its LIST
+	// size before it is cut off (sizes are hints: servers count line
+	// ends and dot-stuffing differently, but never by a factor of two).
+	slackMessage = 16_000_000
+	// maxMessage bounds a body whose LIST size is unknown.
+	maxMessage = 512_000_000
 	// maxCapa bounds the lines of a CAPA reply (a real one has about 15).
 	maxCapa = 1000
 )
@@ -38,6 +45,13 @@ var (
 	// ErrEndlessReply: the server kept sending a reply for a whole step
 	// timeout without finishing it.
 	ErrEndlessReply = errors.New("pop3: the server kept sending without finishing its reply")
+	// ErrTooSlow: a message body brought less than 16,000 octets in a
+	// step timeout window: the server drips it to keep the connection
+	// alive without ever finishing.
+	ErrTooSlow = errors.New("pop3: the server sends the message too slowly")
+	// ErrMessageTooLong: a message body went far past its LIST size (twice
+	// it plus 16 MB, or 512 MB when the size is unknown).
+	ErrMessageTooLong = errors.New("pop3: the server sent far more of a message than its size")
 	// ErrNotPOP3: the server's greeting is not a POP3 greeting (for
 	// example an IMAP, SMTP or HTTP server on the port).
 	ErrNotPOP3 = errors.New("pop3: the server does not speak POP3")

@@ -277,10 +277,19 @@ func (c *Client) Fetch(ctx context.Context, msgs []mail.Message, fn func(mail.Me
 			if m.Size == 0 {
 				m.Size = c.sizes[nums[i]]
 			}
-			// The body streams for as long as it keeps coming; its size
-			// as listed is a hint and bounds nothing.
-			c.dc.clearReply()
+			// The body streams for as long as it keeps coming at a
+			// reasonable pace; its size as listed is a hint, so only a
+			// body far beyond it is cut off (and stays on the server).
+			c.dc.streamBody()
 			d := newDotReader(c.r, func(err error) error { return c.ioError(cmd(i), err) })
+			d.max = maxMessage
+			if m.Size > 0 {
+				d.max = 2*m.Size + slackMessage
+			}
+			d.tooLong = func(n int64) error {
+				return c.serverError(cmd(i), ErrMessageTooLong, "%s sent more than %s for message %s, listed at %s; the message stays on the server",
+					c.ep.Addr(), plural.Of(n, "octet", "octets"), m.ID, plural.Of(m.Size, "octet", "octets"))
+			}
 			ferr := fn(m, d)
 			if _, err := io.Copy(io.Discard, d); err != nil {
 				return err
@@ -392,7 +401,7 @@ func skipReply(c *Client, cmd string, multi bool) error {
 	if !multi {
 		return nil
 	}
-	c.dc.clearReply()
+	c.dc.streamBody()
 	_, err := io.Copy(io.Discard, newDotReader(c.r, func(err error) error { return c.ioError(cmd, err) }))
 	return err
 }

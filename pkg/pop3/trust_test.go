@@ -2,6 +2,7 @@ package pop3_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailport/mailport/internal/heapmeter"
 	"github.com/mailport/mailport/internal/hostile"
 	"github.com/mailport/mailport/pkg/mail"
 	"github.com/mailport/mailport/pkg/pop3"
@@ -136,7 +138,7 @@ func TestStatCountAndMissingUIDLAreReported(t *testing.T) {
 	}
 	w := strings.Join(c.Warnings(), "\n")
 	for _, want := range []string{
-		"listed 1 messages without a UIDL (message 2 first); mailport cannot tell them apart across sessions, so they stay on the server",
+		"listed 1 message without a UIDL (message 2 first); mailport cannot tell them apart across sessions, so they stay on the server",
 		"reported 5 messages in STAT but listed 2 in UIDL",
 	} {
 		if !strings.Contains(w, want) {
@@ -172,13 +174,80 @@ func TestImpossibleListingsAreRefused(t *testing.T) {
 	}
 }
 
-// A message body streams for as long as it keeps coming: the reply
-// deadline that stops an endless listing must not cut an honest message
-// on a slow line.
+// A message body streams for as long as it keeps coming at a real line's
+// pace: the reply deadline that stops an endless listing must not cut an
+// honest message on a slow line.
 func TestSlowBodyOutlastsTheStepTimeout(t *testing.T) {
-	const lines = 15 // 15 × 100ms: three step timeouts
+	const chunks = 15 // 15 × 100ms: three step timeouts
+	chunk := strings.Repeat("x", 7998) + "\r\n"
+	_, bodies, err := fetchScripted(t, 1_000_000, func(c net.Conn) {
+		io.WriteString(c, "+OK\r\nSubject: slow\r\n\r\n")
+		for i := 0; i < chunks; i++ {
+			time.Sleep(100 * time.Millisecond)
+			io.WriteString(c, chunk)
+		}
+		io.WriteString(c, ".\r\n")
+	}, 3*hostileTimeout)
+	if err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	if strings.Count(bodies["slow"], "\r\n") != chunks+2 {
+		t.Errorf("got %d octets", len(bodies["slow"]))
+	}
+}
+
+// A body dripped a few octets at a time never trips the per-read
+// timeout, yet it is cut off after one step timeout: each window must
+// bring at least minProgress octets. The message stays on the server.
+func TestDrippedBodyIsCutOff(t *testing.T) {
+	start := time.Now()
+	_, _, err := fetchScripted(t, 100, func(c net.Conn) {
+		io.WriteString(c, "+OK\r\nSubject: drip\r\n\r\n")
+		for {
+			if _, err := io.WriteString(c, "x"); err != nil {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}, 0)
+	took := time.Since(start)
+	if !errors.Is(err, pop3.ErrTooSlow) || !strings.Contains(err.Error(), "the message stays on the server") {
+		t.Fatalf("got %v, want ErrTooSlow", err)
+	}
+	if took > 2*hostileTimeout+time.Second {
+		t.Errorf("it took %v to give up; want about the %v timeout", took, hostileTimeout)
+	}
+	t.Logf("%v after %v", err, took.Round(time.Millisecond))
+}
+
+// A body that goes on far past its LIST size (a server flooding a
+// message forever) is cut off at twice the size plus 16 MB, with the heap
+// flat: nothing fills the disk.
+func TestEndlessBodyIsCutOff(t *testing.T) {
+	var err error
+	grew := heapmeter.Peak(func() {
+		_, _, err = fetchScripted(t, 1000, func(c net.Conn) {
+			io.WriteString(c, "+OK\r\nSubject: endless\r\n\r\n")
+			hostile.Flood(c, []byte(strings.Repeat("y", 1022)+"\r\n"))
+		}, 0)
+	})
+	if !errors.Is(err, pop3.ErrMessageTooLong) || !strings.Contains(err.Error(), "listed at 1000 octets") {
+		t.Fatalf("got %v, want ErrMessageTooLong", err)
+	}
+	if grew > 64<<20 {
+		t.Errorf("the heap grew by %d MB", grew>>20)
+	}
+	t.Logf("%v, heap +%d KB", err, grew>>10)
+}
+
+// fetchScripted serves one message listed at size, whose RETR reply body
+// writes, and fetches it. The bodies come back keyed by their Subject
+// (the first MiB of each; the rest is read and dropped). It fails the test
+// when a successful fetch took less than least.
+func fetchScripted(t *testing.T, size int, body func(c net.Conn), least time.Duration) ([]string, map[string]string, error) {
+	t.Helper()
 	ep := startPOP3(t, "UIDL", func(s *hostile.Server, c net.Conn) {
-		io.WriteString(c, "+OK\r\n1 slow\r\n.\r\n")
+		io.WriteString(c, "+OK\r\n1 m\r\n.\r\n")
 		br := hostile.Lines(c)
 		for {
 			line, ok := hostile.ReadLine(br)
@@ -187,17 +256,14 @@ func TestSlowBodyOutlastsTheStepTimeout(t *testing.T) {
 			}
 			switch line {
 			case "LIST":
-				io.WriteString(c, "+OK\r\n1 100\r\n.\r\n")
+				fmt.Fprintf(c, "+OK\r\n1 %d\r\n.\r\n", size)
 			case "RETR 1":
-				io.WriteString(c, "+OK\r\nSubject: slow\r\n\r\n")
-				for i := 0; i < lines; i++ {
-					time.Sleep(100 * time.Millisecond)
-					fmt.Fprintf(c, "line %d\r\n", i)
-				}
-				io.WriteString(c, ".\r\n")
+				body(c)
 			case "QUIT":
 				io.WriteString(c, "+OK\r\n")
 				return
+			default:
+				io.WriteString(c, "+OK\r\n")
 			}
 		}
 	})
@@ -210,12 +276,28 @@ func TestSlowBodyOutlastsTheStepTimeout(t *testing.T) {
 	if err := c.Authenticate(ctx, basic()); err != nil {
 		t.Fatal(err)
 	}
+	msgs, err := c.List(ctx, mail.Criteria{})
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
 	start := time.Now()
-	ids, bodies, _ := retrieve(t, c)
-	if took := time.Since(start); took < 3*hostileTimeout {
-		t.Fatalf("the body came in %v; the test needs it slower than the %v timeout", took, hostileTimeout)
+	bodies := map[string]string{}
+	var ids []string
+	err = c.Fetch(ctx, msgs, func(m mail.Message, r io.Reader) error {
+		ids = append(ids, m.ID)
+		var b strings.Builder
+		_, err := io.Copy(&b, io.LimitReader(r, 1<<20))
+		if err == nil {
+			_, err = io.Copy(io.Discard, r)
+		}
+		if s := b.String(); strings.HasPrefix(s, "Subject: ") {
+			key := strings.TrimSpace(strings.SplitN(s[len("Subject: "):], "\r\n", 2)[0])
+			bodies[key] = s
+		}
+		return err
+	})
+	if took := time.Since(start); err == nil && took < least {
+		t.Fatalf("the body came in %v; the test needs it slower than %v", took, least)
 	}
-	if len(ids) != 1 || strings.Count(bodies["slow"], "\r\n") != lines+2 {
-		t.Errorf("got %q", bodies)
-	}
+	return ids, bodies, err
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mailport/mailport/internal/plural"
 	"io"
 	"io/fs"
 	"os"
@@ -82,7 +83,7 @@ func RememberedDirs(index string) (map[string]string, error) {
 		return nil, err
 	}
 	if len(data) > maxIndex {
-		return nil, fmt.Errorf("%s is larger than a fetch index can be (%d bytes): remove it", index, maxIndex)
+		return nil, fmt.Errorf("%s is larger than a fetch index can be (%s): remove it", index, plural.Of(maxIndex, "byte", "bytes"))
 	}
 	dirs := map[string]string{}
 	if err := json.Unmarshal(data, &dirs); err != nil {
