@@ -69,7 +69,7 @@ MAILPORT_PASSWORD_<ACCOUNT> at run time.`,
 		},
 	}
 	opts.Fields.bind(cmd)
-	cmd.Flags().StringVar(&opts.Preset, "preset", "", "fill host, protocol, encryption and auth: office365, gmail or outlook")
+	cmdutil.EnumVar(cmd, cmd.Flags(), &opts.Preset, "preset", "", "fill host, protocol, encryption and auth: office365, gmail or outlook", cmdutil.EnumPreset)
 	cmd.Flags().BoolVar(&opts.Disabled, "disabled", false, "add the account disabled")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace an existing account of that name")
 	return cmd
