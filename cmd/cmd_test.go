@@ -272,9 +272,9 @@ func TestRemoveDeletesOwnedSecrets(t *testing.T) {
 	if v, _ := e.store.Get(secret.PasswordKey("ci")); v != "pw" {
 		t.Fatalf("password not stored: %q", v)
 	}
-	e.mustRun("", "account", "remove", "ci")
-	e.mustRun("", "account", "remove", "support")
-	e.mustRun("", "token-config", "remove", "ms365")
+	e.mustRun("", "account", "remove", "ci", "--yes")
+	e.mustRun("", "account", "remove", "support", "--yes")
+	e.mustRun("", "token-config", "remove", "ms365", "--yes")
 	for _, k := range []string{secret.PasswordKey("ci"), secret.TokenKey("support"), secret.ClientSecretKey("ms365")} {
 		if _, err := e.store.Get(k); !secret.IsNotFound(err) {
 			t.Errorf("%s still stored", k)
