@@ -48,4 +48,11 @@ func TestEnumFlagsAreForgiving(t *testing.T) {
 		t.Fatalf("unknown secret store: exit %d %q", r.code, r.err)
 	}
 	e.mustRun("", "--secrets", "FILE", "account", "list")
+	// MAILPORT_SECRETS forgives the same way.
+	e.vars["MAILPORT_SECRETS"] = "Keychain"
+	e.mustRun("", "account", "show", "box")
+	e.vars["MAILPORT_SECRETS"] = "vault"
+	if r = e.run("", "account", "show", "box"); r.code != 2 || !strings.Contains(r.err, `unknown secret store "vault": choose keyring or file`) {
+		t.Fatalf("MAILPORT_SECRETS=vault: exit %d %q", r.code, r.err)
+	}
 }
