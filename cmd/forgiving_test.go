@@ -56,3 +56,24 @@ func TestEnumFlagsAreForgiving(t *testing.T) {
 		t.Fatalf("MAILPORT_SECRETS=vault: exit %d %q", r.code, r.err)
 	}
 }
+
+// Answers typed at the prompts forgive the same way as flags.
+func TestPromptAnswersAreForgiving(t *testing.T) {
+	e := newEnv(t)
+	if r := e.runTTY("Microsoft\n"+clientID+"\ncontoso.com\n", "s", "token-config", "add", "ms365"); r.code != 0 {
+		t.Fatalf("token-config add: exit %d %q", r.code, r.err)
+	}
+	if r := e.runTTY("Inbound\nIMAPS\nimap.example.com\nme@example.com\n", "pw", "account", "add", "box"); r.code != 0 {
+		t.Fatalf("account add: exit %d %q", r.code, r.err)
+	}
+	text := e.configText()
+	for _, want := range []string{"provider: microsoft", "type: inbound", "protocol: imap\n"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("config lacks %q:\n%s", want, text)
+		}
+	}
+	r := e.runTTY("sideways\n", "", "account", "add", "other")
+	if r.code != 2 || !strings.Contains(r.err, `error: --type: "sideways" is not one of inbound, outbound`) {
+		t.Fatalf("unknown answer: exit %d %q", r.code, r.err)
+	}
+}

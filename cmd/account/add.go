@@ -205,7 +205,7 @@ func promptMissing(f *cmdutil.Factory, fl *fields, preset string, cfg *config.Co
 		}
 		*dst = strings.TrimSpace(v)
 		if choices != nil {
-			if err := cmdutil.OneOf(flag, *dst, choices); err != nil {
+			if err := cmdutil.OneOfCanonical(flag, dst, choices); err != nil {
 				return err
 			}
 		}

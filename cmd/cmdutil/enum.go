@@ -154,3 +154,23 @@ func IsEnumFlag(fl *pflag.Flag) bool {
 	_, ok := fl.Value.(*enumValue)
 	return ok
 }
+
+// allEnums are the enums above, for OneOfCanonical.
+var allEnums = []*Enum{&EnumType, &EnumProtocol, &EnumEncryption, &EnumAuth, &EnumOnReceived, &EnumPreset, &EnumProvider, &EnumFlow, &EnumFor, &EnumSecrets, &EnumFormat}
+
+// OneOfCanonical is OneOf for an answer typed at a prompt: when one of
+// mailport's enums has exactly these choices, *v is first replaced by its
+// canonical value (any case, aliases), as a flag's value would be.
+func OneOfCanonical(flag string, v *string, choices []string) error {
+	key := strings.Join(choices, "|")
+	for _, e := range allEnums {
+		if strings.Join(e.Values, "|") != key {
+			continue
+		}
+		if c, err := e.Normalize(*v); err == nil {
+			*v = c
+		}
+		break
+	}
+	return OneOf(flag, *v, choices)
+}
