@@ -190,3 +190,16 @@ func TestEveryNameArgumentCompletes(t *testing.T) {
 		}
 	}
 }
+
+// A login with a tab or newline in it cannot break the completion lines.
+func TestCompletionDescriptionsStayOnOneLine(t *testing.T) {
+	e := newEnv(t)
+	text := "version: 1\naccounts:\n  box:\n    enabled: true\n    type: inbound\n    protocol: imap\n    host: h.example.com\n    encryption: ssl\n    auth: basic\n    login: \"me\\t@x\\nsupport\\tevil\"\n"
+	if err := os.WriteFile(e.config, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("", "__complete", "fetch", "")
+	if r.out != "box\tinbound imap me @x support evil\n:4\n" {
+		t.Fatalf("completion output %q (stderr %q)", r.out, r.err)
+	}
+}

@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -45,7 +46,7 @@ func AccountNames(f *Factory, typ string, max int) CompleteFunc {
 			if !a.Enabled {
 				desc += " (disabled)"
 			}
-			out = append(out, name+"\t"+desc)
+			out = append(out, name+"\t"+oneLine(desc))
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -68,7 +69,7 @@ func TokenConfigNames(f *Factory, max int) CompleteFunc {
 			if tc == nil || given(args, name) || !strings.HasPrefix(name, toComplete) {
 				continue
 			}
-			out = append(out, name+"\t"+strings.TrimSpace(tc.Provider+" "+tc.Flow))
+			out = append(out, name+"\t"+oneLine(strings.TrimSpace(tc.Provider+" "+tc.Flow)))
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -81,6 +82,17 @@ func RegisterFlagCompletion(cmd *cobra.Command, name string, fn CompleteFunc) {
 		// flag) gets here; the command tree tests build every command.
 		panic("completion for --" + name + " of " + cmd.CommandPath() + ": " + err.Error())
 	}
+}
+
+// oneLine keeps a description from breaking the shell's line protocol
+// (one candidate per line, a tab before the description).
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 func given(args []string, name string) bool {
