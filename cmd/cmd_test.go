@@ -155,9 +155,9 @@ func TestBadInputExitsTwoAndChangesNothing(t *testing.T) {
 		args  []string
 		want  string
 	}{
-		{"unknown flag", "", []string{"account", "add", "x", "--hots", "h"}, "error: unknown flag: --hots; see `mailport account add --help`\n"},
-		{"bad encryption flag", "", []string{"account", "add", "x", "--type", "inbound", "--encryption", "tls"}, "error: --encryption: \"tls\" is not one of ssl, starttls, none\n"},
-		{"bad type flag", "", []string{"account", "add", "x", "--type", "incoming"}, "error: --type: \"incoming\" is not one of inbound, outbound\n"},
+		{"unknown flag", "", []string{"account", "add", "x", "--hots", "h"}, "error: unknown flag --hots; did you mean --host?\n"},
+		{"bad encryption flag", "", []string{"account", "add", "x", "--type", "inbound", "--encryption", "ssh"}, "error: --encryption: \"ssh\" is not one of ssl, starttls, none\n"},
+		{"bad type flag", "", []string{"account", "add", "x", "--type", "sideways"}, "error: --type: \"sideways\" is not one of inbound, outbound\n"},
 		{"bad port", "", []string{"account", "add", "x", "--port", "99999"}, "error: --port: 99999 is out of range; use 0 for the default or 1-65535\n"},
 		{"port not a number", "", []string{"account", "add", "x", "--port", "abc"}, "error: --port: \"abc\" is not a whole number; see `mailport account add --help`\n"},
 		{"port too large", "", []string{"account", "add", "x", "--port", "99999999999999999999"}, "error: --port: \"99999999999999999999\" is too large; see `mailport account add --help`\n"},
@@ -176,7 +176,7 @@ func TestBadInputExitsTwoAndChangesNothing(t *testing.T) {
 		{"duplicate token config", "", []string{"token-config", "add", "ms365", "--provider", "google", "--client-id", "x"}, "error: token config \"ms365\" already exists; use --force to replace it or `mailport token-config edit ms365` to change it\n"},
 		{"client id is a user", "", []string{"token-config", "add", "t2", "--provider", "microsoft", "--tenant", "contoso.com", "--client-id", "admin@contoso.com"}, "error: token_configs.t2.client_id: \"admin@contoso.com\" is not an Entra application (client) id: it looks like a user name; copy the \"Application (client) ID\" GUID from the app's overview page\n"},
 		{"client id is a secret", "", []string{"token-config", "add", "t2", "--provider", "microsoft", "--tenant", "contoso.com", "--client-id", "Xy8Q~abcdefghijklmnopqrstuvwxyz0123456"}, "error: token_configs.t2.client_id: \"Xy8Q~abcdefghijklmnopqrstuvwxyz0123456\" is not an Entra application (client) id: it looks like a client secret value; copy the \"Application (client) ID\" GUID from the app's overview page\n"},
-		{"bad provider", "", []string{"token-config", "add", "t2", "--provider", "azure"}, "error: --provider: \"azure\" is not one of microsoft, google, generic\n"},
+		{"bad provider", "", []string{"token-config", "add", "t2", "--provider", "okta"}, "error: --provider: \"okta\" is not one of microsoft, google, generic\n"},
 		{"tenant and base url", "", []string{"token-config", "add", "t2", "--provider", "microsoft", "--tenant", "a", "--base-url", "https://x/"}, "error: use either --tenant or --base-url, not both\n"},
 		{"for and scopes", "", []string{"token-config", "add", "t2", "--provider", "microsoft", "--for", "imap", "--scopes", "a"}, "error: use either --for or --scopes, not both\n"},
 		{"bad for", "", []string{"token-config", "add", "t2", "--provider", "microsoft", "--for", "exchange"}, "error: --for: \"exchange\" is not one of imap, pop3, smtp, graph\n"},
@@ -192,8 +192,9 @@ func TestBadInputExitsTwoAndChangesNothing(t *testing.T) {
 		{"edit makes it invalid", "", []string{"account", "edit", "support", "--auth", "basic"}, "error: the configuration has problems:\n  accounts.support.auth: protocol microsoft (Graph) needs auth: oauth2\n  accounts.support.token_config: is set but auth is basic; set auth: oauth2 or remove token_config\n"},
 		{"bad property", "", []string{"account", "edit", "support", "--property", "novalue"}, "error: --property \"novalue\": use KEY=VALUE, e.g. pop3.xoauth2.two_line=false\n"},
 		{"bad bool property", "", []string{"account", "edit", "support", "--property", "allow_plaintext_auth=yes"}, "error: accounts.support.properties.allow_plaintext_auth: \"yes\" must be \"true\" or \"false\"\n"},
-		{"unknown subcommand", "", []string{"account", "ad"}, "error: unknown command \"ad\" for \"mailport account\"; see `mailport account --help`\n"},
-		{"unknown secrets backend", "", []string{"--secrets", "vault", "account", "remove", "support"}, "error: unknown secret store \"vault\": choose keyring or file (--secrets or MAILPORT_SECRETS)\n"},
+		{"unknown subcommand", "", []string{"account", "ad"}, "error: unknown command \"ad\" for \"mailport account\"; did you mean add?\n"},
+		{"unknown subcommand, nothing near", "", []string{"account", "frobnicate"}, "error: unknown command \"frobnicate\" for \"mailport account\"; see `mailport account --help`\n"},
+		{"unknown secrets backend", "", []string{"--secrets", "vault", "account", "remove", "support"}, "error: --secrets: \"vault\" is not one of keyring, file\n"},
 		{"completion shell", "", []string{"completion", "tcsh"}, "error: unknown shell \"tcsh\": use bash, zsh, fish or powershell\n"},
 	}
 	for _, tt := range tests {
@@ -271,9 +272,9 @@ func TestRemoveDeletesOwnedSecrets(t *testing.T) {
 	if v, _ := e.store.Get(secret.PasswordKey("ci")); v != "pw" {
 		t.Fatalf("password not stored: %q", v)
 	}
-	e.mustRun("", "account", "remove", "ci")
-	e.mustRun("", "account", "remove", "support")
-	e.mustRun("", "token-config", "remove", "ms365")
+	e.mustRun("", "account", "remove", "ci", "--yes")
+	e.mustRun("", "account", "remove", "support", "--yes")
+	e.mustRun("", "token-config", "remove", "ms365", "--yes")
 	for _, k := range []string{secret.PasswordKey("ci"), secret.TokenKey("support"), secret.ClientSecretKey("ms365")} {
 		if _, err := e.store.Get(k); !secret.IsNotFound(err) {
 			t.Errorf("%s still stored", k)

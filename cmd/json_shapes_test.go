@@ -465,8 +465,8 @@ func TestJSONShapesMatchTheDocs(t *testing.T) {
 	e.vars["MAILPORT_REFRESH_TOKEN_OTHER"] = "from-the-environment" // the note: a token is still used
 	s.run(oneObject, "logout", 0, "", "logout", "other")
 	delete(e.vars, "MAILPORT_REFRESH_TOKEN_OTHER")
-	s.run(oneObject, "removed", 0, "", "account", "remove", "wrongpw")
-	s.run(oneObject, "removed", 0, "", "token-config", "remove", "gen")
+	s.run(oneObject, "removed", 0, "", "account", "remove", "wrongpw", "--yes")
+	s.run(oneObject, "removed", 0, "", "token-config", "remove", "gen", "--yes")
 	s.run(oneObject, "config path", 0, "", "config", "path")
 	s.run(oneObject, "config validate", 0, "", "config", "validate")
 	bad := filepath.Join(e.dir, "bad.yaml")

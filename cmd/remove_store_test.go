@@ -20,14 +20,14 @@ func TestRemoveWithAnUnreachableStoreChangesNothing(t *testing.T) {
 	e.setupMicrosoft()
 	e.mustRun("", "account", "add", "other", "--preset", "office365", "--type", "inbound", "--login", "o@contoso.com", "--token-config", "ms365")
 	e.store.Set(secret.TokenKey("support"), `{"access_token":"x"}`)
-	e.mustRun("", "account", "remove", "other")
+	e.mustRun("", "account", "remove", "other", "--yes")
 	before := e.configText()
 	e.wrapStore = func(s secret.Store) secret.Store { return lockedStore{s} }
 	for _, tt := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"account", "remove", "support"}, "error: account \"support\" is not removed: its secrets could not be deleted from the memory: the keyring is locked\n"},
+		{[]string{"account", "remove", "support", "--yes"}, "error: account \"support\" is not removed: its secrets could not be deleted from the memory: the keyring is locked\n"},
 	} {
 		r := e.run("", tt.args...)
 		if r.code != 1 || r.err != tt.want {
@@ -43,15 +43,15 @@ func TestRemoveWithAnUnreachableStoreChangesNothing(t *testing.T) {
 
 	// With the store back, both go.
 	e.wrapStore = nil
-	e.mustRun("", "account", "remove", "support")
+	e.mustRun("", "account", "remove", "support", "--yes")
 	e.wrapStore = func(s secret.Store) secret.Store { return lockedStore{s} }
 	want := "error: token config \"ms365\" is not removed: its client secret could not be deleted from the memory: the keyring is locked\n"
-	if r := e.run("", "token-config", "remove", "ms365"); r.code != 1 || r.err != want {
+	if r := e.run("", "token-config", "remove", "ms365", "--yes"); r.code != 1 || r.err != want {
 		t.Errorf("token-config remove: exit %d stderr %q, want 1 and %q", r.code, r.err, want)
 	}
 	if _, err := e.store.Get(secret.ClientSecretKey("ms365")); err != nil {
 		t.Errorf("the client secret is gone: %v", err)
 	}
 	e.wrapStore = nil
-	e.mustRun("", "token-config", "remove", "ms365")
+	e.mustRun("", "token-config", "remove", "ms365", "--yes")
 }

@@ -53,14 +53,14 @@ Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configurati
 	root.SetVersionTemplate(versionLine() + "\n")
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.ConfigFlag, "config", "", "config `FILE` (default $MAILPORT_CONFIG, else <user config dir>/mailport/config.yaml)")
-	pf.StringVar(&f.SecretsFlag, "secrets", "", "secret store: keyring or file (default $MAILPORT_SECRETS, else keyring)")
+	cmdutil.EnumVar(root, pf, &f.SecretsFlag, "secrets", "", "secret store: keyring or file (default $MAILPORT_SECRETS, else keyring)", cmdutil.EnumSecrets)
 	pf.BoolVar(&f.JSON, "json", false, "print results as JSON")
 	pf.BoolVar(&f.NoInput, "no-input", false, "never prompt; fail listing what is missing instead")
 	pf.BoolVarP(&f.Verbose, "verbose", "v", false, "show the protocol transcript (secrets redacted) on stderr, unless --trace names a file")
 	pf.StringVar(&f.TraceFile, "trace", "", "write a protocol transcript to `FILE` (secrets redacted)")
 
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return &cmdutil.FlagError{Err: fmt.Errorf("%s; see `%s --help`", plainFlagError(err), cmd.CommandPath())}
+		return cmdutil.FlagParseError(cmd, err, plainFlagError)
 	})
 	root.AddCommand(
 		tokenconfig.NewCmdTokenConfig(f),
@@ -77,6 +77,7 @@ Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configurati
 		newCmdVersion(f),
 		newCmdCompletion(f),
 	)
+	addCompletions(root, f)
 	// An unknown subcommand of a group is a usage error, not silent help.
 	for _, c := range root.Commands() {
 		if c.HasSubCommands() && c.RunE == nil {
@@ -84,7 +85,7 @@ Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configurati
 				if len(args) == 0 {
 					return cmd.Help()
 				}
-				return cmdutil.FlagErrorf("unknown command %q for %q; see `%s --help`", args[0], cmd.CommandPath(), cmd.CommandPath())
+				return cmdutil.UnknownCommandError(cmd, args[0])
 			}
 			c.Args = cobra.ArbitraryArgs
 		}
@@ -157,7 +158,13 @@ func Run(f *cmdutil.Factory, args []string) int {
 	f.Close()
 	var flagErr *cmdutil.FlagError
 	if err != nil && strings.HasPrefix(err.Error(), "unknown command ") && !errors.As(err, &flagErr) {
-		err = &cmdutil.FlagError{Err: fmt.Errorf("%w; see `mailport --help`", err)}
+		// Cobra's own words for the root ("...\n\nDid you mean this?\n\tfetch")
+		// become the one sentence the groups give.
+		if m := unknownCommandRE.FindStringSubmatch(err.Error()); m != nil {
+			err = cmdutil.UnknownCommandError(root, m[1])
+		} else {
+			err = &cmdutil.FlagError{Err: fmt.Errorf("%w; see `mailport --help`", err)}
+		}
 	}
 	if err != nil && ctx.Err() != nil {
 		err = fmt.Errorf("%w: %v", cmdutil.ErrCancel, err)
@@ -187,6 +194,9 @@ func printError(f *cmdutil.Factory, err error) {
 	fmt.Fprintln(f.IO.ErrOut, "error: "+msg)
 }
 
+// unknownCommandRE matches cobra's error for an unknown top-level command.
+var unknownCommandRE = regexp.MustCompile(`^unknown command "(.*)" for "[^"]*"`)
+
 // badValueRE matches pflag's words for a value its type refuses, e.g.
 // `invalid argument "abc" for "--port" flag: strconv.ParseInt: parsing
 // "abc": invalid syntax`.
@@ -201,6 +211,9 @@ func plainFlagError(err error) string {
 	}
 	value, flag, why := m[1], m[3], m[4]
 	switch {
+	case strings.Contains(why, " is not one of "):
+		// An enum flag's own sentence, e.g. `"x" is not one of ssl, starttls or none`.
+		return fmt.Sprintf("%s: %s", flag, why)
 	case strings.Contains(why, "strconv.ParseInt"), strings.Contains(why, "strconv.ParseUint"):
 		if strings.Contains(why, "value out of range") {
 			return fmt.Sprintf("%s: %q is too large", flag, value)

@@ -69,7 +69,7 @@ MAILPORT_PASSWORD_<ACCOUNT> at run time.`,
 		},
 	}
 	opts.Fields.bind(cmd)
-	cmd.Flags().StringVar(&opts.Preset, "preset", "", "fill host, protocol, encryption and auth: office365, gmail or outlook")
+	cmdutil.EnumVar(cmd, cmd.Flags(), &opts.Preset, "preset", "", "fill host, protocol, encryption and auth: office365, gmail or outlook", cmdutil.EnumPreset)
 	cmd.Flags().BoolVar(&opts.Disabled, "disabled", false, "add the account disabled")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace an existing account of that name")
 	return cmd
@@ -205,7 +205,7 @@ func promptMissing(f *cmdutil.Factory, fl *fields, preset string, cfg *config.Co
 		}
 		*dst = strings.TrimSpace(v)
 		if choices != nil {
-			if err := cmdutil.OneOf(flag, *dst, choices); err != nil {
+			if err := cmdutil.OneOfCanonical(flag, dst, choices); err != nil {
 				return err
 			}
 		}

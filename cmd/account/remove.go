@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/secret"
 )
 
@@ -13,17 +14,21 @@ import (
 type RemoveOptions struct {
 	F    *cmdutil.Factory
 	Name string
+	Yes  bool // remove without asking
 }
 
 // NewCmdRemove is `mailport account remove`.
 func NewCmdRemove(f *cmdutil.Factory, runF func(*RemoveOptions) error) *cobra.Command {
 	opts := &RemoveOptions{F: f}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:     "remove NAME",
-		Aliases: []string{"rm"},
+		Aliases: []string{"rm", "delete"},
 		Short:   "Remove an account with its password and tokens",
-		Example: `  mailport account remove support`,
-		Args:    cmdutil.ExactArgs(1, "an account NAME"),
+		Long: `Remove an account from the configuration and delete its password and token from the
+secret store. On a terminal mailport asks first; scripts, and runs with --no-input, pass --yes.`,
+		Example: `  mailport account remove support
+  mailport account remove support --yes   # in a script`,
+		Args: cmdutil.ExactArgs(1, "an account NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
 			if runF != nil {
@@ -32,6 +37,8 @@ func NewCmdRemove(f *cmdutil.Factory, runF func(*RemoveOptions) error) *cobra.Co
 			return removeRun(opts)
 		},
 	}
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "remove without asking for confirmation")
+	return cmd
 }
 
 func removeRun(opts *RemoveOptions) error {
@@ -40,8 +47,24 @@ func removeRun(opts *RemoveOptions) error {
 	if err != nil {
 		return err
 	}
-	if _, err := Lookup(cfg, opts.Name); err != nil {
+	a, err := Lookup(cfg, opts.Name)
+	if err != nil {
 		return err
+	}
+	if !opts.Yes {
+		what := "token"
+		if a.Auth == config.AuthBasic {
+			what = "password"
+		}
+		ok, err := cmdutil.Confirm(f.IO, fmt.Sprintf("Remove account %q (its %s is deleted too)?", opts.Name, what),
+			fmt.Sprintf("remove account %q", opts.Name), "--yes")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintf(f.IO.ErrOut, "Account %q is kept.\n", opts.Name)
+			return cmdutil.ErrDeclined
+		}
 	}
 	store, err := f.Store()
 	if err != nil {

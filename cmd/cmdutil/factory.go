@@ -112,7 +112,10 @@ func (f *Factory) SecretsBackend() string {
 		return f.SecretsFlag
 	}
 	if b := f.Getenv("MAILPORT_SECRETS"); b != "" {
-		return b
+		if c, err := EnumSecrets.Normalize(b); err == nil {
+			return c
+		}
+		return b // secret.Open names the allowed values
 	}
 	return "keyring"
 }

@@ -142,7 +142,7 @@ Exit status: 0 when every message went through; 1 when any message or account fa
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.All, "all", false, "fetch every enabled inbound account")
 	fl.StringVar(&opts.To, "to", "", "target `DIR` (default: the account's hold_dir)")
-	fl.StringVar(&opts.Format, "format", "eml", "eml (one .eml file per message) or maildir")
+	cmdutil.EnumVar(cmd, fl, &opts.Format, "format", "eml", "eml (one .eml file per message) or maildir", cmdutil.EnumFormat)
 	fl.StringVar(&opts.Folder, "folder", "", "folder path to fetch, e.g. Inbox/Endpoint (default: the account's folder)")
 	fl.BoolVar(&opts.Unseen, "unseen", false, "only messages not yet seen/read on the server (IMAP, Graph)")
 	fl.StringVar(&opts.Since, "since", "", "only messages received on or after `DATE` (2026-11-25 or RFC 3339; IMAP, Graph)")

@@ -193,7 +193,7 @@ func promptMissing(f *cmdutil.Factory, fl *fields) error {
 	if err := ask("provider", &fl.Provider, "Provider (microsoft, google, generic)", "microsoft"); err != nil {
 		return err
 	}
-	if err := cmdutil.OneOf("provider", fl.Provider, config.Providers); err != nil {
+	if err := cmdutil.OneOfCanonical("provider", &fl.Provider, config.Providers); err != nil {
 		return err
 	}
 	if err := ask("client-id", &fl.ClientID, "Client (application) id", ""); err != nil {

@@ -36,7 +36,7 @@ type fields struct {
 
 func (fl *fields) bind(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&fl.Provider, "provider", "", "identity provider: microsoft, google or generic")
+	cmdutil.EnumVar(cmd, f, &fl.Provider, "provider", "", "identity provider: microsoft, google or generic", cmdutil.EnumProvider)
 	f.StringVar(&fl.Tenant, "tenant", "", "Microsoft tenant (domain such as contoso.com, tenant id, or organizations/common); sets --base-url")
 	f.StringVar(&fl.ClientID, "client-id", "", "application (client) id from the provider's console")
 	f.StringVar(&fl.BaseURL, "base-url", "", "Microsoft authority URL, e.g. https://login.microsoftonline.com/contoso.com/")
@@ -44,9 +44,9 @@ func (fl *fields) bind(cmd *cobra.Command) {
 	f.StringVar(&fl.TokenURL, "token-url", "", "token endpoint URL (google, generic)")
 	f.StringVar(&fl.DeviceURL, "device-url", "", "device authorization endpoint URL (generic, device flow)")
 	f.StringVar(&fl.RedirectURL, "redirect-url", "", "fixed loopback redirect URL registered for a Web app, e.g. http://localhost:8400/receiveTokenAuthentication.htm")
-	f.StringVar(&fl.Flow, "flow", "", "OAuth2 flow: user (browser), device, or client_credentials (app-only)")
+	cmdutil.EnumVar(cmd, f, &fl.Flow, "flow", "", "OAuth2 flow: user (browser), device, or client_credentials (app-only)", cmdutil.EnumFlow)
 	f.StringVar(&fl.Scopes, "scopes", "", "space- or comma-separated scopes (default: the provider's)")
-	f.StringVar(&fl.For, "for", "", "pick Microsoft scopes for one protocol: imap, pop3, smtp or graph")
+	cmdutil.EnumVar(cmd, f, &fl.For, "for", "", "pick Microsoft scopes for one protocol: imap, pop3, smtp or graph", cmdutil.EnumFor)
 	f.StringVar(&fl.IdentityClaim, "identity-claim", "", "token claim naming the signed-in user (default per provider)")
 	f.BoolVar(&fl.Inbound, "inbound", true, "usable by inbound accounts")
 	f.BoolVar(&fl.Outbound, "outbound", true, "usable by outbound accounts")

@@ -14,18 +14,22 @@ import (
 type RemoveOptions struct {
 	F    *cmdutil.Factory
 	Name string
+	Yes  bool // remove without asking
 }
 
 // NewCmdRemove is `mailport token-config remove`.
 func NewCmdRemove(f *cmdutil.Factory, runF func(*RemoveOptions) error) *cobra.Command {
 	opts := &RemoveOptions{F: f}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:     "remove NAME",
-		Aliases: []string{"rm"},
+		Aliases: []string{"rm", "delete"},
 		Short:   "Remove a token config and its client secret",
-		Long:    "Remove a token config and delete its client secret from the secret store. A token config that accounts use is not removed: remove or edit those accounts first.",
-		Example: `  mailport token-config remove ms365`,
-		Args:    cmdutil.ExactArgs(1, "a token config NAME"),
+		Long: `Remove a token config and delete its client secret from the secret store. A token config that
+accounts use is not removed: remove or edit those accounts first. On a terminal mailport asks
+first; scripts, and runs with --no-input, pass --yes.`,
+		Example: `  mailport token-config remove ms365
+  mailport token-config remove ms365 --yes   # in a script`,
+		Args: cmdutil.ExactArgs(1, "a token config NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
 			if runF != nil {
@@ -34,6 +38,8 @@ func NewCmdRemove(f *cmdutil.Factory, runF func(*RemoveOptions) error) *cobra.Co
 			return removeRun(opts)
 		},
 	}
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "remove without asking for confirmation")
+	return cmd
 }
 
 func removeRun(opts *RemoveOptions) error {
@@ -47,6 +53,17 @@ func removeRun(opts *RemoveOptions) error {
 	}
 	if users := usedBy(cfg, opts.Name); len(users) > 0 {
 		return cmdutil.ConfigErrorf("token config %q is used by %s %s; remove %s or point %s at another token config first", opts.Name, accountsWord(len(users)), strings.Join(users, ", "), them(len(users)), them(len(users)))
+	}
+	if !opts.Yes {
+		ok, err := cmdutil.Confirm(f.IO, fmt.Sprintf("Remove token config %q (its client secret is deleted too)?", opts.Name),
+			fmt.Sprintf("remove token config %q", opts.Name), "--yes")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintf(f.IO.ErrOut, "Token config %q is kept.\n", opts.Name)
+			return cmdutil.ErrDeclined
+		}
 	}
 	store, err := f.Store()
 	if err != nil {

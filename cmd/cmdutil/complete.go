@@ -1,0 +1,105 @@
+package cmdutil
+
+import (
+	"strings"
+	"unicode"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailport/mailport/pkg/config"
+)
+
+// A CompleteFunc is cobra's completion callback for arguments and flags.
+type CompleteFunc = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective)
+
+// completeConfig loads the config for completion. A missing, unreadable
+// or invalid config completes nothing: completion never prints errors.
+func completeConfig(f *Factory) *config.Config {
+	cfg, err := f.Config()
+	if err != nil || cfg == nil {
+		return nil
+	}
+	return cfg
+}
+
+// AccountNames completes account names from the config (--config and
+// MAILPORT_CONFIG respected), each described by its type, protocol and
+// login. typ limits them to inbound or outbound accounts ("" for all).
+// max is how many ACCOUNT arguments the command takes (0: any number);
+// names already given are not offered again.
+func AccountNames(f *Factory, typ string, max int) CompleteFunc {
+	return func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if max > 0 && len(args) >= max {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		cfg := completeConfig(f)
+		if cfg == nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var out []string
+		for _, name := range SortedNames(cfg.Accounts) {
+			a := cfg.Accounts[name]
+			if a == nil || (typ != "" && a.Type != typ) || given(args, name) || !strings.HasPrefix(name, toComplete) {
+				continue
+			}
+			desc := strings.TrimSpace(strings.Join([]string{a.Type, a.Protocol, a.Login}, " "))
+			if !a.Enabled {
+				desc += " (disabled)"
+			}
+			out = append(out, name+"\t"+oneLine(desc))
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// TokenConfigNames completes token config names from the config, each
+// described by its provider and flow. max is as for AccountNames.
+func TokenConfigNames(f *Factory, max int) CompleteFunc {
+	return func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if max > 0 && len(args) >= max {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		cfg := completeConfig(f)
+		if cfg == nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var out []string
+		for _, name := range SortedNames(cfg.TokenConfigs) {
+			tc := cfg.TokenConfigs[name]
+			if tc == nil || given(args, name) || !strings.HasPrefix(name, toComplete) {
+				continue
+			}
+			out = append(out, name+"\t"+oneLine(strings.TrimSpace(tc.Provider+" "+tc.Flow)))
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// RegisterFlagCompletion registers fn for cmd's flag name.
+func RegisterFlagCompletion(cmd *cobra.Command, name string, fn CompleteFunc) {
+	if err := cmd.RegisterFlagCompletionFunc(name, fn); err != nil {
+		// Only a programming mistake (an unknown or doubly registered
+		// flag) gets here; the command tree tests build every command.
+		panic("completion for --" + name + " of " + cmd.CommandPath() + ": " + err.Error())
+	}
+}
+
+// oneLine keeps a description from breaking the shell's line protocol
+// (one candidate per line, a tab before the description).
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func given(args []string, name string) bool {
+	for _, a := range args {
+		if a == name {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,17 @@
+package cmdutil
+
+import "testing"
+
+func TestLevenshtein(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0}, {"list", "list", 0}, {"lsit", "list", 1}, {"jsno", "json", 1}, {"lst", "list", 1},
+		{"ad", "add", 1}, {"edit", "lsit", 2}, {"kitten", "sitting", 3}, {"", "abc", 3}, {"über", "uber", 1},
+	} {
+		if got := Levenshtein(tt.a, tt.b); got != tt.want {
+			t.Errorf("Levenshtein(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
