@@ -28,6 +28,7 @@ import (
 
 // NewCmdRoot builds the command tree on a factory.
 func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	build := cmdutil.CurrentBuild()
 	root := &cobra.Command{
 		Use:   "mailport <command>",
 		Short: "Set up mail accounts and run one-shot mail operations",
@@ -44,13 +45,14 @@ Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configurati
   mailport fetch support --to ./in`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		Version:       cmdutil.Version,
+		Version:       build.Version,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			f.IO.SetNeverPrompt(f.NoInput)
 			return nil
 		},
 	}
-	root.SetVersionTemplate(versionLine() + "\n")
+	// --version prints the same line as `mailport version`.
+	root.SetVersionTemplate(build.String() + "\n")
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.ConfigFlag, "config", "", "config `FILE` (default $MAILPORT_CONFIG, else <user config dir>/mailport/config.yaml)")
 	cmdutil.EnumVar(root, pf, &f.SecretsFlag, "secrets", "", "secret store: keyring or file (default $MAILPORT_SECRETS, else keyring)", cmdutil.EnumSecrets)
@@ -91,26 +93,6 @@ Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configurati
 		}
 	}
 	return root
-}
-
-func versionLine() string {
-	return fmt.Sprintf("mailport %s (commit %s, built %s)", cmdutil.Version, cmdutil.Commit, cmdutil.Date)
-}
-
-func newCmdVersion(f *cmdutil.Factory) *cobra.Command {
-	return &cobra.Command{
-		Use:     "version",
-		Short:   "Print the version",
-		Example: "  mailport version\n  mailport version --json",
-		Args:    cmdutil.ExactArgs(0, "no arguments"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if f.JSON {
-				return cmdutil.PrintJSON(f.IO.Out, map[string]string{"version": cmdutil.Version, "commit": cmdutil.Commit, "date": cmdutil.Date})
-			}
-			fmt.Fprintln(f.IO.Out, versionLine())
-			return nil
-		},
-	}
 }
 
 func newCmdCompletion(f *cmdutil.Factory) *cobra.Command {

@@ -3,6 +3,7 @@
 package auth
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -36,7 +37,10 @@ secret store. Later commands refresh it on use.
   user                 opens the browser on the provider's sign-in page; a listener on 127.0.0.1
                        (a free port, or exactly the token config's redirect_url) receives the
                        redirect. With --no-browser the URL is printed and the final redirected URL
-                       may also be pasted on stdin (for SSH sessions).
+                       may also be pasted on stdin (for SSH sessions). When no browser opens (no
+                       $BROWSER, no xdg-open, or it fails), mailport asks for that address at once;
+                       with nothing to paste on (stdin closed, /dev/null or a pipe that ends), it
+                       fails at once naming --no-browser on a terminal and --device.
   device (--device)    prints a code to enter at the provider's device page, on any machine.
   client_credentials   app-only: checks that a token can be obtained; tokens are fetched on demand.
 
@@ -92,6 +96,11 @@ func authenticateRun(cmd *cobra.Command, opts *AuthenticateOptions) error {
 		Out: f.IO.ErrOut, In: f.IO.In, Open: f.OpenBrowser, Warn: warn,
 	})
 	if err != nil {
+		var npe *oauth.NoPasteError
+		if errors.As(err, &npe) {
+			// How mailport was run, not the sign-in, is what must change.
+			return &cmdutil.FlagError{Err: err}
+		}
 		return err
 	}
 	for _, w := range res.Warnings {

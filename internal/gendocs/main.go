@@ -96,7 +96,7 @@ func pages(root *cobra.Command) (map[string][]byte, error) {
 func render(c *cobra.Command) ([]byte, error) {
 	date := dateSentinel
 	header := &doc.GenManHeader{
-		Title:   "MAILPORT",
+		Title:   manTitle(c),
 		Section: section,
 		Date:    &date,
 		Source:  "mailport",
@@ -122,6 +122,12 @@ func render(c *cobra.Command) ([]byte, error) {
 	}
 	fixed := bytes.Replace(line, stamp, []byte(` "" `), 1)
 	return append(append(append([]byte{}, b[:th]...), fixed...), b[th+eol:]...), nil
+}
+
+// manTitle is the .TH title of c's page: its command path in capitals,
+// joined by hyphens like the page's file name, e.g. "MAILPORT-ACCOUNT-ADD".
+func manTitle(c *cobra.Command) string {
+	return strings.ToUpper(strings.ReplaceAll(c.CommandPath(), " ", "-"))
 }
 
 // writeDir writes the pages of root into dir, removes man pages of commands

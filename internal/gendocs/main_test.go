@@ -108,7 +108,8 @@ func TestPagesSayWhatHelpSays(t *testing.T) {
 func checkPage(t *testing.T, name, page string, c *cobra.Command) {
 	t.Helper()
 	first, _, _ := strings.Cut(strings.TrimPrefix(page, ".nh\n"), "\n")
-	if want := `.TH "MAILPORT" "1" "" "mailport" "mailport manual"`; first != want {
+	title := strings.ToUpper(strings.TrimSuffix(name, ".1"))
+	if want := `.TH "` + title + `" "1" "" "mailport" "mailport manual"`; first != want {
 		t.Errorf("%s: header %q, want %q (no date, so pages stay stable)", name, first, want)
 	}
 	if strings.Contains(page, "Auto generated") {
@@ -129,6 +130,52 @@ func checkPage(t *testing.T, name, page string, c *cobra.Command) {
 			expect("help of --"+f.Name, f.Usage)
 		}
 	})
+}
+
+// TestEachPageIsTitledByItsCommand checks that man(1) and whatis show
+// MAILPORT-FETCH(1) on the page of `mailport fetch`, not MAILPORT(1) on
+// every page.
+func TestEachPageIsTitledByItsCommand(t *testing.T) {
+	got, err := pages(newRoot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"mailport.1":             "MAILPORT",
+		"mailport-fetch.1":       "MAILPORT-FETCH",
+		"mailport-account-add.1": "MAILPORT-ACCOUNT-ADD",
+		"mailport-version.1":     "MAILPORT-VERSION",
+	}
+	for name, title := range want {
+		page, ok := got[name]
+		if !ok {
+			t.Errorf("no page %s", name)
+			continue
+		}
+		th := thLine(string(page))
+		if !strings.HasPrefix(th, `.TH "`+title+`" "1" `) {
+			t.Errorf("%s: .TH line %q does not name %s(1)", name, th, title)
+		}
+	}
+	// And the committed pages, which is what users install.
+	for name, title := range want {
+		page, err := os.ReadFile(filepath.Join(manDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if th := thLine(string(page)); !strings.HasPrefix(th, `.TH "`+title+`" "1" `) {
+			t.Errorf("docs/man/%s: .TH line %q does not name %s(1); run `make docs`", name, th, title)
+		}
+	}
+}
+
+func thLine(page string) string {
+	for _, line := range strings.Split(page, "\n") {
+		if strings.HasPrefix(line, ".TH ") {
+			return line
+		}
+	}
+	return ""
 }
 
 // TestEscaping runs a command whose help text is full of what Markdown

@@ -24,7 +24,7 @@ type Client struct {
 	ep       mail.Endpoint
 	c        *imapclient.Client
 	conn     *wireConn
-	red      *mail.Redactor // nil when no trace was asked for
+	red      *transcript // nil when no trace was asked for
 	greeting string
 
 	// watchdog closes the connection when the server stays silent for a
@@ -53,9 +53,9 @@ func Dial(ctx context.Context, ep mail.Endpoint) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("imap: %w", err)
 	}
-	var red *mail.Redactor
+	var red *transcript
 	if ep.Trace != nil {
-		red = mail.NewRedactor(ep.Trace, "imap ")
+		red = newTranscript(ep.Trace)
 	}
 
 	conn, greeting, replay, err := handshake(ctx, raw, ep, red)
@@ -92,7 +92,7 @@ func Dial(ctx context.Context, ep mail.Endpoint) (*Client, error) {
 // greeting line, and the bytes imapclient must read first: the greeting
 // (without its pre-TLS CAPABILITY code after STARTTLS, so imapclient asks
 // again over TLS) and anything already buffered.
-func handshake(ctx context.Context, raw net.Conn, ep mail.Endpoint, red *mail.Redactor) (net.Conn, string, []byte, error) {
+func handshake(ctx context.Context, raw net.Conn, ep mail.Endpoint, red *transcript) (net.Conn, string, []byte, error) {
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
 	fail := func(err error) (net.Conn, string, []byte, error) {
@@ -140,7 +140,7 @@ func handshake(ctx context.Context, raw net.Conn, ep mail.Endpoint, red *mail.Re
 	}
 	const cmd = "S0 STARTTLS\r\n"
 	if red != nil {
-		red.Write([]byte(cmd))
+		red.client.Write([]byte(cmd))
 	}
 	if _, err := io.WriteString(raw, cmd); err != nil {
 		return fail(fmt.Errorf("imap: send STARTTLS to %s: %w", ep.Addr(), err))
@@ -173,7 +173,7 @@ func handshake(ctx context.Context, raw net.Conn, ep mail.Endpoint, red *mail.Re
 }
 
 // readLine reads one CRLF-terminated line and traces it.
-func readLine(br *bufio.Reader, red *mail.Redactor) (string, error) {
+func readLine(br *bufio.Reader, red *transcript) (string, error) {
 	b, err := br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
 		return "", fmt.Errorf("line longer than %d bytes", maxGreeting)
@@ -182,7 +182,7 @@ func readLine(br *bufio.Reader, red *mail.Redactor) (string, error) {
 		return "", err
 	}
 	if red != nil {
-		red.Write(b)
+		red.server.Write(b)
 	}
 	return string(b), nil
 }
@@ -320,7 +320,7 @@ func (c *Client) Close() error {
 type wireConn struct {
 	net.Conn
 	step  time.Duration
-	trace io.Writer
+	trace *transcript
 
 	pre []byte // only the decoder goroutine reads
 
@@ -337,7 +337,7 @@ func (w *wireConn) Read(p []byte) (int, error) {
 	}
 	n, err := w.Conn.Read(p)
 	if n > 0 && w.trace != nil {
-		w.trace.Write(p[:n])
+		w.trace.server.Write(p[:n])
 	}
 	return n, err
 }
@@ -345,7 +345,7 @@ func (w *wireConn) Read(p []byte) (int, error) {
 func (w *wireConn) Write(p []byte) (int, error) {
 	if w.emptySASL.Load() && string(p) == "=\r\n" {
 		if w.trace != nil {
-			w.trace.Write([]byte("\r\n"))
+			w.trace.client.Write([]byte("\r\n"))
 		}
 		if _, err := w.Conn.Write([]byte("\r\n")); err != nil {
 			return 0, err
@@ -353,7 +353,7 @@ func (w *wireConn) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	if w.trace != nil {
-		w.trace.Write(p)
+		w.trace.client.Write(p)
 	}
 	return w.Conn.Write(p)
 }

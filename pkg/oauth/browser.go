@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 )
 
 // BrowserCommand builds the command that opens url. browserEnv follows the
@@ -54,16 +56,39 @@ func BrowserCommand(browserEnv, url string) (*exec.Cmd, error) {
 	return exec.Command(path, url), nil
 }
 
-// DefaultOpener opens url with $BROWSER or the desktop's opener, without
-// waiting for the browser to close.
+// openerGrace is how long DefaultOpener gives the opener to fail. xdg-open
+// without a browser to hand the address to exits non-zero at once; a
+// browser started directly from $BROWSER keeps running, which is success.
+const openerGrace = 2 * time.Second
+
+// DefaultOpener opens url with $BROWSER or the desktop's opener. It fails
+// when there is none, or when the opener exits non-zero within a moment
+// (xdg-open on a machine without a browser); it does not wait for the
+// browser to close.
 func DefaultOpener(url string) error {
 	cmd, err := BrowserCommand(os.Getenv("BROWSER"), url)
 	if err != nil {
 		return err
 	}
+	return runOpener(cmd, openerGrace)
+}
+
+// runOpener starts cmd and waits up to grace for it to fail.
+func runOpener(cmd *exec.Cmd, grace time.Duration) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", cmd.Path, err)
 	}
-	go cmd.Wait() // reap it whenever it exits; its status does not matter
-	return nil
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }() // also reaps it whenever it exits
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case err := <-exited:
+		if err != nil {
+			return fmt.Errorf("%s: %w", filepath.Base(cmd.Path), err)
+		}
+		return nil
+	case <-t.C:
+		return nil // still running: a browser in the foreground
+	}
 }

@@ -36,16 +36,20 @@ type UserFlowOptions struct {
 	Listen string
 	// NoBrowser prints the URL without opening a browser, and reads the
 	// final redirected URL pasted on In, whichever of paste and callback
-	// comes first.
+	// comes first. When In cannot deliver a pasted line (closed, /dev/null,
+	// a pipe that ends first) the flow fails at once with a *NoPasteError.
 	NoBrowser bool
 	// Timeout ends the wait; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// Out receives the instructions (the URL is always printed); nil discards.
 	Out io.Writer
-	// In is where a pasted redirect URL is read from (NoBrowser, or a
-	// redirect_url that is not on this machine).
+	// In is where a pasted redirect URL is read from (NoBrowser, a
+	// redirect_url that is not on this machine, or no browser opened).
 	In io.Reader
-	// Open opens the browser; nil means DefaultOpener.
+	// Open opens the browser; nil means DefaultOpener. When it fails, the
+	// flow asks at once for the address to be pasted on In (and still
+	// takes the callback); when In cannot deliver one either, it fails at
+	// once with a *NoPasteError.
 	Open func(url string) error
 	// LoginHint pre-fills the sign-in page with the account's login.
 	LoginHint string
@@ -150,6 +154,13 @@ func (c *Client) UserFlow(ctx context.Context, opts UserFlowOptions) (*Token, er
 	if listenAddr == "" && opts.In == nil {
 		return nil, fmt.Errorf("redirect_url %s is not on this machine, so mailport cannot receive the redirect: run with --no-browser and paste the address the browser ends on, or register http://127.0.0.1/ as a redirect URI and clear redirect_url", redirect)
 	}
+	pasteLead := "--no-browser needs the address the browser ends on pasted on standard input, but "
+	if listenAddr == "" {
+		pasteLead = fmt.Sprintf("redirect_url %s is not on this machine, so the address the browser ends on must be pasted on standard input, but ", redirect)
+	}
+	if why := pasteUnusable(opts.In); paste && why != "" {
+		return nil, c.noPaste(pasteLead + why)
+	}
 
 	var ln net.Listener
 	if listenAddr != "" {
@@ -213,14 +224,21 @@ func (c *Client) UserFlow(ctx context.Context, opts UserFlowOptions) (*Token, er
 			open = DefaultOpener
 		}
 		if err := open(authURL); err != nil {
-			f.printf("Could not open a browser (%v); open the address above yourself.\n", err)
+			// Waiting minutes for a callback no browser will send helps
+			// nobody: ask for the address at once, or say how to sign in.
+			lead := fmt.Sprintf("no browser opened (%v), and the address the browser ends on cannot be pasted instead as ", err)
+			if why := pasteUnusable(opts.In); why != "" {
+				return nil, c.noPaste(lead + why)
+			}
+			f.printf("No browser opened (%v).\nOpen the address above in a browser, on this machine or any other, and sign in; then paste the address the browser ends on (it starts with %s) here and press Enter:\n", err, redirect)
+			go f.readPasted(opts.In, lead)
+		} else if !paste {
+			f.printf("Waiting for the browser to finish the sign-in at %s ...\n", redirect)
 		}
 	}
 	if paste {
 		f.printf("After signing in, the browser ends on an address starting with %s\nPaste that whole address here and press Enter:\n", redirect)
-		go f.readPasted(opts.In)
-	} else {
-		f.printf("Waiting for the browser to finish the sign-in at %s ...\n", redirect)
+		go f.readPasted(opts.In, pasteLead)
 	}
 
 	timer := time.NewTimer(timeout)
@@ -341,10 +359,23 @@ func (f *userFlow) handle(q url.Values, pasted bool) (int, string) {
 	return http.StatusOK, page("Signed in", "Authenticated as "+who+", you can close this window.")
 }
 
-// readPasted takes redirect URLs pasted one per line until one ends the flow.
-func (f *userFlow) readPasted(in io.Reader) {
+// readPasted takes redirect URLs pasted one per line until one ends the
+// flow. When in ends first, the flow ends with a *NoPasteError starting
+// with lead: pasting was the only way left (--no-browser, a redirect_url
+// elsewhere, or no browser opened).
+func (f *userFlow) readPasted(in io.Reader, lead string) {
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64*1024), 64*1024)
+	defer func() {
+		if !f.claimed.CompareAndSwap(false, true) {
+			return // the flow ended some other way
+		}
+		why := "standard input ended before it was pasted"
+		if err := sc.Err(); err != nil {
+			why = fmt.Sprintf("reading standard input failed (%v)", err)
+		}
+		f.done <- flowResult{err: f.c.noPaste(lead + why)}
+	}()
 	for sc.Scan() {
 		if f.claimed.Load() {
 			return
