@@ -59,12 +59,12 @@ func TestLoadRejectsBadConfigs(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"bad yaml", "version: 1\naccounts: [\n", `config.yaml:2: invalid YAML: did not find expected node content`},
-		{"unknown top key", "version: 1\nacounts: {}\n", `config.yaml:2: acounts: unknown field (known fields: version, token_configs, accounts)`},
+		{"unknown top key", "version: 1\nacounts: {}\n", `config.yaml:2: acounts: unknown field; did you mean accounts? (known fields: version, secrets, token_configs, accounts)`},
 		{"version string", "version: one\n", `config.yaml:1: version: "one" is not a whole number`},
 		{"version 2", "version: 2\naccounts: {}\n", `config.yaml:1: version: 2 is not supported by this mailport (it reads version 1)`},
 		{"version missing", "accounts:\n" + account(), `config.yaml:1: version: missing; add "version: 1" at the top of the file`},
 		{"encryption tls", goodHead + account("encryption: tls"), `config.yaml:22: accounts.acct.encryption: "tls" is not one of ssl, starttls, none`},
-		{"unknown account key", goodHead + account("hostname: x"), `config.yaml:22: accounts.acct.hostname: unknown field (known fields: enabled, type, protocol, host, port, encryption, auth, login, token_config, folder, on_received, exec, hold_dir, properties)`},
+		{"unknown account key", goodHead + account("hostname: x"), `config.yaml:22: accounts.acct.hostname: unknown field; did you mean host? (known fields: enabled, type, protocol, host, port, encryption, auth, login, token_config, folder, on_received, exec, hold_dir, properties)`},
 		{"port text", goodHead + account("port: abc"), `config.yaml:22: accounts.acct.port: "abc" is not a whole number`},
 		{"port range", goodHead + account("port: 70000"), `config.yaml:22: accounts.acct.port: 70000 is out of range; use 0 for the default port or 1-65535`},
 		{"port negative", goodHead + account("port: -1"), `config.yaml:22: accounts.acct.port: -1 is out of range; use 0 for the default port or 1-65535`},
@@ -100,7 +100,13 @@ func TestLoadRejectsBadConfigs(t *testing.T) {
 		{"redirect remote", strings.Replace(goodHead, "    inbound: true\n", "    inbound: true\n    redirect_url: http://phixflowhost.com/phixflow/receiveTokenAuthentication.htm\n", 1), `config.yaml:9: token_configs.ms365.redirect_url: "http://phixflowhost.com/phixflow/receiveTokenAuthentication.htm" must point at this machine (localhost or 127.0.0.1) so mailport can receive the redirect; register that URL in the app too`},
 		{"generic no token url", "version: 1\ntoken_configs:\n  x:\n    provider: generic\n    client_id: abc\n    auth_url: https://idp.example.com/auth\n", `config.yaml:3: token_configs.x.token_url: missing; a generic provider needs its token endpoint URL`},
 		{"scopes mapping", strings.Replace(goodHead, "scopes: [user.read, mail.read]", "scopes: {a: b}", 1), `config.yaml:7: token_configs.ms365.scopes: must be a list of strings, not a mapping`},
-		{"duplicate account", goodHead + account() + account(), `config.yaml:22: accounts.acct: defined twice`},
+		{"duplicate account", goodHead + account() + account(), `config.yaml:22: accounts.acct: defined twice (first at line 16)`},
+		{"duplicate field", goodHead + account("folder: a", "folder: b"), `config.yaml:23: accounts.acct.folder: defined twice (first at line 22)`},
+		{"duplicate property", goodHead + account("properties: {tls_insecure: \"true\", tls_insecure: \"false\"}"), `config.yaml:22: accounts.acct.properties.tls_insecure: defined twice (first at line 22)`},
+		{"misspelt field", goodHead + account("foldr: Inbox"), `config.yaml:22: accounts.acct.foldr: unknown field; did you mean folder? (known fields: enabled, type, protocol, host, port, encryption, auth, login, token_config, folder, on_received, exec, hold_dir, properties)`},
+		{"tab indent", goodHead + "  acct:\n\ttype: inbound\n", `config.yaml:17: a tab indents this line; YAML indents with spaces`},
+		{"tab indent after spaces", goodHead + "  acct:\n    type: inbound\n\tprotocol: imap\n", `config.yaml:18: a tab indents this line; YAML indents with spaces`},
+		{"secrets store", "version: 1\nsecrets: vault\n", `config.yaml:2: secrets: "vault" is not one of keyring, file`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

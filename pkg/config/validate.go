@@ -24,6 +24,8 @@ var (
 	Encryptions = []string{SSL, StartTLS, None}
 	AuthTypes   = []string{AuthBasic, AuthOAuth2}
 	OnReceived  = []string{OnReceivedHold, OnReceivedExec}
+	// SecretStores are the values of the top-level secrets field.
+	SecretStores = []string{"keyring", "file"}
 )
 
 // DateLayout is the format of secret_expires.
@@ -131,6 +133,9 @@ func (c *Config) Validate() error {
 		} else {
 			v.add("version", "%d is not supported by this mailport (it reads version %d)", c.Version, Version)
 		}
+	}
+	if c.Secrets != "" {
+		v.oneOf("secrets", c.Secrets, SecretStores)
 	}
 	for _, name := range sortedKeys(c.TokenConfigs) {
 		v.tokenConfig(name, c.TokenConfigs[name])
