@@ -106,6 +106,10 @@ func TestLoadRejectsBadConfigs(t *testing.T) {
 		{"misspelt field", goodHead + account("foldr: Inbox"), `config.yaml:22: accounts.acct.foldr: unknown field; did you mean folder? (known fields: enabled, type, protocol, host, port, encryption, auth, login, token_config, folder, on_received, exec, hold_dir, properties)`},
 		{"tab indent", goodHead + "  acct:\n\ttype: inbound\n", `config.yaml:17: a tab indents this line; YAML indents with spaces`},
 		{"tab indent after spaces", goodHead + "  acct:\n    type: inbound\n\tprotocol: imap\n", `config.yaml:18: a tab indents this line; YAML indents with spaces`},
+		{"unknown property", goodHead + account("properties: {tls_ca: /ca.pem}"), `config.yaml:22: accounts.acct.properties.tls_ca: unknown property; did you mean tls_ca_file? (known: allow_plaintext_auth, google.tokeninfo_url, graph_url, pop3.xoauth2.two_line, smtp.helo_name, tls_ca_file, tls_insecure)`},
+		{"host with space", goodHead + account("host: imap example.com"), `config.yaml:19: accounts.acct.host: "imap example.com" is not a host name or IP address`},
+		{"host URL", goodHead + account("host: imap://x.example.com"), `config.yaml:19: accounts.acct.host: "imap://x.example.com" is a URL, not a host name; set host: x.example.com (--host x.example.com)`},
+		{"host with port", goodHead + account("host: x.example.com:993"), `config.yaml:19: accounts.acct.host: "x.example.com:993" includes a port; set host: x.example.com and port: 993 (--host x.example.com --port 993)`},
 		{"secrets store", "version: 1\nsecrets: vault\n", `config.yaml:2: secrets: "vault" is not one of keyring, file`},
 	}
 	for _, tt := range tests {
@@ -283,5 +287,62 @@ func TestPresets(t *testing.T) {
 		if a.Protocol != tt.wantProto || a.Host != tt.wantHost || a.Encryption != tt.wantEnc || a.Auth != AuthOAuth2 || a.Port != 0 {
 			t.Errorf("%s %s %s: got %+v", tt.preset, tt.typ, tt.proto, a)
 		}
+	}
+}
+
+// A graph_url of Microsoft's Graph without its version gets /v1.0, and a
+// relative hold_dir is the config file's directory's, when a file is
+// loaded; the file itself is not changed.
+func TestLoadNormalisesGraphURLAndHoldDir(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	text := "version: 1\ntoken_configs:\n  ms:\n    provider: microsoft\n    client_id: 3f0c1a2b-1111-4222-8333-444455556666\n    base_url: https://login.microsoftonline.com/contoso.com/\n" +
+		"accounts:\n  g:\n    type: inbound\n    protocol: microsoft\n    login: a@contoso.com\n    token_config: ms\n    hold_dir: in/g\n    properties:\n      graph_url: https://graph.microsoft.com\n" +
+		"  p:\n    type: inbound\n    protocol: microsoft\n    login: b@contoso.com\n    token_config: ms\n    hold_dir: /abs/p\n    properties:\n      graph_url: http://127.0.0.1:8080\n"
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Accounts["g"].Property("graph_url", ""); got != "https://graph.microsoft.com/v1.0" {
+		t.Errorf("graph_url = %q, want https://graph.microsoft.com/v1.0", got)
+	}
+	if got := c.Accounts["p"].Property("graph_url", ""); got != "http://127.0.0.1:8080" {
+		t.Errorf("a test server's graph_url = %q, want it kept", got)
+	}
+	if got := c.Accounts["g"].HoldDir; got != filepath.Join(dir, "in", "g") {
+		t.Errorf("hold_dir = %q, want %q", got, filepath.Join(dir, "in", "g"))
+	}
+	if got := c.Accounts["p"].HoldDir; got != "/abs/p" {
+		t.Errorf("absolute hold_dir = %q", got)
+	}
+	if after, _ := os.ReadFile(path); string(after) != text {
+		t.Error("Load changed the file")
+	}
+	for in, want := range map[string]string{
+		"https://graph.microsoft.com/":     "https://graph.microsoft.com/v1.0",
+		"https://graph.microsoft.us":       "https://graph.microsoft.us/v1.0",
+		"https://graph.microsoft.com/beta": "https://graph.microsoft.com/beta",
+		"https://graph.microsoft.com/v1.0": "https://graph.microsoft.com/v1.0",
+		"https://proxy.example.com":        "https://proxy.example.com",
+		"https://GRAPH.microsoft.com":      "https://GRAPH.microsoft.com/v1.0",
+	} {
+		if got := NormalizeGraphURL(in); got != want {
+			t.Errorf("NormalizeGraphURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestClosest(t *testing.T) {
+	fields := []string{"enabled", "type", "protocol", "host", "port", "folder", "hold_dir", "properties"}
+	for in, want := range map[string]string{"foldr": "folder", "hostname": "host", "prot": "port", "xyzzy": "", "holddir": "hold_dir", "tls_ca": ""} {
+		if got := Closest(in, fields); got != want {
+			t.Errorf("Closest(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := Closest("tls_ca", PropertyNames()); got != "tls_ca_file" {
+		t.Errorf("Closest(tls_ca) = %q", got)
 	}
 }

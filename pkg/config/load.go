@@ -340,7 +340,21 @@ func (c *Config) applyDefaults(seen map[string]bool) {
 			a.Enabled = true
 		}
 		a.ApplyDefaults()
+		a.normalize(c.baseDir())
 	}
+}
+
+// baseDir is the absolute directory of the config file, against which a
+// relative hold_dir is resolved ("" without a path).
+func (c *Config) baseDir() string {
+	if c.Path == "" {
+		return ""
+	}
+	dir, err := filepath.Abs(filepath.Dir(c.Path))
+	if err != nil {
+		return ""
+	}
+	return dir
 }
 
 // ApplyDefaults fills the fields an account may leave empty: the

@@ -96,10 +96,12 @@ func placesOf(path string) []string {
 	return out
 }
 
-// SetAccount puts an account (new or changed) into the config and
-// validates the whole config with it. Nothing reaches the file until
+// SetAccount puts an account (new or changed) into the config, with
+// graph_url and hold_dir normalised (see NormalizeGraphURL; a relative
+// hold_dir is relative to the config file's directory), and validates the whole config with it. Nothing reaches the file until
 // Save, so a caller that gets an error simply does not save.
 func (c *Config) SetAccount(name string, a *Account) error {
+	a.normalize(c.baseDir())
 	c.Accounts[name] = a
 	c.unplace("accounts." + name)
 	return c.Validate()
@@ -256,6 +258,17 @@ func (v *validator) account(name string, a *Account) {
 		}
 		v.add(p+".host", "missing; set the %s's host name", server)
 	}
+	if a.Host != "" {
+		switch hp := CheckHost(a.Host); {
+		case hp == nil:
+		case hp.Kind == "url" && hp.Host != "":
+			v.add(p+".host", "%q is a URL, not a host name; %s", a.Host, hp.Fix())
+		case hp.Kind == "port":
+			v.add(p+".host", "%q includes a port; %s", a.Host, hp.Fix())
+		default:
+			v.add(p+".host", "%q is not a host name or IP address", a.Host)
+		}
+	}
 	if a.Login == "" {
 		v.add(p+".login", "missing; set the mailbox's login (usually its email address)")
 	}
@@ -296,8 +309,11 @@ func (v *validator) account(name string, a *Account) {
 	if a.Protocol == POP3 && a.Folder != "" && !strings.EqualFold(a.Folder, DefaultFolder) {
 		v.add(p+".folder", "%q: POP3 only reaches the inbox; use imap or microsoft for other folders", a.Folder)
 	}
-	for k, val := range a.Properties {
-		if isBoolProperty(k) && val != "true" && val != "false" {
+	for _, k := range sortedKeys(a.Properties) {
+		val := a.Properties[k]
+		if msg := UnknownProperty(k); msg != "" {
+			v.add(p+".properties."+k, "%s", msg)
+		} else if isBoolProperty(k) && val != "true" && val != "false" {
 			v.add(p+".properties."+k, "%q must be \"true\" or \"false\"", val)
 		}
 	}
