@@ -79,6 +79,11 @@ func TestChosenSecretStoreIsRecorded(t *testing.T) {
 	if readFile(t, path) != cfg {
 		t.Fatal("a command that does not write the config changed it")
 	}
+	// An unknown store is never recorded, even by a command that saves
+	// without opening the store.
+	if r := runNoFlag(t, map[string]string{"MAILPORT_SECRETS": "vault"}, "", nil, "--config", path, "account", "edit", "ci", "--folder", "Archive"); r.code != 0 || strings.Contains(readFile(t, path), "vault") {
+		t.Fatalf("edit with MAILPORT_SECRETS=vault: exit %d %s\n%s", r.code, r.err, readFile(t, path))
+	}
 	r = runNoFlag(t, map[string]string{"MAILPORT_SECRETS": "keyring"}, "", nil, "--config", path, "account", "edit", "ci", "--folder", "INBOX")
 	if r.code != 0 || !strings.Contains(readFile(t, path), "\nsecrets: keyring\n") {
 		t.Fatalf("edit with MAILPORT_SECRETS=keyring: exit %d %s\n%s", r.code, r.err, readFile(t, path))

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -145,9 +146,11 @@ func (f *Factory) loadConfig(mayCreate bool) (*config.Config, error) {
 			f.cfgErr = &ConfigError{Err: err}
 			return
 		}
-		if b := strings.ToLower(strings.TrimSpace(f.chosenBackend())); b != "" {
+		if b := strings.ToLower(strings.TrimSpace(f.chosenBackend())); slices.Contains(config.SecretStores, b) {
 			// Recorded by the next save, so later commands without
-			// --secrets or MAILPORT_SECRETS find the same secrets.
+			// --secrets or MAILPORT_SECRETS find the same secrets. An
+			// unknown name is refused when the store is opened, and never
+			// recorded.
 			c.Secrets = b
 		}
 		f.cfg = c
