@@ -9,8 +9,8 @@ import (
 )
 
 // A property key mailport does not read would silently do nothing: add
-// and edit refuse it naming the closest known key, and config validate
-// reports one in the file.
+// and edit refuse it naming the closest known key; one in the file fails
+// config validate and is a warning for other commands.
 func TestUnknownPropertyIsRefused(t *testing.T) {
 	e := newEnv(t)
 	e.mustRun("pw", "account", "add", "ci", "--type", "inbound", "--protocol", "imap", "--host", "imap.example.com", "--login", "ci@example.com", "--password-stdin")
@@ -27,7 +27,8 @@ func TestUnknownPropertyIsRefused(t *testing.T) {
 	if e.configText() != before {
 		t.Fatal("a refused --property changed the config")
 	}
-	// A file that has one: validate names it.
+	// A file that has one: validate fails naming it; other commands warn
+	// and go on (the file worked before), and KEY= removes it.
 	if err := os.WriteFile(e.config, []byte(strings.Replace(before, "    login: ci@example.com\n", "    login: ci@example.com\n    properties:\n      tls_ca: /etc/ca.pem\n", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -35,6 +36,19 @@ func TestUnknownPropertyIsRefused(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.err, "accounts.ci.properties.tls_ca: unknown property; did you mean tls_ca_file?") {
 		t.Fatalf("config validate: exit %d, stderr %q", r.code, r.err)
 	}
+	r = e.run("", "config", "validate", "--json")
+	if r.code != 2 || !strings.Contains(r.out, `"valid": false`) || !strings.Contains(r.out, `"field": "accounts.ci.properties.tls_ca"`) {
+		t.Fatalf("config validate --json: exit %d, stdout %q", r.code, r.out)
+	}
+	r = e.mustRun("", "account", "list")
+	if !strings.HasPrefix(r.err, "warning: config.yaml:") || !strings.Contains(r.err, "accounts.ci.properties.tls_ca: unknown property; did you mean tls_ca_file?") {
+		t.Fatalf("account list: stderr %q", r.err)
+	}
+	e.mustRun("", "account", "edit", "ci", "--property", "tls_ca=")
+	if strings.Contains(e.configText(), "tls_ca") {
+		t.Fatalf("tls_ca= did not remove it:\n%s", e.configText())
+	}
+	e.mustRun("", "config", "validate")
 }
 
 // --host takes a host name or an IP address; a URL, a host:port or words

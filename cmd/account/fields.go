@@ -74,7 +74,7 @@ func (fl *fields) check() error {
 		if !ok || strings.TrimSpace(k) == "" {
 			return cmdutil.FlagErrorf("--property %q: use KEY=VALUE, e.g. pop3.xoauth2.two_line=false", p)
 		}
-		// KEY= (remove) is never refused.
+		// KEY= (remove) is never refused: it clears a key an older file holds.
 		if msg := config.UnknownProperty(strings.TrimSpace(k)); msg != "" && v != "" {
 			return cmdutil.FlagErrorf("--property %s: %s", p, msg)
 		}

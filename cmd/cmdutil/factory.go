@@ -45,12 +45,14 @@ type Factory struct {
 	Verbose     bool
 	TraceFile   string
 
-	once    sync.Once
-	cfg     *config.Config
-	cfgErr  error
-	store   secret.Store
-	openErr error
-	sOnce   sync.Once
+	once sync.Once
+	// strictConfig: warnings of the config are errors (config validate).
+	strictConfig bool
+	cfg          *config.Config
+	cfgErr       error
+	store        secret.Store
+	openErr      error
+	sOnce        sync.Once
 
 	tOnce    sync.Once
 	trace    *os.File
@@ -153,9 +155,28 @@ func (f *Factory) loadConfig(mayCreate bool) (*config.Config, error) {
 			// recorded.
 			c.Secrets = b
 		}
+		if !f.strictConfig {
+			for _, w := range c.Warnings() {
+				fmt.Fprintf(f.IO.ErrOut, "warning: %s\n", w)
+			}
+		}
 		f.cfg = c
 	})
 	return f.cfg, f.cfgErr
+}
+
+// ConfigStrict is Config for config validate: the problems other commands
+// only warn about (config.Config.Warnings) are errors too.
+func (f *Factory) ConfigStrict() (*config.Config, error) {
+	f.strictConfig = true
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	if w := cfg.Warnings(); len(w) > 0 {
+		return nil, &ConfigError{Err: w}
+	}
+	return cfg, nil
 }
 
 // chosenBackend is the secret store named by --secrets or

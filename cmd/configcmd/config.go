@@ -64,7 +64,7 @@ func NewCmdConfig(f *cmdutil.Factory) *cobra.Command {
 			if err := f.RequireConfigFile(); err != nil {
 				return err
 			}
-			cfg, err := f.Config()
+			cfg, err := f.ConfigStrict()
 			var problems config.Errors
 			if err != nil && f.JSON && errors.As(err, &problems) {
 				// Scripts get the problems as data too; stderr and the

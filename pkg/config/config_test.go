@@ -106,7 +106,6 @@ func TestLoadRejectsBadConfigs(t *testing.T) {
 		{"misspelt field", goodHead + account("foldr: Inbox"), `config.yaml:22: accounts.acct.foldr: unknown field; did you mean folder? (known fields: enabled, type, protocol, host, port, encryption, auth, login, token_config, folder, on_received, exec, hold_dir, properties)`},
 		{"tab indent", goodHead + "  acct:\n\ttype: inbound\n", `config.yaml:17: a tab indents this line; YAML indents with spaces`},
 		{"tab indent after spaces", goodHead + "  acct:\n    type: inbound\n\tprotocol: imap\n", `config.yaml:18: a tab indents this line; YAML indents with spaces`},
-		{"unknown property", goodHead + account("properties: {tls_ca: /ca.pem}"), `config.yaml:22: accounts.acct.properties.tls_ca: unknown property; did you mean tls_ca_file? (known: allow_plaintext_auth, google.tokeninfo_url, graph_url, pop3.xoauth2.two_line, smtp.helo_name, tls_ca_file, tls_insecure)`},
 		{"host with space", goodHead + account("host: imap example.com"), `config.yaml:19: accounts.acct.host: "imap example.com" is not a host name or IP address`},
 		{"host URL", goodHead + account("host: imap://x.example.com"), `config.yaml:19: accounts.acct.host: "imap://x.example.com" is a URL, not a host name; set host: x.example.com (--host x.example.com)`},
 		{"host with port", goodHead + account("host: x.example.com:993"), `config.yaml:19: accounts.acct.host: "x.example.com:993" includes a port; set host: x.example.com and port: 993 (--host x.example.com --port 993)`},
@@ -344,5 +343,23 @@ func TestClosest(t *testing.T) {
 	}
 	if got := Closest("tls_ca", PropertyNames()); got != "tls_ca_file" {
 		t.Errorf("Closest(tls_ca) = %q", got)
+	}
+}
+
+// A property key mailport does not read is a warning, not an error: the
+// file loads (it worked before) and Warnings names the key, its line and
+// the closest known key.
+func TestUnknownPropertyIsAWarning(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(goodHead+account("properties: {tls_ca: /ca.pem}")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "config.yaml:22: accounts.acct.properties.tls_ca: unknown property; did you mean tls_ca_file? (known: allow_plaintext_auth, google.tokeninfo_url, graph_url, pop3.xoauth2.two_line, smtp.helo_name, tls_ca_file, tls_insecure)"
+	if w := c.Warnings(); len(w) != 1 || w[0].Error() != want {
+		t.Fatalf("warnings %v, want %s", w, want)
 	}
 }

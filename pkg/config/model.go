@@ -27,6 +27,8 @@ type Config struct {
 	doc *yaml.Node
 	// lines maps field paths to the line they were read from.
 	lines map[string]int
+	// warnings are the last validation's problems that do not stop mailport.
+	warnings Errors
 }
 
 // Providers.

@@ -39,11 +39,21 @@ func IsGUID(s string) bool { return guidPattern.MatchString(s) }
 
 // validator collects problems with their line numbers.
 type validator struct {
-	c    *Config
-	errs Errors
+	c     *Config
+	errs  Errors
+	warns Errors
 }
 
 func (v *validator) add(path, format string, args ...any) {
+	v.errs = append(v.errs, v.problem(path, format, args...))
+}
+
+// warn records a problem that does not stop mailport (see Warnings).
+func (v *validator) warn(path, format string, args ...any) {
+	v.warns = append(v.warns, v.problem(path, format, args...))
+}
+
+func (v *validator) problem(path, format string, args ...any) *FieldError {
 	e := &FieldError{Field: path, Msg: fmt.Sprintf(format, args...)}
 	// A missing field is reported at its entry's line; an entry that did
 	// not come from the file (added or changed by a command) has none.
@@ -55,7 +65,7 @@ func (v *validator) add(path, format string, args ...any) {
 			}
 		}
 	}
-	v.errs = append(v.errs, e)
+	return e
 }
 
 func (v *validator) oneOf(path, value string, choices []string) bool {
@@ -96,6 +106,11 @@ func placesOf(path string) []string {
 	return out
 }
 
+// Warnings are the problems of the last Validate (or Load) that do not
+// stop mailport: property keys it does not read. config validate reports
+// them as problems.
+func (c *Config) Warnings() Errors { return c.warnings }
+
 // SetAccount puts an account (new or changed) into the config, with
 // graph_url and hold_dir normalised (see NormalizeGraphURL; a relative
 // hold_dir is relative to the config file's directory), and validates the whole config with it. Nothing reaches the file until
@@ -126,7 +141,8 @@ func (c *Config) unplace(entry string) {
 }
 
 // Validate checks every field, cross-reference and combination and
-// reports all problems at once as Errors.
+// reports all problems at once as Errors. Problems that do not stop
+// mailport are kept for Warnings.
 func (c *Config) Validate() error {
 	v := &validator{c: c}
 	if c.Version != Version && (len(c.TokenConfigs) > 0 || len(c.Accounts) > 0 || c.doc != nil) {
@@ -145,6 +161,7 @@ func (c *Config) Validate() error {
 	for _, name := range sortedKeys(c.Accounts) {
 		v.account(name, c.Accounts[name])
 	}
+	c.warnings = v.warns
 	if len(v.errs) > 0 {
 		return v.errs
 	}
@@ -312,7 +329,10 @@ func (v *validator) account(name string, a *Account) {
 	for _, k := range sortedKeys(a.Properties) {
 		val := a.Properties[k]
 		if msg := UnknownProperty(k); msg != "" {
-			v.add(p+".properties."+k, "%s", msg)
+			// A key mailport does not read does nothing: config validate
+			// fails on it, other commands warn and go on (a file that
+			// worked before keeps working).
+			v.warn(p+".properties."+k, "%s", msg)
 		} else if isBoolProperty(k) && val != "true" && val != "false" {
 			v.add(p+".properties."+k, "%q must be \"true\" or \"false\"", val)
 		}
