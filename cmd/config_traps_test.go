@@ -57,9 +57,10 @@ func TestHostMustBeAHostName(t *testing.T) {
 	e := newEnv(t)
 	base := []string{"account", "add", "x", "--type", "inbound", "--protocol", "imap", "--login", "x@example.com"}
 	for host, want := range map[string]string{
-		"imap example.com":     `error: --host "imap example.com" is not a host name or IP address`,
-		"imap://x.example.com": `error: --host "imap://x.example.com" is a URL, not a host name: pass --host x.example.com`,
-		"x.example.com:993":    `error: --host "x.example.com:993" includes a port: pass --host x.example.com --port 993`,
+		"imap example.com":          `error: --host "imap example.com" is not a host name or IP address`,
+		"imap://x.example.com":      `error: --host "imap://x.example.com" is a URL, not a host name: pass --host x.example.com`,
+		"x.example.com:993":         `error: --host "x.example.com:993" includes a port: pass --host x.example.com --port 993`,
+		"imaps://x.example.com:993": `error: --host "imaps://x.example.com:993" is a URL, not a host name: pass --host x.example.com --port 993`,
 	} {
 		r := e.run("", append(base, "--host", host)...)
 		if r.code != 2 || !strings.HasPrefix(r.err, want+"\n") {

@@ -84,6 +84,8 @@ func (fl *fields) check() error {
 		case hp == nil:
 		case hp.Kind == "port":
 			return cmdutil.FlagErrorf("--host %q includes a port: pass --host %s --port %s", h, hp.Host, hp.Port)
+		case hp.Kind == "url" && hp.Host != "" && hp.Port != "":
+			return cmdutil.FlagErrorf("--host %q is a URL, not a host name: pass --host %s --port %s", h, hp.Host, hp.Port)
 		case hp.Kind == "url" && hp.Host != "":
 			return cmdutil.FlagErrorf("--host %q is a URL, not a host name: pass --host %s", h, hp.Host)
 		default:
