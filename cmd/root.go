@@ -54,8 +54,8 @@ Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configurati
 	// --version prints the same line as `mailport version`.
 	root.SetVersionTemplate(build.String() + "\n")
 	pf := root.PersistentFlags()
-	pf.StringVar(&f.ConfigFlag, "config", "", "config `FILE` (default $MAILPORT_CONFIG, else <user config dir>/mailport/config.yaml)")
-	cmdutil.EnumVar(root, pf, &f.SecretsFlag, "secrets", "", "secret store: keyring or file (default $MAILPORT_SECRETS, else keyring)", cmdutil.EnumSecrets)
+	pf.StringVar(&f.ConfigFlag, "config", "", "config `FILE` (default $MAILPORT_CONFIG, else <user config dir>/mailport/config.yaml); a named file must exist, except for account add and token-config add")
+	cmdutil.EnumVar(root, pf, &f.SecretsFlag, "secrets", "", "secret store: keyring or file (default $MAILPORT_SECRETS, else the config's secrets field, else keyring); recorded in the config by commands that save it", cmdutil.EnumSecrets)
 	pf.BoolVar(&f.JSON, "json", false, "print results as JSON")
 	pf.BoolVar(&f.NoInput, "no-input", false, "never prompt; fail listing what is missing instead")
 	pf.BoolVarP(&f.Verbose, "verbose", "v", false, "show the protocol transcript (secrets redacted) on stderr, unless --trace names a file")

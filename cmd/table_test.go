@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -90,6 +91,9 @@ func TestListTablesOnATerminalAndPiped(t *testing.T) {
 // piped, it prints nothing at all.
 func TestEmptyListsOnATerminal(t *testing.T) {
 	e := newEnv(t)
+	if err := os.WriteFile(e.config, []byte("version: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		args []string
 		hint string

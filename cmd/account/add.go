@@ -40,7 +40,12 @@ Presets fill host, protocol, encryption and auth:
 
 A password (auth basic) is read from stdin (--password-stdin), a named environment variable
 (--password-env VAR) or a hidden prompt, and kept in the secret store. CI jobs may instead set
-MAILPORT_PASSWORD_<ACCOUNT> at run time.`,
+MAILPORT_PASSWORD_<ACCOUNT> at run time; with --no-input and none of these, add fails naming
+what is missing.
+
+--host is a host name or IP address (no scheme, no :port; use --port). The office365, gmail
+and outlook presets need an email address as --login. A relative --hold-dir is stored absolute
+(the working directory's), so a fetch from cron finds it.`,
 		Example: `  # a Microsoft 365 inbound account read through Microsoft Graph
   mailport account add support --preset office365 --type inbound \
       --login support@contoso.com --token-config ms365 --folder Inbox/Endpoint
@@ -80,7 +85,7 @@ func addRun(opts *AddOptions) error {
 	if !config.ValidName(opts.Name) {
 		return cmdutil.FlagErrorf("invalid name %q: use letters, digits, '.', '_' and '-'", opts.Name)
 	}
-	cfg, err := f.Config()
+	cfg, err := f.ConfigForAdd()
 	if err != nil {
 		return err
 	}
@@ -117,8 +122,14 @@ func addRun(opts *AddOptions) error {
 	if a.Login == "" {
 		missing = append(missing, "--login")
 	}
+	if f.NoInput && needsPassword(a) && !fl.Password.Given() && f.Getenv(secret.EnvName(secret.EnvPasswordPrefix, opts.Name)) == "" {
+		missing = append(missing, "a password (--password-stdin or --password-env VAR)")
+	}
 	if len(missing) > 0 {
 		return cmdutil.FlagErrorf("missing %s: pass them as flags, or run on a terminal without --no-input to be asked", strings.Join(missing, ", "))
+	}
+	if needsAddress[opts.Preset] != "" && a.Login != "" && !strings.Contains(a.Login, "@") {
+		return cmdutil.FlagErrorf("--login %q: the %s preset signs in with an email address, e.g. %s@%s", a.Login, opts.Preset, a.Login, needsAddress[opts.Preset])
 	}
 	a.ApplyDefaults()
 	_, had := cfg.Accounts[opts.Name]
@@ -178,6 +189,18 @@ func addRun(opts *AddOptions) error {
 		fmt.Fprintf(f.IO.Out, "No password stored: set %s at run time or run `mailport account edit %s --password-stdin`\n", secret.EnvName(secret.EnvPasswordPrefix, opts.Name), opts.Name)
 	}
 	return nil
+}
+
+// needsAddress are the presets whose servers sign in with an email
+// address, with an example domain.
+var needsAddress = map[string]string{config.PresetOffice365: "contoso.com", config.PresetGmail: "gmail.com", config.PresetOutlook: "outlook.com"}
+
+// needsPassword reports whether an account being added will use auth
+// basic (given, or the default without a token config).
+func needsPassword(a *config.Account) bool {
+	b := *a
+	b.ApplyDefaults()
+	return b.Auth == config.AuthBasic
 }
 
 // deleteSecrets forgets what an account owns; errors are ignored because

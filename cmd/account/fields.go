@@ -1,6 +1,7 @@
 package account
 
 import (
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -33,7 +34,7 @@ func (fl *fields) bind(cmd *cobra.Command) {
 	f := cmd.Flags()
 	cmdutil.EnumVar(cmd, f, &fl.Type, "type", "", "inbound or outbound", cmdutil.EnumType)
 	cmdutil.EnumVar(cmd, f, &fl.Protocol, "protocol", "", "imap, pop3, microsoft (Graph) or smtp", cmdutil.EnumProtocol)
-	f.StringVar(&fl.Host, "host", "", "server host name (not needed for microsoft)")
+	f.StringVar(&fl.Host, "host", "", "server host name or IP address, no scheme or port (not needed for microsoft)")
 	f.IntVar(&fl.Port, "port", 0, "server port (0: the protocol's default for the encryption)")
 	cmdutil.EnumVar(cmd, f, &fl.Encryption, "encryption", "", "ssl (alias tls), starttls or none (default ssl; starttls for smtp)", cmdutil.EnumEncryption)
 	cmdutil.EnumVar(cmd, f, &fl.Auth, "auth", "", "basic (password) or oauth2 (default oauth2 with --token-config)", cmdutil.EnumAuth)
@@ -42,8 +43,8 @@ func (fl *fields) bind(cmd *cobra.Command) {
 	f.StringVar(&fl.Folder, "folder", "", "inbound folder path, e.g. Inbox/Endpoint (default INBOX)")
 	cmdutil.EnumVar(cmd, f, &fl.OnReceived, "on-received", "", "what fetch does with mail: hold (into a directory) or exec (run a command)", cmdutil.EnumOnReceived)
 	f.StringVar(&fl.Exec, "exec", "", "command run for each message with on-received exec")
-	f.StringVar(&fl.HoldDir, "hold-dir", "", "default target directory of mailport fetch")
-	f.StringArrayVar(&fl.Properties, "property", nil, "protocol switch `KEY=VALUE` (repeatable; KEY= removes), e.g. pop3.xoauth2.two_line=false")
+	f.StringVar(&fl.HoldDir, "hold-dir", "", "default target directory of mailport fetch (stored absolute: a relative DIR is the working directory's)")
+	f.StringArrayVar(&fl.Properties, "property", nil, "protocol switch `KEY=VALUE` (repeatable; KEY= removes), e.g. pop3.xoauth2.two_line=false; unknown keys are refused")
 	f.BoolVar(&fl.Password.Stdin, "password-stdin", false, "read the password (auth basic) from stdin")
 	f.StringVar(&fl.Password.EnvVar, "password-env", "", "read the password (auth basic) from the environment variable `VAR`")
 	fl.changed = f.Changed
@@ -69,8 +70,26 @@ func (fl *fields) check() error {
 		return cmdutil.FlagErrorf("--port: %d is out of range; use 0 for the default or 1-65535", fl.Port)
 	}
 	for _, p := range fl.Properties {
-		if k, _, ok := strings.Cut(p, "="); !ok || strings.TrimSpace(k) == "" {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || strings.TrimSpace(k) == "" {
 			return cmdutil.FlagErrorf("--property %q: use KEY=VALUE, e.g. pop3.xoauth2.two_line=false", p)
+		}
+		// KEY= (remove) is never refused: it clears a key an older file holds.
+		if msg := config.UnknownProperty(strings.TrimSpace(k)); msg != "" && v != "" {
+			return cmdutil.FlagErrorf("--property %s: %s", p, msg)
+		}
+	}
+	if h := strings.TrimSpace(fl.Host); fl.changed("host") && h != "" {
+		switch hp := config.CheckHost(h); {
+		case hp == nil:
+		case hp.Kind == "port":
+			return cmdutil.FlagErrorf("--host %q includes a port: pass --host %s --port %s", h, hp.Host, hp.Port)
+		case hp.Kind == "url" && hp.Host != "" && hp.Port != "":
+			return cmdutil.FlagErrorf("--host %q is a URL, not a host name: pass --host %s --port %s", h, hp.Host, hp.Port)
+		case hp.Kind == "url" && hp.Host != "":
+			return cmdutil.FlagErrorf("--host %q is a URL, not a host name: pass --host %s", h, hp.Host)
+		default:
+			return cmdutil.FlagErrorf("--host %q is not a host name or IP address", h)
 		}
 	}
 	return nil
@@ -93,7 +112,7 @@ func (fl *fields) apply(a *config.Account) {
 	set("folder", &a.Folder, fl.Folder)
 	set("on-received", &a.OnReceived, fl.OnReceived)
 	set("exec", &a.Exec, fl.Exec)
-	set("hold-dir", &a.HoldDir, fl.HoldDir)
+	set("hold-dir", &a.HoldDir, absDir(fl.HoldDir))
 	if fl.changed("port") {
 		a.Port = fl.Port
 	}
@@ -112,4 +131,17 @@ func (fl *fields) apply(a *config.Account) {
 	if len(a.Properties) == 0 {
 		a.Properties = nil
 	}
+}
+
+// absDir makes a --hold-dir absolute against the working directory, as
+// the shell it was typed in means it, so a fetch from cron (which runs
+// elsewhere) writes to the same place.
+func absDir(dir string) string {
+	if dir == "" || filepath.IsAbs(dir) {
+		return dir
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
 }

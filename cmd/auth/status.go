@@ -33,7 +33,9 @@ refreshable), NOT AUTHENTICATED, NEEDS REAUTH, PASSWORD SET, NO PASSWORD or DISA
 access token's expiry, the user it is for, the granted scopes, and a warning when the token
 config's client secret expires within 30 days, and for an inbound account its last fetch (time,
 messages, error; into its hold_dir or a --to directory). No server is contacted: run mailport
-test for that.`,
+test for that. An account whose secret cannot be read (a locked keyring, a damaged secrets
+file) is listed as ERROR with the reason; the other accounts are still shown, and the exit
+code is 1.`,
 		Example: `  mailport status
   mailport status support --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -61,10 +63,46 @@ func statusRun(opts *StatusOptions) error {
 	if err != nil {
 		return err
 	}
-	list, err := m.StatusAll(opts.Accounts...)
-	if err != nil {
+	// A secret that cannot be read (a locked keyring, a damaged secrets
+	// file entry) is that account's row, not the end of the listing.
+	names := opts.Accounts
+	if len(names) == 0 {
+		names = cmdutil.SortedNames(cfg.Accounts)
+	}
+	list := make([]*oauth.Status, 0, len(names))
+	failed := 0
+	for _, name := range names {
+		st, err := m.Inspect(name)
+		if err != nil {
+			failed++
+			a := cfg.Accounts[name]
+			st = &oauth.Status{Account: name, State: StateError, Cause: err.Error()}
+			if a != nil {
+				st.Auth = a.Auth
+			}
+		}
+		list = append(list, st)
+	}
+	if err := printStatus(f, cfg, list); err != nil {
 		return err
 	}
+	if failed > 0 {
+		if f.JSON { // the table's notes are not printed with --json
+			for _, st := range list {
+				if st.State == StateError {
+					fmt.Fprintf(f.IO.ErrOut, "%s: error: %s\n", st.Account, st.Cause)
+				}
+			}
+		}
+		return cmdutil.ErrSilent // each failure is in its row's note
+	}
+	return nil
+}
+
+// StateError is the state of an account whose secrets could not be read.
+const StateError oauth.State = "ERROR"
+
+func printStatus(f *cmdutil.Factory, cfg *config.Config, list []*oauth.Status) error {
 	fetches := lastFetches(cfg, list)
 	if f.JSON {
 		out := make([]statusJSON, len(list))
@@ -82,7 +120,9 @@ func statusRun(opts *StatusOptions) error {
 	var notes []string
 	for _, st := range list {
 		t.Row(st.Account, string(st.State), dash(st.User), expiry(st, now), dash(strings.Join(st.Scopes, " ")))
-		if st.Cause != "" && st.State != oauth.StateAuthenticated {
+		if st.State == StateError {
+			notes = append(notes, fmt.Sprintf("%s: error: %s", st.Account, st.Cause))
+		} else if st.Cause != "" && st.State != oauth.StateAuthenticated {
 			notes = append(notes, fmt.Sprintf("%s: %s", st.Account, st.Cause))
 		}
 		for _, w := range st.Warnings {

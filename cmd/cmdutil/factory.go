@@ -4,11 +4,15 @@
 package cmdutil
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,12 +45,14 @@ type Factory struct {
 	Verbose     bool
 	TraceFile   string
 
-	once    sync.Once
-	cfg     *config.Config
-	cfgErr  error
-	store   secret.Store
-	openErr error
-	sOnce   sync.Once
+	once sync.Once
+	// strictConfig: warnings of the config are errors (config validate).
+	strictConfig bool
+	cfg          *config.Config
+	cfgErr       error
+	store        secret.Store
+	openErr      error
+	sOnce        sync.Once
 
 	tOnce    sync.Once
 	trace    *os.File
@@ -75,39 +81,113 @@ func NewFactory() *Factory {
 // ConfigPath is --config, else $MAILPORT_CONFIG, else
 // <user config dir>/mailport/config.yaml.
 func (f *Factory) ConfigPath() (string, error) {
+	p, _, err := f.configPath()
+	return p, err
+}
+
+// configPath is ConfigPath and the way the path was named: "--config",
+// "MAILPORT_CONFIG", or "" for the default location.
+func (f *Factory) configPath() (path, namedBy string, err error) {
 	if f.ConfigFlag != "" {
-		return f.ConfigFlag, nil
+		return f.ConfigFlag, "--config", nil
 	}
 	if p := f.Getenv("MAILPORT_CONFIG"); p != "" {
-		return p, nil
+		return p, "MAILPORT_CONFIG", nil
 	}
 	dir, err := os.UserConfigDir()
 	if err != nil {
-		return "", &ConfigError{Err: fmt.Errorf("no config location: %v; pass --config FILE or set MAILPORT_CONFIG", err)}
+		return "", "", &ConfigError{Err: fmt.Errorf("no config location: %v; pass --config FILE or set MAILPORT_CONFIG", err)}
 	}
-	return filepath.Join(dir, "mailport", "config.yaml"), nil
+	return filepath.Join(dir, "mailport", "config.yaml"), "", nil
 }
 
-// Config loads and validates the config once. Problems are a *ConfigError (exit 2).
+// Config loads and validates the config once. Problems are a
+// *ConfigError (exit 2). A file named by --config or MAILPORT_CONFIG that
+// does not exist is such a problem: acting on an empty config would hide
+// a typo in the path. A missing file at the default location is an empty
+// config, so a first-time user gets "no accounts yet".
 func (f *Factory) Config() (*config.Config, error) {
+	return f.loadConfig(false)
+}
+
+// ConfigForAdd is Config for the commands that create the file (account
+// add, token-config add): a missing file is an empty config wherever it is.
+func (f *Factory) ConfigForAdd() (*config.Config, error) {
+	return f.loadConfig(true)
+}
+
+// RequireConfigFile fails, as a *ConfigError, when there is no file at
+// the config path, wherever the path came from (config validate).
+func (f *Factory) RequireConfigFile() error {
+	path, namedBy, err := f.configPath()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if namedBy != "" {
+			return missingConfig(path, namedBy)
+		}
+		return &ConfigError{Err: fmt.Errorf("no config at %s: add an account with `mailport account add` to create it, or name another file with --config or MAILPORT_CONFIG", path)}
+	}
+	return nil
+}
+
+func missingConfig(path, namedBy string) error {
+	return &ConfigError{Err: fmt.Errorf("no config at %s: check --config or MAILPORT_CONFIG (%s names it; account add and token-config add create it)", path, namedBy)}
+}
+
+func (f *Factory) loadConfig(mayCreate bool) (*config.Config, error) {
 	f.once.Do(func() {
-		path, err := f.ConfigPath()
+		path, namedBy, err := f.configPath()
 		if err != nil {
 			f.cfgErr = err
 			return
+		}
+		if namedBy != "" && !mayCreate {
+			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+				f.cfgErr = missingConfig(path, namedBy)
+				return
+			}
 		}
 		c, err := config.Load(path)
 		if err != nil {
 			f.cfgErr = &ConfigError{Err: err}
 			return
 		}
+		if b := strings.ToLower(strings.TrimSpace(f.chosenBackend())); slices.Contains(config.SecretStores, b) {
+			// Recorded by the next save, so later commands without
+			// --secrets or MAILPORT_SECRETS find the same secrets. An
+			// unknown name is refused when the store is opened, and never
+			// recorded.
+			c.Secrets = b
+		}
+		if !f.strictConfig {
+			for _, w := range c.Warnings() {
+				fmt.Fprintf(f.IO.ErrOut, "warning: %s\n", w)
+			}
+		}
 		f.cfg = c
 	})
 	return f.cfg, f.cfgErr
 }
 
-// SecretsBackend is --secrets, else $MAILPORT_SECRETS, else keyring.
-func (f *Factory) SecretsBackend() string {
+// ConfigStrict is Config for config validate: the problems other commands
+// only warn about (config.Config.Warnings) are errors too.
+func (f *Factory) ConfigStrict() (*config.Config, error) {
+	f.strictConfig = true
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	if w := cfg.Warnings(); len(w) > 0 {
+		return nil, &ConfigError{Err: w}
+	}
+	return cfg, nil
+}
+
+// chosenBackend is the secret store named by --secrets or
+// $MAILPORT_SECRETS, "" when neither is set.
+func (f *Factory) chosenBackend() string {
 	if f.SecretsFlag != "" {
 		return f.SecretsFlag
 	}
@@ -116,6 +196,18 @@ func (f *Factory) SecretsBackend() string {
 			return c
 		}
 		return b // secret.Open names the allowed values
+	}
+	return ""
+}
+
+// SecretsBackend is --secrets, else $MAILPORT_SECRETS, else the config's
+// secrets field, else keyring.
+func (f *Factory) SecretsBackend() string {
+	if b := f.chosenBackend(); b != "" {
+		return b
+	}
+	if cfg, err := f.Config(); err == nil && cfg.Secrets != "" {
+		return cfg.Secrets
 	}
 	return "keyring"
 }

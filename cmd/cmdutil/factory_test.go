@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -14,8 +15,12 @@ import (
 // refresh token is redeemed once per run.
 func TestOneTokenManagerPerProcess(t *testing.T) {
 	ios, _, _, _ := iostreams.Test()
+	cfgPath := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte("version: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	f := &Factory{IO: ios, Getenv: func(string) string { return "" }, Now: time.Now,
-		ConfigFlag: filepath.Join(t.TempDir(), "config.yaml"),
+		ConfigFlag: cfgPath,
 		OpenStore:  func(string, string) (secret.Store, error) { return secret.NewMemory(), nil }}
 	m1, err := f.OAuth()
 	if err != nil {

@@ -56,12 +56,15 @@ func NewCmdConfig(f *cmdutil.Factory) *cobra.Command {
 	}, &cobra.Command{
 		Use:   "validate",
 		Short: "Check the config file: every field, reference and combination",
-		Long:  "Check the config file and report every problem at once, each with its file, line and field. Exit 0 when valid, 2 otherwise. With --json the result, problems included, is also printed as JSON.",
+		Long:  "Check the config file and report every problem at once, each with its file, line and field. Exit 0 when valid, 2 otherwise (a missing file included). With --json the result, problems included, is also printed as JSON.",
 		Example: `  mailport config validate
   mailport --config ./ci.yaml config validate`,
 		Args: cmdutil.ExactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := f.Config()
+			if err := f.RequireConfigFile(); err != nil {
+				return err
+			}
+			cfg, err := f.ConfigStrict()
 			var problems config.Errors
 			if err != nil && f.JSON && errors.As(err, &problems) {
 				// Scripts get the problems as data too; stderr and the

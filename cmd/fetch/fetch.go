@@ -67,7 +67,9 @@ func NewCmdFetch(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 		Long: `Fetch the messages of an inbound account (IMAP, POP3 or Microsoft Graph) into a directory:
 one file per message, byte for byte as the server sent it, named
 <received date>_<server id>.eml (--format eml, the default) or delivered into a Maildir's
-new/ (--format maildir). --to defaults to the account's hold_dir.
+new/ (--format maildir). --to defaults to the account's hold_dir. A directory that holds
+the other format (a Maildir's cur/ new/ tmp/ for eml, .eml files for maildir) is refused
+(exit 2): fetch it with its own format or choose another directory.
 
 Nothing is lost and nothing is fetched twice, even when the fetch is killed: each message is
 streamed to a temporary file, synced and renamed into place, then recorded in the state file
@@ -264,6 +266,10 @@ func run(ctx context.Context, opts *Options) error {
 		}
 		st, err := store.Open(j.dir, store.Options{Format: store.Format(opts.Format), Wait: opts.Wait})
 		if err != nil {
+			var fe *store.FormatError
+			if errors.As(err, &fe) {
+				return &cmdutil.FlagError{Err: errors.New(fe.Describe(j.dir))}
+			}
 			var le *store.LockedError
 			if errors.As(err, &le) {
 				if le.Waited == 0 {

@@ -77,7 +77,7 @@ func addRun(opts *AddOptions) error {
 	if !config.ValidName(opts.Name) {
 		return cmdutil.FlagErrorf("invalid name %q: use letters, digits, '.', '_' and '-'", opts.Name)
 	}
-	cfg, err := f.Config()
+	cfg, err := f.ConfigForAdd()
 	if err != nil {
 		return err
 	}

@@ -59,12 +59,12 @@ func TestLoadRejectsBadConfigs(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"bad yaml", "version: 1\naccounts: [\n", `config.yaml:2: invalid YAML: did not find expected node content`},
-		{"unknown top key", "version: 1\nacounts: {}\n", `config.yaml:2: acounts: unknown field (known fields: version, token_configs, accounts)`},
+		{"unknown top key", "version: 1\nacounts: {}\n", `config.yaml:2: acounts: unknown field; did you mean accounts? (known fields: version, secrets, token_configs, accounts)`},
 		{"version string", "version: one\n", `config.yaml:1: version: "one" is not a whole number`},
 		{"version 2", "version: 2\naccounts: {}\n", `config.yaml:1: version: 2 is not supported by this mailport (it reads version 1)`},
 		{"version missing", "accounts:\n" + account(), `config.yaml:1: version: missing; add "version: 1" at the top of the file`},
 		{"encryption tls", goodHead + account("encryption: tls"), `config.yaml:22: accounts.acct.encryption: "tls" is not one of ssl, starttls, none`},
-		{"unknown account key", goodHead + account("hostname: x"), `config.yaml:22: accounts.acct.hostname: unknown field (known fields: enabled, type, protocol, host, port, encryption, auth, login, token_config, folder, on_received, exec, hold_dir, properties)`},
+		{"unknown account key", goodHead + account("hostname: x"), `config.yaml:22: accounts.acct.hostname: unknown field; did you mean host? (known fields: enabled, type, protocol, host, port, encryption, auth, login, token_config, folder, on_received, exec, hold_dir, properties)`},
 		{"port text", goodHead + account("port: abc"), `config.yaml:22: accounts.acct.port: "abc" is not a whole number`},
 		{"port range", goodHead + account("port: 70000"), `config.yaml:22: accounts.acct.port: 70000 is out of range; use 0 for the default port or 1-65535`},
 		{"port negative", goodHead + account("port: -1"), `config.yaml:22: accounts.acct.port: -1 is out of range; use 0 for the default port or 1-65535`},
@@ -100,7 +100,16 @@ func TestLoadRejectsBadConfigs(t *testing.T) {
 		{"redirect remote", strings.Replace(goodHead, "    inbound: true\n", "    inbound: true\n    redirect_url: http://phixflowhost.com/phixflow/receiveTokenAuthentication.htm\n", 1), `config.yaml:9: token_configs.ms365.redirect_url: "http://phixflowhost.com/phixflow/receiveTokenAuthentication.htm" must point at this machine (localhost or 127.0.0.1) so mailport can receive the redirect; register that URL in the app too`},
 		{"generic no token url", "version: 1\ntoken_configs:\n  x:\n    provider: generic\n    client_id: abc\n    auth_url: https://idp.example.com/auth\n", `config.yaml:3: token_configs.x.token_url: missing; a generic provider needs its token endpoint URL`},
 		{"scopes mapping", strings.Replace(goodHead, "scopes: [user.read, mail.read]", "scopes: {a: b}", 1), `config.yaml:7: token_configs.ms365.scopes: must be a list of strings, not a mapping`},
-		{"duplicate account", goodHead + account() + account(), `config.yaml:22: accounts.acct: defined twice`},
+		{"duplicate account", goodHead + account() + account(), `config.yaml:22: accounts.acct: defined twice (first at line 16)`},
+		{"duplicate field", goodHead + account("folder: a", "folder: b"), `config.yaml:23: accounts.acct.folder: defined twice (first at line 22)`},
+		{"duplicate property", goodHead + account("properties: {tls_insecure: \"true\", tls_insecure: \"false\"}"), `config.yaml:22: accounts.acct.properties.tls_insecure: defined twice (first at line 22)`},
+		{"misspelt field", goodHead + account("foldr: Inbox"), `config.yaml:22: accounts.acct.foldr: unknown field; did you mean folder? (known fields: enabled, type, protocol, host, port, encryption, auth, login, token_config, folder, on_received, exec, hold_dir, properties)`},
+		{"tab indent", goodHead + "  acct:\n\ttype: inbound\n", `config.yaml:17: a tab indents this line; YAML indents with spaces`},
+		{"tab indent after spaces", goodHead + "  acct:\n    type: inbound\n\tprotocol: imap\n", `config.yaml:18: a tab indents this line; YAML indents with spaces`},
+		{"host with space", goodHead + account("host: imap example.com"), `config.yaml:19: accounts.acct.host: "imap example.com" is not a host name or IP address`},
+		{"host URL", goodHead + account("host: imap://x.example.com"), `config.yaml:19: accounts.acct.host: "imap://x.example.com" is a URL, not a host name; set host: x.example.com (--host x.example.com)`},
+		{"host with port", goodHead + account("host: x.example.com:993"), `config.yaml:19: accounts.acct.host: "x.example.com:993" includes a port; set host: x.example.com and port: 993 (--host x.example.com --port 993)`},
+		{"secrets store", "version: 1\nsecrets: vault\n", `config.yaml:2: secrets: "vault" is not one of keyring, file`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -277,5 +286,80 @@ func TestPresets(t *testing.T) {
 		if a.Protocol != tt.wantProto || a.Host != tt.wantHost || a.Encryption != tt.wantEnc || a.Auth != AuthOAuth2 || a.Port != 0 {
 			t.Errorf("%s %s %s: got %+v", tt.preset, tt.typ, tt.proto, a)
 		}
+	}
+}
+
+// A graph_url of Microsoft's Graph without its version gets /v1.0, and a
+// relative hold_dir is the config file's directory's, when a file is
+// loaded; the file itself is not changed.
+func TestLoadNormalisesGraphURLAndHoldDir(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	text := "version: 1\ntoken_configs:\n  ms:\n    provider: microsoft\n    client_id: 3f0c1a2b-1111-4222-8333-444455556666\n    base_url: https://login.microsoftonline.com/contoso.com/\n" +
+		"accounts:\n  g:\n    type: inbound\n    protocol: microsoft\n    login: a@contoso.com\n    token_config: ms\n    hold_dir: in/g\n    properties:\n      graph_url: https://graph.microsoft.com\n" +
+		"  p:\n    type: inbound\n    protocol: microsoft\n    login: b@contoso.com\n    token_config: ms\n    hold_dir: /abs/p\n    properties:\n      graph_url: http://127.0.0.1:8080\n"
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Accounts["g"].Property("graph_url", ""); got != "https://graph.microsoft.com/v1.0" {
+		t.Errorf("graph_url = %q, want https://graph.microsoft.com/v1.0", got)
+	}
+	if got := c.Accounts["p"].Property("graph_url", ""); got != "http://127.0.0.1:8080" {
+		t.Errorf("a test server's graph_url = %q, want it kept", got)
+	}
+	if got := c.Accounts["g"].HoldDir; got != filepath.Join(dir, "in", "g") {
+		t.Errorf("hold_dir = %q, want %q", got, filepath.Join(dir, "in", "g"))
+	}
+	if got := c.Accounts["p"].HoldDir; got != "/abs/p" {
+		t.Errorf("absolute hold_dir = %q", got)
+	}
+	if after, _ := os.ReadFile(path); string(after) != text {
+		t.Error("Load changed the file")
+	}
+	for in, want := range map[string]string{
+		"https://graph.microsoft.com/":     "https://graph.microsoft.com/v1.0",
+		"https://graph.microsoft.us":       "https://graph.microsoft.us/v1.0",
+		"https://graph.microsoft.com/beta": "https://graph.microsoft.com/beta",
+		"https://graph.microsoft.com/v1.0": "https://graph.microsoft.com/v1.0",
+		"https://proxy.example.com":        "https://proxy.example.com",
+		"https://GRAPH.microsoft.com":      "https://GRAPH.microsoft.com/v1.0",
+	} {
+		if got := NormalizeGraphURL(in); got != want {
+			t.Errorf("NormalizeGraphURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestClosest(t *testing.T) {
+	fields := []string{"enabled", "type", "protocol", "host", "port", "folder", "hold_dir", "properties"}
+	for in, want := range map[string]string{"foldr": "folder", "hostname": "host", "prot": "port", "xyzzy": "", "holddir": "hold_dir", "tls_ca": ""} {
+		if got := Closest(in, fields); got != want {
+			t.Errorf("Closest(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := Closest("tls_ca", PropertyNames()); got != "tls_ca_file" {
+		t.Errorf("Closest(tls_ca) = %q", got)
+	}
+}
+
+// A property key mailport does not read is a warning, not an error: the
+// file loads (it worked before) and Warnings names the key, its line and
+// the closest known key.
+func TestUnknownPropertyIsAWarning(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(goodHead+account("properties: {tls_ca: /ca.pem}")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "config.yaml:22: accounts.acct.properties.tls_ca: unknown property; did you mean tls_ca_file? (known: allow_plaintext_auth, google.tokeninfo_url, graph_url, pop3.xoauth2.two_line, smtp.helo_name, tls_ca_file, tls_insecure)"
+	if w := c.Warnings(); len(w) != 1 || w[0].Error() != want {
+		t.Fatalf("warnings %v, want %s", w, want)
 	}
 }

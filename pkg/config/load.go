@@ -100,6 +100,9 @@ func Parse(path string, data []byte) (*Config, error) {
 	c := New(path)
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
+		if line := tabIndentedLine(data); line > 0 && tabError(err) {
+			return nil, Errors{{File: filepath.Base(path), Line: line, Msg: "a tab indents this line; YAML indents with spaces"}}
+		}
 		return nil, Errors{{File: filepath.Base(path), Line: yamlErrLine(err), Msg: "invalid YAML: " + yamlErrText(err)}}
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -115,6 +118,25 @@ func Parse(path string, data []byte) (*Config, error) {
 		return c, d.errs
 	}
 	return c, nil
+}
+
+// tabError reports whether a YAML error is one yaml.v3 gives for a tab
+// where indentation belongs.
+func tabError(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "tab character") || strings.Contains(s, "cannot start any token")
+}
+
+// tabIndentedLine is the number of the first line whose indentation holds
+// a tab, or 0.
+func tabIndentedLine(data []byte) int {
+	for i, line := range strings.Split(string(data), "\n") {
+		indent := line[:len(line)-len(strings.TrimLeft(line, " \t"))]
+		if strings.Contains(indent, "\t") && strings.TrimSpace(line) != "" {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // yaml.v3 reports "yaml: line 3: mapping values are not allowed in this context".
@@ -201,14 +223,24 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			fields[tag] = v.Field(i)
 			names = append(names, tag)
 		}
+		first := map[string]int{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, val := n.Content[i], n.Content[i+1]
 			f, ok := fields[k.Value]
 			p := join(path, k.Value)
 			if !ok {
-				d.fail(k, p, "unknown field (known fields: %s)", strings.Join(names, ", "))
+				hint := ""
+				if c := Closest(k.Value, names); c != "" {
+					hint = "; did you mean " + c + "?"
+				}
+				d.fail(k, p, "unknown field%s (known fields: %s)", hint, strings.Join(names, ", "))
 				continue
 			}
+			if line, dup := first[k.Value]; dup {
+				d.fail(k, p, "defined twice (first at line %d)", line)
+				continue
+			}
+			first[k.Value] = k.Line
 			d.seen[p] = true
 			d.lines[p] = val.Line
 			d.decode(val, f, p)
@@ -224,14 +256,16 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		if v.IsNil() {
 			v.Set(reflect.MakeMap(v.Type()))
 		}
+		first := map[string]int{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, val := n.Content[i], n.Content[i+1]
 			p := join(path, k.Value)
-			d.lines[p] = k.Line
-			if _, dup := d.seen[p]; dup && v.Type().Elem().Kind() == reflect.Pointer {
-				d.fail(k, p, "defined twice")
+			if line, dup := first[k.Value]; dup {
+				d.fail(k, p, "defined twice (first at line %d)", line)
 				continue
 			}
+			first[k.Value] = k.Line
+			d.lines[p] = k.Line
 			d.seen[p] = true
 			ev := reflect.New(v.Type().Elem()).Elem()
 			if ev.Kind() == reflect.Pointer {
@@ -310,7 +344,21 @@ func (c *Config) applyDefaults(seen map[string]bool) {
 			a.Enabled = true
 		}
 		a.ApplyDefaults()
+		a.normalize(c.baseDir())
 	}
+}
+
+// baseDir is the absolute directory of the config file, against which a
+// relative hold_dir is resolved ("" without a path).
+func (c *Config) baseDir() string {
+	if c.Path == "" {
+		return ""
+	}
+	dir, err := filepath.Abs(filepath.Dir(c.Path))
+	if err != nil {
+		return ""
+	}
+	return dir
 }
 
 // ApplyDefaults fills the fields an account may leave empty: the

@@ -14,7 +14,10 @@ const Version = 1
 
 // Config is the whole configuration file.
 type Config struct {
-	Version      int                     `yaml:"version"`
+	Version int `yaml:"version"`
+	// Secrets is the secret store (keyring or file) chosen by --secrets or
+	// MAILPORT_SECRETS when the file was last written; "" is keyring.
+	Secrets      string                  `yaml:"secrets,omitempty"`
 	TokenConfigs map[string]*TokenConfig `yaml:"token_configs"`
 	Accounts     map[string]*Account     `yaml:"accounts"`
 
@@ -24,6 +27,8 @@ type Config struct {
 	doc *yaml.Node
 	// lines maps field paths to the line they were read from.
 	lines map[string]int
+	// warnings are the last validation's problems that do not stop mailport.
+	warnings Errors
 }
 
 // Providers.

@@ -24,6 +24,8 @@ var (
 	Encryptions = []string{SSL, StartTLS, None}
 	AuthTypes   = []string{AuthBasic, AuthOAuth2}
 	OnReceived  = []string{OnReceivedHold, OnReceivedExec}
+	// SecretStores are the values of the top-level secrets field.
+	SecretStores = []string{"keyring", "file"}
 )
 
 // DateLayout is the format of secret_expires.
@@ -37,11 +39,21 @@ func IsGUID(s string) bool { return guidPattern.MatchString(s) }
 
 // validator collects problems with their line numbers.
 type validator struct {
-	c    *Config
-	errs Errors
+	c     *Config
+	errs  Errors
+	warns Errors
 }
 
 func (v *validator) add(path, format string, args ...any) {
+	v.errs = append(v.errs, v.problem(path, format, args...))
+}
+
+// warn records a problem that does not stop mailport (see Warnings).
+func (v *validator) warn(path, format string, args ...any) {
+	v.warns = append(v.warns, v.problem(path, format, args...))
+}
+
+func (v *validator) problem(path, format string, args ...any) *FieldError {
 	e := &FieldError{Field: path, Msg: fmt.Sprintf(format, args...)}
 	// A missing field is reported at its entry's line; an entry that did
 	// not come from the file (added or changed by a command) has none.
@@ -53,7 +65,7 @@ func (v *validator) add(path, format string, args ...any) {
 			}
 		}
 	}
-	v.errs = append(v.errs, e)
+	return e
 }
 
 func (v *validator) oneOf(path, value string, choices []string) bool {
@@ -94,10 +106,17 @@ func placesOf(path string) []string {
 	return out
 }
 
-// SetAccount puts an account (new or changed) into the config and
-// validates the whole config with it. Nothing reaches the file until
+// Warnings are the problems of the last Validate (or Load) that do not
+// stop mailport: property keys it does not read. config validate reports
+// them as problems.
+func (c *Config) Warnings() Errors { return c.warnings }
+
+// SetAccount puts an account (new or changed) into the config, with
+// graph_url and hold_dir normalised (see NormalizeGraphURL; a relative
+// hold_dir is relative to the config file's directory), and validates the whole config with it. Nothing reaches the file until
 // Save, so a caller that gets an error simply does not save.
 func (c *Config) SetAccount(name string, a *Account) error {
+	a.normalize(c.baseDir())
 	c.Accounts[name] = a
 	c.unplace("accounts." + name)
 	return c.Validate()
@@ -122,7 +141,8 @@ func (c *Config) unplace(entry string) {
 }
 
 // Validate checks every field, cross-reference and combination and
-// reports all problems at once as Errors.
+// reports all problems at once as Errors. Problems that do not stop
+// mailport are kept for Warnings.
 func (c *Config) Validate() error {
 	v := &validator{c: c}
 	if c.Version != Version && (len(c.TokenConfigs) > 0 || len(c.Accounts) > 0 || c.doc != nil) {
@@ -132,12 +152,16 @@ func (c *Config) Validate() error {
 			v.add("version", "%d is not supported by this mailport (it reads version %d)", c.Version, Version)
 		}
 	}
+	if c.Secrets != "" {
+		v.oneOf("secrets", c.Secrets, SecretStores)
+	}
 	for _, name := range sortedKeys(c.TokenConfigs) {
 		v.tokenConfig(name, c.TokenConfigs[name])
 	}
 	for _, name := range sortedKeys(c.Accounts) {
 		v.account(name, c.Accounts[name])
 	}
+	c.warnings = v.warns
 	if len(v.errs) > 0 {
 		return v.errs
 	}
@@ -251,6 +275,17 @@ func (v *validator) account(name string, a *Account) {
 		}
 		v.add(p+".host", "missing; set the %s's host name", server)
 	}
+	if a.Host != "" {
+		switch hp := CheckHost(a.Host); {
+		case hp == nil:
+		case hp.Kind == "url" && hp.Host != "":
+			v.add(p+".host", "%q is a URL, not a host name; %s", a.Host, hp.Fix())
+		case hp.Kind == "port":
+			v.add(p+".host", "%q includes a port; %s", a.Host, hp.Fix())
+		default:
+			v.add(p+".host", "%q is not a host name or IP address", a.Host)
+		}
+	}
 	if a.Login == "" {
 		v.add(p+".login", "missing; set the mailbox's login (usually its email address)")
 	}
@@ -291,8 +326,14 @@ func (v *validator) account(name string, a *Account) {
 	if a.Protocol == POP3 && a.Folder != "" && !strings.EqualFold(a.Folder, DefaultFolder) {
 		v.add(p+".folder", "%q: POP3 only reaches the inbox; use imap or microsoft for other folders", a.Folder)
 	}
-	for k, val := range a.Properties {
-		if isBoolProperty(k) && val != "true" && val != "false" {
+	for _, k := range sortedKeys(a.Properties) {
+		val := a.Properties[k]
+		if msg := UnknownProperty(k); msg != "" {
+			// A key mailport does not read does nothing: config validate
+			// fails on it, other commands warn and go on (a file that
+			// worked before keeps working).
+			v.warn(p+".properties."+k, "%s", msg)
+		} else if isBoolProperty(k) && val != "true" && val != "false" {
 			v.add(p+".properties."+k, "%q must be \"true\" or \"false\"", val)
 		}
 	}

@@ -255,15 +255,8 @@ func (s *Store) open() error {
 		return fmt.Errorf("opening the target directory: %w", err)
 	}
 	s.root = root
-	if s.format == Maildir {
-		for _, sub := range []string{"tmp", "new", "cur"} {
-			if err := root.Mkdir(sub, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-				return fmt.Errorf("creating the Maildir %s: %w", filepath.Join(s.dir, sub), err)
-			}
-		}
-		if err := syncDir(root, "."); err != nil {
-			return err
-		}
+	if err := s.detectLayout(); err != nil {
+		return err
 	}
 	if err := s.removeTemps(); err != nil {
 		return err
@@ -273,6 +266,22 @@ func (s *Store) open() error {
 		return err
 	}
 	s.j, s.skipped = j, skipped
+	if err := s.checkJournalLayout(); err != nil {
+		_ = j.close()
+		return err
+	}
+	if s.format == Maildir {
+		for _, sub := range []string{"tmp", "new", "cur"} {
+			if err := root.Mkdir(sub, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+				_ = j.close()
+				return fmt.Errorf("creating the Maildir %s: %w", filepath.Join(s.dir, sub), err)
+			}
+		}
+		if err := syncDir(root, "."); err != nil {
+			_ = j.close()
+			return err
+		}
+	}
 	if s.j.lines > 2*(len(s.entries)+len(s.runs)+len(s.validity))+1000 {
 		return s.compact()
 	}
