@@ -50,6 +50,12 @@ func Dial(ctx context.Context, ep mail.Endpoint) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("imap: %w", err)
 	}
+	return attach(ctx, raw, ep)
+}
+
+// attach runs the handshake on raw, a connection to ep as mail.Dial
+// returns it, and starts imapclient on it. It closes raw on failure.
+func attach(ctx context.Context, raw net.Conn, ep mail.Endpoint) (*Client, error) {
 	var red *mail.Redactor
 	if ep.Trace != nil {
 		red = mail.NewRedactor(ep.Trace, "imap ")
@@ -92,11 +98,15 @@ func Dial(ctx context.Context, ep mail.Endpoint) (*Client, error) {
 func handshake(ctx context.Context, raw net.Conn, ep mail.Endpoint, red *mail.Redactor) (net.Conn, string, []byte, error) {
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
+	started := false // the server sent part of a greeting
 	fail := func(err error) (net.Conn, string, []byte, error) {
 		if ctx.Err() != nil {
 			return nil, "", nil, fmt.Errorf("imap: connect to %s: %w", ep.Addr(), ctx.Err())
 		}
 		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() && started {
+			return nil, "", nil, fmt.Errorf("imap: %s did not finish its greeting within %s: %w", ep.Addr(), ep.StepTimeout(), os.ErrDeadlineExceeded)
+		}
 		if errors.As(err, &ne) && ne.Timeout() {
 			return nil, "", nil, fmt.Errorf("imap: %s sent no greeting within %s (a port that expects TLS from the first byte stays silent like this; there, use encryption ssl): %w", ep.Addr(), ep.StepTimeout(), os.ErrDeadlineExceeded)
 		}
@@ -108,6 +118,7 @@ func handshake(ctx context.Context, raw net.Conn, ep mail.Endpoint, red *mail.Re
 
 	br := bufio.NewReaderSize(raw, maxGreeting)
 	line, err := readLine(br, red)
+	started = len(line) > 0
 	if errors.Is(err, bufio.ErrBufferFull) {
 		return fail(fmt.Errorf("imap: %w", &ServerError{Addr: ep.Addr(), Kind: FaultLineTooLong, Did: fmt.Sprintf("sent a greeting line longer than %s", kib(maxGreeting))}))
 	}
@@ -194,16 +205,13 @@ func notIMAP(addr, greeting string) *ServerError {
 }
 
 // readLine reads one LF-terminated line and traces it. A line longer than
-// br's buffer is bufio.ErrBufferFull.
+// br's buffer is bufio.ErrBufferFull. On an error it returns what it read.
 func readLine(br *bufio.Reader, red *mail.Redactor) (string, error) {
 	b, err := br.ReadSlice('\n')
-	if err != nil {
-		return "", err
-	}
 	if red != nil {
 		red.Write(b)
 	}
-	return string(b), nil
+	return string(b), err
 }
 
 func peekAll(br *bufio.Reader) []byte {
@@ -302,6 +310,10 @@ func (c *Client) wrap(ctx context.Context, what string, err error) error {
 	switch {
 	case ctx.Err() != nil:
 		return fmt.Errorf("imap %s on %s: %w", what, c.ep.Addr(), ctx.Err())
+	case c.timedOut.Load() && c.conn.m.received() > 0:
+		// A server that keeps sending (a trickle, a flood the decoder
+		// cannot keep up with) is stopped by the same deadline.
+		return fmt.Errorf("imap %s: %s did not finish its reply within %s (it sent %s meanwhile): %w", what, c.ep.Addr(), c.ep.StepTimeout(), humanBytes(c.conn.m.received()), os.ErrDeadlineExceeded)
 	case c.timedOut.Load():
 		return fmt.Errorf("imap %s: %s did not answer within %s: %w", what, c.ep.Addr(), c.ep.StepTimeout(), os.ErrDeadlineExceeded)
 	case c.dead.Load() && !isIMAPError(err):

@@ -93,7 +93,7 @@ func (c *Client) List(ctx context.Context, cr mail.Criteria) ([]mail.Message, er
 // a *ServerError.
 func (c *Client) search(ctx context.Context, what string, crit *imap.SearchCriteria) ([]imap.UID, error) {
 	var uids []imap.UID
-	err := c.limitedStep(ctx, what, "the reply to "+what, maxSearchLine, maxStep, func() error {
+	err := c.limitedStep(ctx, what, "the reply to "+what, maxSearchLine, maxSearchStep, func() error {
 		data, err := c.c.UIDSearch(crit, nil).Wait()
 		if err != nil {
 			return err

@@ -19,7 +19,9 @@ const (
 	maxSearchLine = 12 << 20
 	// maxStep bounds everything a server sends outside message bodies
 	// while one command runs (or between two commands).
-	maxStep = 16 << 20
+	maxStep = 4 << 20
+	// maxSearchStep is maxStep for UID SEARCH.
+	maxSearchStep = 16 << 20
 	// maxPerMessage bounds what may come outside the body for one fetched
 	// message (an honest reply has about 50 bytes).
 	maxPerMessage = 4 << 20
@@ -115,6 +117,13 @@ func (m *meter) body(on bool) {
 		m.cur, m.lit, m.ntail = 0, 0, 0
 	}
 	m.mu.Unlock()
+}
+
+// received returns the bytes counted in the current step.
+func (m *meter) received() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.used
 }
 
 // err returns the limit that was passed, or nil.
