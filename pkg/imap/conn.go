@@ -130,7 +130,7 @@ func handshake(ctx context.Context, raw net.Conn, ep mail.Endpoint, red *mail.Re
 	switch {
 	case strings.HasPrefix(greeting, "* ") && (status == "OK" || status == "PREAUTH"):
 	case strings.HasPrefix(greeting, "* ") && status == "BYE":
-		return fail(fmt.Errorf("imap: %s refused the connection: %s", ep.Addr(), text))
+		return fail(fmt.Errorf("imap: %s refused the connection: %s", ep.Addr(), truncate(text, maxWords)))
 	default:
 		return fail(fmt.Errorf("imap: %w", notIMAP(ep.Addr(), greeting)))
 	}
@@ -171,7 +171,7 @@ func handshake(ctx context.Context, raw net.Conn, ep mail.Endpoint, red *mail.Re
 		}
 		st, txt := splitStatus(strings.TrimRight(line, "\r\n"))
 		if st != "OK" {
-			return fail(fmt.Errorf("imap: %s refused STARTTLS: %s %s", ep.Addr(), st, txt))
+			return fail(fmt.Errorf("imap: %s refused STARTTLS: %s %s", ep.Addr(), truncate(st, 20), truncate(txt, maxWords)))
 		}
 		break
 	}

@@ -560,3 +560,20 @@ func TestHostileFetchDuplicates(t *testing.T) {
 		t.Errorf("Fetch delivered %q, %v; want each message once: [1=first 2=second]", got, err)
 	}
 }
+
+// A refusal keeps the server's words, but not a megabyte of them.
+func TestHostileHugeRefusal(t *testing.T) {
+	words := "NO [AUTHENTICATIONFAILED] " + strings.Repeat("no ", 300<<10)
+	ep := fakeIMAP(t, "* OK ready", map[string]answer{"LOGIN": func(s *hostile.Server, c net.Conn, tag, cmd, args string) bool {
+		io.WriteString(c, tag+" "+words+"\r\n")
+		return true
+	}})
+	err := measured(t, func() error { return session(context.Background(), ep, "INBOX") })
+	var ae *mail.AuthError
+	if !errors.As(err, &ae) || !strings.HasPrefix(ae.Text, "NO [AUTHENTICATIONFAILED] no no") {
+		t.Fatalf("error = %.200v, want a *mail.AuthError with the server's words", err)
+	}
+	if len(err.Error()) > 1000 {
+		t.Errorf("the error is %d bytes long, want the server's words cut to one sentence", len(err.Error()))
+	}
+}

@@ -37,6 +37,9 @@ const (
 	// minBodyRate is the slowest average rate at which a message body may
 	// arrive, beyond one step timeout of grace.
 	minBodyRate = 4 << 10
+	// maxWords is how much of a server's own words (a refusal, a
+	// challenge) an error keeps.
+	maxWords = 500
 	// maxGreeting bounds the greeting and STARTTLS response lines we read ourselves.
 	maxGreeting = 8192
 )
