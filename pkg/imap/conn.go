@@ -289,7 +289,11 @@ func (c *Client) begin(ctx context.Context, what string) (end func(), err error)
 		return nil, fmt.Errorf("imap %s: %w", what, err)
 	}
 	stop := context.AfterFunc(ctx, c.abort)
-	return func() { stop() }, nil
+	return func() {
+		stop()
+		// What comes before the next command is held to the usual limits.
+		c.conn.m.reset("data sent between commands", maxLine, maxStep)
+	}, nil
 }
 
 // wait runs f with the watchdog armed.

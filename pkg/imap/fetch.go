@@ -179,20 +179,25 @@ func (c *Client) listBatch(batch []imap.UID, listed map[imap.UID]bool, add func(
 // has mean its FETCH replies lacked a usable UID, and listing without them
 // would leave messages behind unnoticed.
 func (c *Client) checkUnlisted(ctx context.Context, uids []imap.UID, listed map[imap.UID]bool) error {
-	var missing imap.UIDSet
+	var unlisted []imap.UID
 	for _, u := range uids {
 		if !listed[u] {
-			missing.AddNum(u)
+			unlisted = append(unlisted, u)
 		}
 	}
-	still, err := c.search(ctx, "UID SEARCH UID", &imap.SearchCriteria{UID: []imap.UIDSet{missing}})
-	if err != nil || len(still) == 0 {
-		return err
-	}
 	var s []string
-	for _, u := range still {
-		if missing.Contains(u) {
-			s = append(s, strconv.FormatUint(uint64(u), 10))
+	// In batches, so that the command line stays short however sparse
+	// the UIDs are.
+	for from := 0; from < len(unlisted); from += listingBatch {
+		missing := imap.UIDSetNum(unlisted[from:min(from+listingBatch, len(unlisted))]...)
+		still, err := c.search(ctx, "UID SEARCH UID", &imap.SearchCriteria{UID: []imap.UIDSet{missing}})
+		if err != nil {
+			return err
+		}
+		for _, u := range still {
+			if missing.Contains(u) {
+				s = append(s, strconv.FormatUint(uint64(u), 10))
+			}
 		}
 	}
 	n := len(s)

@@ -214,6 +214,12 @@ func TestHostileEndlessLine(t *testing.T) {
 		{"listing", "* OK ready", "INBOX", map[string]answer{"UID FETCH": flood(`* 1 FETCH (UID 1 RFC822.SIZE 5 INTERNALDATE "`, "x")},
 			mpimap.FaultLineTooLong, "sent a line longer than 1024 KiB in a listing reply"},
 	}
+	t.Run("STARTTLS", func(t *testing.T) {
+		ep := fakeIMAP(t, "* OK ready", map[string]answer{"STARTTLS": flood("* OK ", "x")})
+		ep.Encryption = mail.StartTLS
+		err := measured(t, func() error { return session(context.Background(), ep, "INBOX") })
+		wantServerError(t, err, mpimap.FaultLineTooLong, "sent a line longer than 8 KiB in reply to STARTTLS")
+	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			answers := tc.answers
