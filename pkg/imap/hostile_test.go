@@ -206,13 +206,13 @@ func TestHostileEndlessLine(t *testing.T) {
 	}{
 		{"greeting", "", "INBOX", nil, mpimap.FaultLineTooLong, "sent a greeting line longer than 8 KiB"},
 		{"capability", "* OK ready", "INBOX", map[string]answer{"CAPABILITY": flood("* CAPABILITY IMAP4rev1 ", "X")},
-			mpimap.FaultLineTooLong, "sent a line longer than 1024 KiB in the reply to CAPABILITY"},
+			mpimap.FaultLineTooLong, "sent a line longer than 256 KiB in the reply to CAPABILITY"},
 		{"list", "* OK ready", "INBOX/Sub", map[string]answer{"LIST": flood(`* LIST () "/" INBOX`, "x")},
-			mpimap.FaultLineTooLong, `sent a line longer than 1024 KiB in the reply to LIST "" ""`},
-		{"select", "* OK ready", "INBOX", map[string]answer{"SELECT": flood(`* FLAGS (\Seen `, "$Kw ")},
-			mpimap.FaultLineTooLong, `sent a line longer than 1024 KiB in the reply to SELECT "INBOX"`},
+			mpimap.FaultLineTooLong, `sent a line longer than 256 KiB in the reply to LIST "" ""`},
+		{"select", "* OK ready", "INBOX", map[string]answer{"SELECT": flood(`* FLAGS (\Seen `, "a ")},
+			mpimap.FaultLineTooLong, `sent a line longer than 256 KiB in the reply to SELECT "INBOX"`},
 		{"listing", "* OK ready", "INBOX", map[string]answer{"UID FETCH": flood(`* 1 FETCH (UID 1 RFC822.SIZE 5 INTERNALDATE "`, "x")},
-			mpimap.FaultLineTooLong, "sent a line longer than 1024 KiB in a listing reply"},
+			mpimap.FaultLineTooLong, "sent a line longer than 256 KiB in a listing reply"},
 	}
 	t.Run("STARTTLS", func(t *testing.T) {
 		ep := fakeIMAP(t, "* OK ready", map[string]answer{"STARTTLS": flood("* OK ", "x")})
@@ -569,7 +569,7 @@ func TestHostileFetchDuplicates(t *testing.T) {
 
 // A refusal keeps the server's words, but not a megabyte of them.
 func TestHostileHugeRefusal(t *testing.T) {
-	words := "NO [AUTHENTICATIONFAILED] " + strings.Repeat("no ", 300<<10)
+	words := "NO [AUTHENTICATIONFAILED] " + strings.Repeat("no ", 60<<10)
 	ep := fakeIMAP(t, "* OK ready", map[string]answer{"LOGIN": func(s *hostile.Server, c net.Conn, tag, cmd, args string) bool {
 		io.WriteString(c, tag+" "+words+"\r\n")
 		return true

@@ -13,7 +13,7 @@ import (
 // before it hands it over.
 const (
 	// maxLine bounds one response line, counting any non-body literal in it.
-	maxLine = 1 << 20
+	maxLine = 256 << 10
 	// maxSearchLine bounds the UID SEARCH line: 1 000 000 UIDs of up to
 	// ten digits each fit.
 	maxSearchLine = 12 << 20
