@@ -12,7 +12,8 @@
 // IMAP connection with a half-read response cannot be reused.
 //
 // Nothing a server sends is trusted (see limit.go). Outside message bodies
-// every line is held to 256 KiB (the UID SEARCH line to 12 MiB) and each
+// every line is held to 256 KiB (the UID SEARCH line to 11 bytes per
+// message of the folder, at most 12 MiB) and each
 // command's replies to 4 MiB (16 MiB for UID SEARCH), counted under
 // imapclient's reader before its decoder builds anything; a literal where
 // none was asked for is refused from its announced size before a byte of it

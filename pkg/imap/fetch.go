@@ -92,8 +92,14 @@ func (c *Client) List(ctx context.Context, cr mail.Criteria) ([]mail.Message, er
 // (which imapclient would turn into "*") and more than maxListing UIDs are
 // a *ServerError.
 func (c *Client) search(ctx context.Context, what string, crit *imap.SearchCriteria) ([]imap.UID, error) {
+	// An honest reply lists at most every message of the folder, each UID
+	// in at most 11 bytes; the slack covers messages that arrive meanwhile.
+	line := int64(maxSearchLine)
+	if mb := c.c.Mailbox(); mb != nil {
+		line = min(line, 64<<10+11*int64(mb.NumMessages))
+	}
 	var uids []imap.UID
-	err := c.limitedStep(ctx, what, "the reply to "+what, maxSearchLine, maxSearchStep, func() error {
+	err := c.limitedStep(ctx, what, "the reply to "+what, line, maxSearchStep, func() error {
 		data, err := c.c.UIDSearch(crit, nil).Wait()
 		if err != nil {
 			return err

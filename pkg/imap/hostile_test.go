@@ -583,3 +583,48 @@ func TestHostileHugeRefusal(t *testing.T) {
 		t.Errorf("the error is %d bytes long, want the server's words cut to one sentence", len(err.Error()))
 	}
 }
+
+// The UID SEARCH line may be long (a million UIDs), so its limit is
+// higher; the worst it can do, UIDs that never form a range, stays under
+// the heap ceiling when read to the limit.
+func TestHostileEndlessSearch(t *testing.T) {
+	for _, tc := range []struct {
+		name, exists, want string
+	}{
+		{"a folder of 2 messages", "2", "sent a line longer than 64 KiB in the reply to UID SEARCH"},
+		{"a folder of 2000000 messages", "2000000", "sent a line longer than 12288 KiB in the reply to UID SEARCH"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { endlessSearch(t, tc.exists, tc.want) })
+	}
+}
+
+func endlessSearch(t *testing.T, exists, want string) {
+	ep := fakeIMAP(t, "* OK ready", map[string]answer{"SELECT": replyLines("* "+exists+" EXISTS", "* OK [UIDVALIDITY 7] ok"), "UID SEARCH": func(s *hostile.Server, c net.Conn, tag, cmd, args string) bool {
+		w := bufio.NewWriterSize(c, 64<<10)
+		w.WriteString("* SEARCH")
+		for n, sent := 1, 0; sent < 20<<20; n += 2 {
+			k, err := fmt.Fprintf(w, " %d", n)
+			if err != nil {
+				return false
+			}
+			sent += k
+		}
+		w.Flush()
+		hostile.Stall(s, c)
+		return false
+	}})
+	// Long enough for the decoder to reach the limit on a loaded machine.
+	ep.Timeout = 20 * time.Second
+	var err error
+	var took time.Duration
+	growth := heapmeter.Peak(func() {
+		start := time.Now()
+		err = session(context.Background(), ep, "INBOX")
+		took = time.Since(start)
+	})
+	t.Logf("error: %v; took %s, heap grew by %.1f MB", err, took.Round(time.Millisecond), float64(growth)/(1<<20))
+	wantServerError(t, err, mpimap.FaultLineTooLong, want)
+	if growth > heapCeiling {
+		t.Errorf("heap grew by %.1f MB, want under %d MB", float64(growth)/(1<<20), heapCeiling>>20)
+	}
+}

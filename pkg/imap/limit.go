@@ -15,7 +15,9 @@ const (
 	// maxLine bounds one response line, counting any non-body literal in it.
 	maxLine = 256 << 10
 	// maxSearchLine bounds the UID SEARCH line: 1 000 000 UIDs of up to
-	// ten digits each fit.
+	// ten digits each fit. A folder holding fewer messages gets less
+	// (see search); read to this limit, the worst line (UIDs that never
+	// form a range) grows the heap by some 40 MB.
 	maxSearchLine = 12 << 20
 	// maxStep bounds everything a server sends outside message bodies
 	// while one command runs (or between two commands).
