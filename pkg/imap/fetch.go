@@ -434,34 +434,50 @@ func (c *Client) consume(md *imapclient.FetchMessageData, want map[imap.UID]mail
 type stepReader struct {
 	c        *Client
 	r        io.Reader
+	err      error // the first failure; the literal is not read again
 	size     int64
 	budget   time.Duration
 	deadline time.Time
 }
 
 func (s *stepReader) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
 	left := time.Until(s.deadline)
 	if left <= 0 {
-		return 0, s.tooSlow()
+		s.err = s.tooSlow()
+		return 0, s.err
 	}
 	s.c.watchdog.Reset(min(s.c.ep.StepTimeout(), left))
 	s.c.conn.m.body(true)
 	n, err := s.r.Read(p)
 	s.c.conn.m.body(false)
 	s.c.watchdog.Stop()
-	if err != nil && err != io.EOF {
-		if f := s.c.conn.m.err(); f != nil {
-			return n, f
-		}
-		if s.c.timedOut.Load() && !time.Now().Before(s.deadline) {
-			return n, s.tooSlow()
-		}
-		if s.c.timedOut.Load() {
-			return n, fmt.Errorf("imap: %s sent nothing for %s in the middle of a message: %w", s.c.ep.Addr(), s.c.ep.StepTimeout(), os.ErrDeadlineExceeded)
-		}
-		return n, fmt.Errorf("imap: reading a message from %s: %w", s.c.ep.Addr(), err)
+	if err == nil || err == io.EOF {
+		return n, err
 	}
-	return n, err
+	switch f := s.c.conn.m.err(); {
+	case f != nil:
+		s.err = f
+	case s.c.timedOut.Load() && !time.Now().Before(s.deadline):
+		s.err = s.tooSlow()
+	case s.c.timedOut.Load():
+		s.err = fmt.Errorf("imap: %s sent nothing for %s in the middle of a message: %w", s.c.ep.Addr(), s.c.ep.StepTimeout(), os.ErrDeadlineExceeded)
+	default:
+		s.err = fmt.Errorf("imap: reading a message from %s: %w", s.c.ep.Addr(), err)
+	}
+	// A failed read of a literal lets imapclient's decoder go on reading
+	// the same buffered reader, and whatever reads the literal next
+	// (imapclient drops the rest of an item by reading it) would race
+	// with it. Close the connection and wait for the decoder to stop;
+	// with the connection closed it stops at its next read.
+	s.c.abort()
+	select {
+	case <-s.c.c.Closed():
+	case <-time.After(s.c.ep.StepTimeout()):
+	}
+	return n, s.err
 }
 
 func (s *stepReader) tooSlow() error {
