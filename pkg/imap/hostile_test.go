@@ -692,3 +692,41 @@ func TestListingBatches(t *testing.T) {
 		}
 	}
 }
+
+// A level that holds the server's delimiter would open a deeper folder
+// than the one meant; an empty level a folder with an empty name.
+func TestFolderPathRefusesAmbiguousLevels(t *testing.T) {
+	var mu sync.Mutex
+	var selected []string
+	ep := fakeIMAP(t, "* OK ready", map[string]answer{
+		"LIST": replyLines(`* LIST () "." INBOX`),
+		"SELECT": func(s *hostile.Server, c net.Conn, tag, cmd, args string) bool {
+			mu.Lock()
+			selected = append(selected, args)
+			mu.Unlock()
+			return honest(c, tag, cmd, args)
+		},
+	})
+	ctx := context.Background()
+	c, err := mpimap.Dial(ctx, ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for path, want := range map[string]string{
+		"Inbox/v1.2": `imap: folder "Inbox/v1.2": the level "v1.2" holds ".", which ` + ep.Addr() + ` uses between levels, so it cannot be opened by this path`,
+		"Inbox//x":   `imap: folder "Inbox//x" has an empty level; separate levels with a single "/"`,
+	} {
+		if _, err := c.Open(ctx, path); err == nil || err.Error() != want {
+			t.Errorf("Open(%q) = %v, want %q", path, err, want)
+		}
+	}
+	if _, err := c.Open(ctx, "Inbox/Sub"); err != nil {
+		t.Fatalf("Open(Inbox/Sub): %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(selected, " ") != `"INBOX.Sub"` {
+		t.Errorf("SELECT was sent for %v, want only \"INBOX.Sub\"", selected)
+	}
+}
