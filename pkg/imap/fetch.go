@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,11 +63,15 @@ func (c *Client) List(ctx context.Context, cr mail.Criteria) ([]mail.Message, er
 	}
 
 	msgs := make([]mail.Message, 0, len(uids))
-	listed := make(map[imap.UID]bool, len(uids))
+	// listed[i] notes that uids[i] was answered: one byte per message.
+	listed := make([]bool, len(uids))
+	nlisted := 0
 	for from := 0; from < len(uids); from += listingBatch {
-		batch := uids[from:min(from+listingBatch, len(uids))]
+		to := min(from+listingBatch, len(uids))
+		batch := uids[from:to]
 		err := c.limitedStep(ctx, "UID FETCH (RFC822.SIZE INTERNALDATE)", "a listing reply", maxLine, 1<<20+4<<10*int64(len(batch)), func() error {
-			return c.listBatch(batch, listed, func(m mail.Message, received time.Time) {
+			return c.listBatch(batch, listed[from:to], func(m mail.Message, received time.Time) {
+				nlisted++
 				// A server that sends no INTERNALDATE matched SINCE all
 				// the same: keep the message rather than drop it.
 				if !cr.Since.IsZero() && !received.IsZero() && received.Before(cr.Since) {
@@ -79,7 +84,7 @@ func (c *Client) List(ctx context.Context, cr mail.Criteria) ([]mail.Message, er
 			return nil, err
 		}
 	}
-	if len(listed) < len(uids) {
+	if nlisted < len(uids) {
 		if err := c.checkUnlisted(ctx, uids, listed); err != nil {
 			return nil, err
 		}
@@ -133,11 +138,11 @@ func (c *Client) fault(kind FaultKind, did string) error {
 // maxReportedSize is the largest RFC822.SIZE taken at its word.
 const maxReportedSize = 1 << 40
 
-// listBatch runs one listing UID FETCH for batch, reading replies as they
-// arrive, and calls add once for each UID of batch the server answers.
-func (c *Client) listBatch(batch []imap.UID, listed map[imap.UID]bool, add func(mail.Message, time.Time)) error {
-	want := imap.UIDSetNum(batch...)
-	cmd := c.c.Fetch(want, &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true})
+// listBatch runs one listing UID FETCH for batch (ascending UIDs),
+// reading replies as they arrive, and calls add once for each UID of batch
+// the server answers, setting listed[i] for batch[i].
+func (c *Client) listBatch(batch []imap.UID, listed []bool, add func(mail.Message, time.Time)) error {
+	cmd := c.c.Fetch(imap.UIDSetNum(batch...), &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true})
 	defer cmd.Close()
 	for {
 		md := cmd.Next()
@@ -168,13 +173,14 @@ func (c *Client) listBatch(batch []imap.UID, listed map[imap.UID]bool, add func(
 		}
 		// imapclient hands over only replies that name a UID of the set,
 		// each once; check all the same, the listing is what fetch trusts.
-		if uid == 0 || !want.Contains(uid) || listed[uid] {
+		i, found := slices.BinarySearch(batch, uid)
+		if uid == 0 || !found || listed[i] {
 			continue
 		}
 		if size > maxReportedSize {
 			return c.fault(FaultBadUID, fmt.Sprintf("reported an RFC822.SIZE of %s for UID %d, which no message has", humanBytes(size), uid))
 		}
-		listed[uid] = true
+		listed[i] = true
 		add(mail.Message{ID: strconv.FormatUint(uint64(uid), 10), Size: size, Received: received}, received)
 	}
 	return cmd.Close()
@@ -184,10 +190,10 @@ func (c *Client) listBatch(batch []imap.UID, listed map[imap.UID]bool, add func(
 // answer in the listing. Those expunged in between are gone; any it still
 // has mean its FETCH replies lacked a usable UID, and listing without them
 // would leave messages behind unnoticed.
-func (c *Client) checkUnlisted(ctx context.Context, uids []imap.UID, listed map[imap.UID]bool) error {
+func (c *Client) checkUnlisted(ctx context.Context, uids []imap.UID, listed []bool) error {
 	var unlisted []imap.UID
-	for _, u := range uids {
-		if !listed[u] {
+	for i, u := range uids {
+		if !listed[i] {
 			unlisted = append(unlisted, u)
 		}
 	}
