@@ -40,7 +40,13 @@ type answer func(s *hostile.Server, c net.Conn, tag, cmd, args string) bool
 // folder INBOX with UIDVALIDITY 7 and messages UID 1 and 2).
 func fakeIMAP(t *testing.T, greeting string, answers map[string]answer) mail.Endpoint {
 	t.Helper()
-	srv := startHostile(t, func(srv *hostile.Server, c net.Conn) {
+	return fakeIMAPOn(t, false, greeting, answers)
+}
+
+// fakeIMAPOn is fakeIMAP, behind implicit TLS when tls is set.
+func fakeIMAPOn(t *testing.T, tls bool, greeting string, answers map[string]answer) mail.Endpoint {
+	t.Helper()
+	srv := startHostileOn(t, tls, func(srv *hostile.Server, c net.Conn) {
 		if greeting != "" {
 			io.WriteString(c, greeting+"\r\n")
 		}
@@ -69,15 +75,29 @@ func fakeIMAP(t *testing.T, greeting string, answers map[string]answer) mail.End
 			}
 		}
 	})
-	return mail.Endpoint{Host: srv.Host, Port: srv.Port, Encryption: mail.None, AllowPlaintextAuth: true, Timeout: hostileTimeout}
+	ep := mail.Endpoint{Host: srv.Host, Port: srv.Port, Encryption: mail.None, AllowPlaintextAuth: true, Timeout: hostileTimeout}
+	if tls {
+		ep.Encryption, ep.CAFile = mail.SSL, srv.CAFile
+	}
+	return ep
 }
 
 // startHostile is hostile.Start for scripts that need their server.
 func startHostile(t *testing.T, script func(s *hostile.Server, c net.Conn)) *hostile.Server {
 	t.Helper()
+	return startHostileOn(t, false, script)
+}
+
+// startHostileOn is startHostile, behind implicit TLS when tls is set.
+func startHostileOn(t *testing.T, tls bool, script func(s *hostile.Server, c net.Conn)) *hostile.Server {
+	t.Helper()
 	ready := make(chan struct{})
 	var srv *hostile.Server
-	srv = hostile.Start(t, func(c net.Conn) {
+	start := hostile.Start
+	if tls {
+		start = hostile.StartTLS
+	}
+	srv = start(t, func(c net.Conn) {
 		<-ready
 		script(srv, c)
 	})
@@ -227,6 +247,16 @@ func TestHostileEndlessLine(t *testing.T) {
 		{"listing", "* OK ready", "INBOX", map[string]answer{"UID FETCH": flood(`* 1 FETCH (UID 1 RFC822.SIZE 5 INTERNALDATE "`, "x")},
 			mpimap.FaultLineTooLong, "sent a line longer than 256 KiB in a listing reply"},
 	}
+	t.Run("capability over TLS", func(t *testing.T) {
+		ep := fakeIMAPOn(t, true, "* OK ready", map[string]answer{"CAPABILITY": flood("* CAPABILITY IMAP4rev1 ", "X")})
+		err := measured(t, func() error { return session(context.Background(), ep, "INBOX") })
+		wantStopped(t, err, mpimap.FaultLineTooLong, "sent a line longer than 256 KiB in the reply to CAPABILITY")
+	})
+	t.Run("listing over TLS", func(t *testing.T) {
+		ep := fakeIMAPOn(t, true, "* OK ready", map[string]answer{"UID FETCH": flood("* 1 FETCH (UID 1 BODY[] {10000000000}\r\n", "x")})
+		err := measured(t, func() error { return session(context.Background(), ep, "INBOX") })
+		wantServerError(t, err, mpimap.FaultLiteralTooBig, "sent a 10 GB literal in a listing reply")
+	})
 	t.Run("STARTTLS", func(t *testing.T) {
 		ep := fakeIMAP(t, "* OK ready", map[string]answer{"STARTTLS": flood("* OK ", "x")})
 		ep.Encryption = mail.StartTLS
