@@ -23,12 +23,15 @@ func FuzzMeter(f *testing.F) {
 	f.Add([]byte(strings.Repeat("* OK flood\r\n", 200)), uint8(64))
 	f.Add([]byte("{5}\r\n{}\r\n{-1}\r\n{99999999999999999999}\r\n}\r\n"), uint8(1))
 	f.Add([]byte(strings.Repeat("x", 100)), uint8(0))
+	f.Add([]byte("* OK [CAPABILITY IMAP4rev1 (] ready\r\n"), uint8(2))
+	f.Add([]byte("* 1 FETCH (UID 1)\r\n* capability IMAP4rev1 AUTH=PLAIN(\r\n"), uint8(5))
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
 		const line, step = 64, 1024
 		m := newMeter("h:1")
 		m.reset("a reply", line, step)
 		size := int(chunk%32) + 1
 		var total, cur int64
+		all := data
 		for len(data) > 0 {
 			n := min(size, len(data))
 			p := data[:n]
@@ -47,6 +50,14 @@ func FuzzMeter(f *testing.F) {
 			}
 			over = over || cur > line || total > step
 			err := m.count(p)
+			if se, ok := err.(*ServerError); ok && se.Kind == FaultBadCapability {
+				seen := bytes.ToUpper(all[:total])
+				i := bytes.Index(seen, []byte("CAPABILITY"))
+				if i < 0 || !bytes.Contains(seen[i:], []byte("(")) {
+					t.Fatalf("a capability list with \"(\" reported in %q", seen)
+				}
+				return
+			}
 			if over != (err != nil) {
 				t.Fatalf("after %d bytes (line at %d): count error = %v, want an error: %v", total, cur, err, over)
 			}

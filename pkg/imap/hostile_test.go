@@ -760,3 +760,37 @@ func TestFolderPathRefusesAmbiguousLevels(t *testing.T) {
 		t.Errorf("SELECT was sent for %v, want only \"INBOX.Sub\"", selected)
 	}
 }
+
+// go-imap loops forever, reading nothing, on a capability list with "(" in
+// it; the adapter refuses the line before the decoder sees it. (Found by
+// FuzzSession.)
+func TestHostileCapabilityParenthesis(t *testing.T) {
+	cases := []struct{ name, greeting string }{
+		{"in the greeting", "* OK [CAPABILITY IMAP4rev1 (] ready"},
+		{"in a CAPABILITY reply", "* OK ready"},
+		{"in the tagged OK of LOGIN", "* OK ready"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			answers := map[string]answer{}
+			switch tc.name {
+			case "in a CAPABILITY reply":
+				answers["CAPABILITY"] = replyLines("* CAPABILITY IMAP4rev1 AUTH=PLAIN (")
+			case "in the tagged OK of LOGIN":
+				answers["LOGIN"] = func(s *hostile.Server, c net.Conn, tag, cmd, args string) bool {
+					io.WriteString(c, tag+" OK [CAPABILITY IMAP4rev1(X)] logged in\r\n")
+					return true
+				}
+			}
+			ep := fakeIMAP(t, tc.greeting, answers)
+			done := make(chan error, 1)
+			go func() { done <- measured(t, func() error { return session(context.Background(), ep, "INBOX") }) }()
+			select {
+			case err := <-done:
+				wantServerError(t, err, mpimap.FaultBadCapability, `sent a capability list with "(" in it`)
+			case <-time.After(10 * time.Second):
+				t.Fatal("the session hung (go-imap's capability parser loops forever)")
+			}
+		})
+	}
+}

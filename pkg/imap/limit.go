@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -74,6 +75,7 @@ const (
 	FaultBadUID        FaultKind = "bad-uid"         // UID 0, too many UIDs, UIDs never asked for
 	FaultNoUIDValidity FaultKind = "no-uidvalidity"  // SELECT without a usable UIDVALIDITY
 	FaultTooSlow       FaultKind = "too-slow"        // a message body slower than the minimum rate
+	FaultBadCapability FaultKind = "bad-capability"  // a capability list go-imap cannot parse without looping forever
 )
 
 // meter counts what the server sends outside message bodies and fails the
@@ -99,6 +101,7 @@ type meter struct {
 	ntail  int
 	inBody bool
 	fault  *ServerError
+	caps   capGuard
 }
 
 func newMeter(addr string) *meter {
@@ -120,6 +123,7 @@ func (m *meter) body(on bool) {
 		// The body ends a line as far as length goes: what follows is
 		// the rest of the FETCH response, counted afresh.
 		m.cur, m.lit, m.ntail = 0, 0, 0
+		m.caps = capGuard{n: -1}
 	}
 	m.mu.Unlock()
 }
@@ -161,6 +165,10 @@ func (m *meter) count(p []byte) error {
 		return nil
 	}
 	m.used += int64(len(p))
+	if m.caps.feed(p) {
+		m.fault = &ServerError{Addr: m.addr, Kind: FaultBadCapability, Did: fmt.Sprintf("sent a capability list with \"(\" in it in %s, which no capability holds", m.what)}
+		return m.fault
+	}
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
@@ -246,4 +254,83 @@ func trimZero(s string) string {
 		return s[:len(s)-2]
 	}
 	return s
+}
+
+// capGuard spots a capability list with a "(" in it: go-imap's
+// readCapabilities (v2.0.0-beta.8) then loops forever without reading
+// another byte, so neither a deadline nor closing the connection ends it.
+// No capability can hold "(", so refusing such a line costs an honest
+// server nothing. It watches the start of each line for "* CAPABILITY" or
+// a status response with a [CAPABILITY ...] code, and then the list up to
+// its "]" or the line's end.
+type capGuard struct {
+	head [48]byte
+	n    int  // bytes of head so far; -1 when past the start of the line
+	in   bool // inside a capability list
+}
+
+// feed notes p and reports whether it completed such a list.
+func (g *capGuard) feed(p []byte) bool {
+	for len(p) > 0 {
+		switch {
+		case g.in:
+			i := bytes.IndexAny(p, "(]\n")
+			if i < 0 {
+				return false
+			}
+			switch p[i] {
+			case '(':
+				return true
+			case ']':
+				g.in, g.n = false, -1
+			default:
+				g.in, g.n = false, 0
+			}
+			p = p[i+1:]
+		case g.n < 0:
+			i := bytes.IndexByte(p, '\n')
+			if i < 0 {
+				return false
+			}
+			g.n, p = 0, p[i+1:]
+		default:
+			b := p[0]
+			p = p[1:]
+			if b == '\n' {
+				g.n = 0
+				continue
+			}
+			g.head[g.n] = b
+			g.n++
+			if capsStart(g.head[:g.n]) {
+				g.in = true
+			} else if g.n == len(g.head) {
+				g.n = -1
+			}
+		}
+	}
+	return false
+}
+
+// capsStart reports whether head is "* CAPABILITY" or "TAG STATUS
+// [CAPABILITY", where imapclient starts reading a capability list.
+func capsStart(head []byte) bool {
+	const word = "CAPABILITY"
+	if len(head) < len(word) || !bytes.EqualFold(head[len(head)-len(word):], []byte(word)) {
+		return false
+	}
+	before := string(head[:len(head)-len(word)])
+	if before == "* " {
+		return true
+	}
+	tag, rest, ok := strings.Cut(before, " ")
+	if !ok || tag == "" {
+		return false
+	}
+	status, code, ok := strings.Cut(rest, " ")
+	switch strings.ToUpper(status) {
+	case "OK", "NO", "BAD", "PREAUTH", "BYE":
+		return ok && code == "["
+	}
+	return false
 }
