@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -161,6 +162,7 @@ func FuzzSession(f *testing.F) {
 	f.Add([]byte("+OK pop3\r\n"))
 	f.Add([]byte("* OK [CAPABILITY IMAP4rev1] x\r\n" + sessionSep + "+ \r\n" + sessionSep + "T1 NO [AUTHENTICATIONFAILED] no\r\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		before := runtime.NumGoroutine()
 		turns := bytes.Split(data, []byte(sessionSep))
 		cli, srv := net.Pipe()
 		lines := make(chan struct{}, 64)
@@ -205,6 +207,15 @@ func FuzzSession(f *testing.F) {
 		case <-done:
 		case <-time.After(20 * time.Second):
 			t.Fatalf("the session did not end within 20s")
+		}
+		// Every goroutine of the session ends too: one left spinning in
+		// imapclient's decoder would eat a core for good.
+		for wait := time.Now(); runtime.NumGoroutine() > before; {
+			if time.Since(wait) > 3*time.Second {
+				buf := make([]byte, 1<<20)
+				t.Fatalf("%d goroutines outlived the session:\n%s", runtime.NumGoroutine()-before, buf[:runtime.Stack(buf, true)])
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
 	})
 }
