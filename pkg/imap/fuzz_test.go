@@ -25,6 +25,7 @@ func FuzzMeter(f *testing.F) {
 	f.Add([]byte("{5}\r\n{}\r\n{-1}\r\n{99999999999999999999}\r\n}\r\n"), uint8(1))
 	f.Add([]byte(strings.Repeat("x", 100)), uint8(0))
 	f.Add([]byte("* OK [CAPABILITY IMAP4rev1 (] ready\r\n"), uint8(2))
+	f.Add([]byte("* 1 FETCH (BODY "+strings.Repeat("(", 120)+"\r\n"), uint8(9))
 	f.Add([]byte("* 1 FETCH (UID 1)\r\n* capability IMAP4rev1 AUTH=PLAIN(\r\n"), uint8(5))
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
 		const line, step = 64, 1024
@@ -32,6 +33,7 @@ func FuzzMeter(f *testing.F) {
 		m.reset("a reply", line, step)
 		size := int(chunk%32) + 1
 		var total, cur int64
+		depth := 0
 		all := data
 		for len(data) > 0 {
 			n := min(size, len(data))
@@ -40,11 +42,20 @@ func FuzzMeter(f *testing.F) {
 			total += int64(n)
 			over := false
 			for _, b := range p {
+				switch b {
+				case '(':
+					depth++
+				case ')':
+					depth = max(0, depth-1)
+				}
+				if depth > maxNesting {
+					over = true
+				}
 				if b == '\n' {
 					if cur > line {
 						over = true
 					}
-					cur = 0
+					cur, depth = 0, 0
 					continue
 				}
 				cur++

@@ -794,3 +794,15 @@ func TestHostileCapabilityParenthesis(t *testing.T) {
 		})
 	}
 }
+
+// imapclient parses nested lists by recursion and builds its error once
+// per level on the way out: 250 000 "(" took it 30 s and 300 MB of stack.
+func TestHostileDeepNesting(t *testing.T) {
+	ep := fakeIMAP(t, "* OK ready", map[string]answer{"UID FETCH": func(s *hostile.Server, c net.Conn, tag, cmd, args string) bool {
+		io.WriteString(c, "* 1 FETCH (UID 1 BODY "+strings.Repeat("(", 250<<10)+"\r\n")
+		hostile.Stall(s, c)
+		return false
+	}})
+	err := measured(t, func() error { return session(context.Background(), ep, "INBOX") })
+	wantServerError(t, err, mpimap.FaultTooDeep, "sent parentheses nested more than 100 deep in a listing reply")
+}

@@ -40,6 +40,12 @@ const (
 	// minBodyRate is the slowest average rate at which a message body may
 	// arrive, beyond one step timeout of grace.
 	minBodyRate = 4 << 10
+	// maxNesting is the deepest a line may nest parentheses: imapclient
+	// reads nested lists by recursion and wraps its error once per level
+	// on the way out, so 250 000 "(" in a BODY item took it 30 s and
+	// 300 MB of stack. An honest BODYSTRUCTURE nests a level or two per
+	// MIME level.
+	maxNesting = 100
 	// maxWords is how much of a server's own words (a refusal, a
 	// challenge) an error keeps.
 	maxWords = 500
@@ -76,6 +82,7 @@ const (
 	FaultNoUIDValidity FaultKind = "no-uidvalidity"  // SELECT without a usable UIDVALIDITY
 	FaultTooSlow       FaultKind = "too-slow"        // a message body slower than the minimum rate
 	FaultBadCapability FaultKind = "bad-capability"  // a capability list go-imap cannot parse without looping forever
+	FaultTooDeep       FaultKind = "too-deep"        // parentheses nested past maxNesting
 )
 
 // meter counts what the server sends outside message bodies and fails the
@@ -102,6 +109,7 @@ type meter struct {
 	inBody bool
 	fault  *ServerError
 	caps   capGuard
+	depth  int // parentheses open on the current line
 }
 
 func newMeter(addr string) *meter {
@@ -165,6 +173,25 @@ func (m *meter) count(p []byte) error {
 		return nil
 	}
 	m.used += int64(len(p))
+	for q := p; len(q) > 0; {
+		i := bytes.IndexAny(q, "()\n")
+		if i < 0 {
+			break
+		}
+		switch q[i] {
+		case '(':
+			m.depth++
+		case ')':
+			m.depth = max(0, m.depth-1)
+		default:
+			m.depth = 0
+		}
+		if m.depth > maxNesting {
+			m.fault = &ServerError{Addr: m.addr, Kind: FaultTooDeep, Did: fmt.Sprintf("sent parentheses nested more than %d deep in %s", maxNesting, m.what)}
+			return m.fault
+		}
+		q = q[i+1:]
+	}
 	if m.caps.feed(p) {
 		m.fault = &ServerError{Addr: m.addr, Kind: FaultBadCapability, Did: fmt.Sprintf("sent a capability list with \"(\" in it in %s, which no capability holds", m.what)}
 		return m.fault
