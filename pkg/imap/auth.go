@@ -126,7 +126,9 @@ func (c *Client) authFailure(err error, mech, challenge string) error {
 	c.abort()
 	var ie *imap.Error
 	if errors.As(err, &ie) {
-		return &mail.AuthError{Mechanism: mech, Text: statusText(ie), Challenge: challenge}
+		// The server's words, cut to maxWords: a refusal is one
+		// sentence, not the megabyte a hostile server may send.
+		return &mail.AuthError{Mechanism: mech, Text: truncate(statusText(ie), maxWords), Challenge: truncate(challenge, maxWords)}
 	}
 	return err
 }

@@ -41,9 +41,6 @@ type Client struct {
 
 var _ mail.Inbound = (*Client)(nil)
 
-// maxGreeting bounds the greeting and STARTTLS response lines we read ourselves.
-const maxGreeting = 8192
-
 // Dial connects to ep and reads the server's greeting. With encryption
 // starttls it upgrades the connection before returning, so capabilities and
 // authentication only ever travel over TLS. A nil error means the server
@@ -53,6 +50,12 @@ func Dial(ctx context.Context, ep mail.Endpoint) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("imap: %w", err)
 	}
+	return attach(ctx, raw, ep)
+}
+
+// attach runs the handshake on raw, a connection to ep as mail.Dial
+// returns it, and starts imapclient on it. It closes raw on failure.
+func attach(ctx context.Context, raw net.Conn, ep mail.Endpoint) (*Client, error) {
 	var red *transcript
 	if ep.Trace != nil {
 		red = newTranscript(ep.Trace)
@@ -67,7 +70,7 @@ func Dial(ctx context.Context, ep mail.Endpoint) (*Client, error) {
 		return nil, err
 	}
 
-	wc := &wireConn{Conn: conn, pre: replay, step: ep.StepTimeout()}
+	wc := &wireConn{Conn: conn, pre: replay, step: ep.StepTimeout(), m: newMeter(ep.Addr())}
 	if red != nil {
 		wc.trace = red
 	}
@@ -80,7 +83,7 @@ func Dial(ctx context.Context, ep mail.Endpoint) (*Client, error) {
 	}
 	c.watchdog = time.AfterFunc(time.Hour, c.expire)
 	c.watchdog.Stop()
-	if err := c.step(ctx, "read greeting", c.c.WaitGreeting); err != nil {
+	if err := c.limitedStep(ctx, "read greeting", "the greeting", maxLine, maxStep, c.c.WaitGreeting); err != nil {
 		c.abort()
 		return nil, err
 	}
@@ -95,31 +98,41 @@ func Dial(ctx context.Context, ep mail.Endpoint) (*Client, error) {
 func handshake(ctx context.Context, raw net.Conn, ep mail.Endpoint, red *transcript) (net.Conn, string, []byte, error) {
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
+	started := false // the server sent part of a greeting
 	fail := func(err error) (net.Conn, string, []byte, error) {
 		if ctx.Err() != nil {
 			return nil, "", nil, fmt.Errorf("imap: connect to %s: %w", ep.Addr(), ctx.Err())
 		}
 		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() && started {
+			return nil, "", nil, fmt.Errorf("imap: %s did not finish its greeting within %s: %w", ep.Addr(), ep.StepTimeout(), os.ErrDeadlineExceeded)
+		}
 		if errors.As(err, &ne) && ne.Timeout() {
-			return nil, "", nil, fmt.Errorf("imap: %s sent no greeting within %s: %w", ep.Addr(), ep.StepTimeout(), os.ErrDeadlineExceeded)
+			return nil, "", nil, fmt.Errorf("imap: %s sent no greeting within %s (a port that expects TLS from the first byte stays silent like this; there, use encryption ssl): %w", ep.Addr(), ep.StepTimeout(), os.ErrDeadlineExceeded)
 		}
 		return nil, "", nil, err
 	}
+	// One deadline for the whole handshake: a server that trickles or
+	// floods lines cannot extend it.
 	raw.SetDeadline(time.Now().Add(ep.StepTimeout()))
 
 	br := bufio.NewReaderSize(raw, maxGreeting)
 	line, err := readLine(br, red)
+	started = len(line) > 0
+	if errors.Is(err, bufio.ErrBufferFull) {
+		return fail(fmt.Errorf("imap: %w", &ServerError{Addr: ep.Addr(), Kind: FaultLineTooLong, Did: fmt.Sprintf("sent a greeting line longer than %s", kib(maxGreeting))}))
+	}
 	if err != nil {
 		return fail(fmt.Errorf("imap: read greeting from %s: %w", ep.Addr(), err))
 	}
 	greeting := strings.TrimRight(line, "\r\n")
 	status, text := splitStatus(greeting)
-	switch status {
-	case "OK", "PREAUTH":
-	case "BYE":
-		return fail(fmt.Errorf("imap: %s refused the connection: %s", ep.Addr(), text))
+	switch {
+	case strings.HasPrefix(greeting, "* ") && (status == "OK" || status == "PREAUTH"):
+	case strings.HasPrefix(greeting, "* ") && status == "BYE":
+		return fail(fmt.Errorf("imap: %s refused the connection: %s", ep.Addr(), truncate(text, maxWords)))
 	default:
-		return fail(fmt.Errorf("imap: %s does not speak IMAP; it greeted with %q", ep.Addr(), truncate(greeting, 80)))
+		return fail(fmt.Errorf("imap: %w", notIMAP(ep.Addr(), greeting)))
 	}
 
 	if ep.Encryption != mail.StartTLS {
@@ -147,6 +160,9 @@ func handshake(ctx context.Context, raw net.Conn, ep mail.Endpoint, red *transcr
 	}
 	for {
 		line, err := readLine(br, red)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return fail(fmt.Errorf("imap: %w", &ServerError{Addr: ep.Addr(), Kind: FaultLineTooLong, Did: fmt.Sprintf("sent a line longer than %s in reply to STARTTLS", kib(maxGreeting))}))
+		}
 		if err != nil {
 			return fail(fmt.Errorf("imap: read STARTTLS response from %s: %w", ep.Addr(), err))
 		}
@@ -155,7 +171,7 @@ func handshake(ctx context.Context, raw net.Conn, ep mail.Endpoint, red *transcr
 		}
 		st, txt := splitStatus(strings.TrimRight(line, "\r\n"))
 		if st != "OK" {
-			return fail(fmt.Errorf("imap: %s refused STARTTLS: %s %s", ep.Addr(), st, txt))
+			return fail(fmt.Errorf("imap: %s refused STARTTLS: %s %s", ep.Addr(), truncate(st, 20), truncate(txt, maxWords)))
 		}
 		break
 	}
@@ -172,19 +188,30 @@ func handshake(ctx context.Context, raw net.Conn, ep mail.Endpoint, red *transcr
 	return tc, greeting, []byte("* OK " + stripCode(text) + "\r\n"), nil
 }
 
-// readLine reads one CRLF-terminated line and traces it.
+// notIMAP names what a greeting that is not IMAP's looks like.
+func notIMAP(addr, greeting string) *ServerError {
+	kind := "which is not an IMAP greeting: check the host and port"
+	switch g := strings.ToUpper(greeting); {
+	case strings.HasPrefix(g, "+OK"):
+		kind = "which is a POP3 server's greeting: check the port (IMAP is 993 with ssl, 143 otherwise)"
+	case len(g) >= 4 && g[:3] == "220" && (g[3] == ' ' || g[3] == '-'):
+		kind = "which is an SMTP server's greeting: check the port (IMAP is 993 with ssl, 143 otherwise)"
+	case strings.HasPrefix(g, "HTTP/"):
+		kind = "which is a web server's answer: check the port (IMAP is 993 with ssl, 143 otherwise)"
+	case strings.HasPrefix(g, "* "):
+		kind = "which is not an IMAP greeting (it must be * OK, * PREAUTH or * BYE)"
+	}
+	return &ServerError{Addr: addr, Kind: FaultNotIMAP, Did: fmt.Sprintf("greeted with %q, %s", truncate(greeting, 80), kind)}
+}
+
+// readLine reads one LF-terminated line and traces it. A line longer than
+// br's buffer is bufio.ErrBufferFull. On an error it returns what it read.
 func readLine(br *bufio.Reader, red *transcript) (string, error) {
 	b, err := br.ReadSlice('\n')
-	if err == bufio.ErrBufferFull {
-		return "", fmt.Errorf("line longer than %d bytes", maxGreeting)
-	}
-	if err != nil {
-		return "", err
-	}
 	if red != nil {
 		red.server.Write(b)
 	}
-	return string(b), nil
+	return string(b), err
 }
 
 func peekAll(br *bufio.Reader) []byte {
@@ -221,14 +248,23 @@ func truncate(s string, n int) string {
 func (c *Client) Greeting() string { return c.greeting }
 
 // step runs f, a wait on the server, as one network step: the context's
-// cancellation and a silence longer than the step timeout both close the
-// connection, which makes f return.
+// cancellation and the step timeout both close the connection, which makes
+// f return. The timeout is a deadline for the whole step, armed once: a
+// server that trickles or floods responses cannot extend it, so a step
+// ends within one step timeout whatever the server does. What the server
+// sends meanwhile is held to maxLine per line and maxStep in all.
 func (c *Client) step(ctx context.Context, what string, f func() error) error {
+	return c.limitedStep(ctx, what, "the reply to "+what, maxLine, maxStep, f)
+}
+
+// limitedStep is step with the reply named for errors and its own limits.
+func (c *Client) limitedStep(ctx context.Context, what, reply string, line, budget int64, f func() error) error {
 	end, err := c.begin(ctx, what)
 	if err != nil {
 		return err
 	}
 	defer end()
+	c.conn.m.reset(reply, line, budget)
 	if err := c.wait(f); err != nil {
 		return c.wrap(ctx, what, err)
 	}
@@ -241,6 +277,11 @@ func (c *Client) begin(ctx context.Context, what string) (end func(), err error)
 	if c.closed {
 		return nil, fmt.Errorf("imap %s: the connection is closed", what)
 	}
+	if f := c.conn.m.err(); f != nil {
+		// The server went past a limit between two commands.
+		c.abort()
+		return nil, fmt.Errorf("imap %s: %w", what, f)
+	}
 	if c.dead.Load() {
 		return nil, fmt.Errorf("imap %s: the connection to %s was closed after an earlier error", what, c.ep.Addr())
 	}
@@ -248,7 +289,11 @@ func (c *Client) begin(ctx context.Context, what string) (end func(), err error)
 		return nil, fmt.Errorf("imap %s: %w", what, err)
 	}
 	stop := context.AfterFunc(ctx, c.abort)
-	return func() { stop() }, nil
+	return func() {
+		stop()
+		// What comes before the next command is held to the usual limits.
+		c.conn.m.reset("data sent between commands", maxLine, maxStep)
+	}, nil
 }
 
 // wait runs f with the watchdog armed.
@@ -262,9 +307,17 @@ func (c *Client) wait(f func() error) error {
 // wrap turns an error seen during what into one sentence that says whether
 // the server failed, went silent, or the caller gave up.
 func (c *Client) wrap(ctx context.Context, what string, err error) error {
+	if f := c.conn.m.err(); f != nil {
+		c.abort()
+		return fmt.Errorf("imap %s: %w", what, f)
+	}
 	switch {
 	case ctx.Err() != nil:
 		return fmt.Errorf("imap %s on %s: %w", what, c.ep.Addr(), ctx.Err())
+	case c.timedOut.Load() && c.conn.m.received() > 0:
+		// A server that keeps sending (a trickle, a flood the decoder
+		// cannot keep up with) is stopped by the same deadline.
+		return fmt.Errorf("imap %s: %s did not finish its reply within %s (it sent %s meanwhile): %w", what, c.ep.Addr(), c.ep.StepTimeout(), humanBytes(c.conn.m.received()), os.ErrDeadlineExceeded)
 	case c.timedOut.Load():
 		return fmt.Errorf("imap %s: %s did not answer within %s: %w", what, c.ep.Addr(), c.ep.StepTimeout(), os.ErrDeadlineExceeded)
 	case c.dead.Load() && !isIMAPError(err):
@@ -300,7 +353,7 @@ func (c *Client) Close() error {
 			c.red.Flush()
 		}
 	}()
-	if c.dead.Load() {
+	if c.dead.Load() || c.conn.m.err() != nil {
 		c.conn.Conn.Close()
 		return nil
 	}
@@ -314,13 +367,15 @@ func (c *Client) Close() error {
 }
 
 // wireConn sits between imapclient and the network. It replays bytes we
-// read ourselves during the handshake, writes the transcript, ignores
-// imapclient's fixed read deadlines (the Client times its own waits), and
-// fixes imapclient's empty SASL response.
+// read ourselves during the handshake, writes the transcript, holds what
+// the server sends to the meter's limits, ignores imapclient's fixed read
+// deadlines (the Client times its own waits), and fixes imapclient's empty
+// SASL response.
 type wireConn struct {
 	net.Conn
 	step  time.Duration
 	trace *transcript
+	m     *meter
 
 	pre []byte // only the decoder goroutine reads
 
@@ -333,11 +388,23 @@ func (w *wireConn) Read(p []byte) (int, error) {
 	if len(w.pre) > 0 {
 		n := copy(p, w.pre)
 		w.pre = w.pre[n:]
+		if err := w.m.count(p[:n]); err != nil {
+			return 0, err
+		}
 		return n, nil
+	}
+	if f := w.m.err(); f != nil {
+		return 0, f
 	}
 	n, err := w.Conn.Read(p)
 	if n > 0 && w.trace != nil {
 		w.trace.server.Write(p[:n])
+	}
+	if n > 0 {
+		if lerr := w.m.count(p[:n]); lerr != nil {
+			// Nothing past a limit reaches the decoder.
+			return 0, lerr
+		}
 	}
 	return n, err
 }

@@ -11,6 +11,19 @@
 // caller's context: when either runs out the connection is closed, because an
 // IMAP connection with a half-read response cannot be reused.
 //
+// Nothing a server sends is trusted (see limit.go). Outside message bodies
+// every line is held to 256 KiB (the UID SEARCH line to 11 bytes per
+// message of the folder, at most 12 MiB) and each
+// command's replies to 4 MiB (16 MiB for UID SEARCH), counted under
+// imapclient's reader before its decoder builds anything; a literal where
+// none was asked for is refused from its announced size before a byte of it
+// is read. Each step has one deadline that progress cannot extend; a body
+// must keep arriving (one step timeout per read) and arrive whole within one
+// step timeout plus its size at 4 KiB/s. UID 0, more than a million UIDs,
+// listed messages the listing never answers, an absurd RFC822.SIZE and a
+// folder without UIDVALIDITY are refused rather than guessed at. Each such
+// refusal is a *ServerError naming the server and what it did.
+//
 // Two go-imap behaviours are worked around here rather than patched:
 //   - imapclient arms a fixed 30-second read deadline even while the
 //     connection is idle between commands, so a caller that spends longer

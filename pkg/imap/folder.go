@@ -40,6 +40,12 @@ func (c *Client) Open(ctx context.Context, path string) (*mail.Folder, error) {
 		}
 		return nil, err
 	}
+	if validity == 0 {
+		// RFC 3501 2.3.1.1: without UIDVALIDITY the UIDs may be reused
+		// between sessions, and the fetch state, kept by UID, would skip
+		// new messages that got an old UID.
+		return nil, fmt.Errorf("imap SELECT %q: %w", name, c.fault(FaultNoUIDValidity, fmt.Sprintf("sent no UIDVALIDITY for folder %q, so its UIDs may change between sessions and mailport cannot tell fetched messages from new ones", path)))
+	}
 	c.selected = name
 	return &mail.Folder{Name: path, Validity: strconv.FormatUint(uint64(validity), 10), Count: int(count)}, nil
 }
@@ -63,8 +69,23 @@ func (c *Client) mailboxName(ctx context.Context, path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return joinPath(path, parts, d, c.ep.Addr())
+}
+
+// joinPath joins the levels of path with the server's delimiter d. A path
+// with an empty level, or a level that holds d itself (it would name a
+// deeper folder than meant), is refused.
+func joinPath(path string, parts []string, d rune, addr string) (string, error) {
 	if d == 0 {
-		return "", fmt.Errorf("imap: folder %q has several levels but %s keeps all folders on one level", path, c.ep.Addr())
+		return "", fmt.Errorf("imap: folder %q has several levels but %s keeps all folders on one level", path, addr)
+	}
+	for _, p := range parts {
+		if p == "" {
+			return "", fmt.Errorf("imap: folder %q has an empty level; separate levels with a single \"/\"", path)
+		}
+		if strings.ContainsRune(p, d) {
+			return "", fmt.Errorf("imap: folder %q: the level %q holds %q, which %s uses between levels, so it cannot be opened by this path", path, p, string(d), addr)
+		}
 	}
 	return strings.Join(parts, string(d)), nil
 }
@@ -76,11 +97,16 @@ func (c *Client) delimiter(ctx context.Context) (rune, error) {
 	}
 	var d rune
 	err := c.step(ctx, `LIST "" ""`, func() error {
-		l, err := c.c.List("", "", nil).Collect()
-		if err == nil && len(l) > 0 {
-			d = l[0].Delim
+		// Read the replies one by one and keep the first: a server that
+		// sends thousands makes us hold none of them.
+		cmd := c.c.List("", "", nil)
+		first := true
+		for l := cmd.Next(); l != nil; l = cmd.Next() {
+			if first {
+				d, first = l.Delim, false
+			}
 		}
-		return err
+		return cmd.Close()
 	})
 	if err != nil {
 		return 0, err
@@ -102,13 +128,13 @@ func (c *Client) notFound(ctx context.Context, path string) error {
 		name := strings.Join(parts[:i+1], string(d))
 		var found bool
 		err := c.step(ctx, "LIST", func() error {
-			l, err := c.c.List("", name, nil).Collect()
-			for _, m := range l {
+			cmd := c.c.List("", name, nil)
+			for m := cmd.Next(); m != nil; m = cmd.Next() {
 				if m.Mailbox == name || (i == 0 && strings.EqualFold(m.Mailbox, "INBOX") && name == "INBOX") {
 					found = true
 				}
 			}
-			return err
+			return cmd.Close()
 		})
 		if err != nil {
 			return nil
