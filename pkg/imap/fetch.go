@@ -421,6 +421,11 @@ func (c *Client) consume(md *imapclient.FetchMessageData, want map[imap.UID]mail
 			if !ok || it.Literal == nil {
 				continue // md.Next drops the rest
 			}
+			if m.Size > 0 && it.Literal.Size() > 2*m.Size+slackBody {
+				// A body far beyond its listed size would fill the disk
+				// at the server's pace; it stays on the server.
+				return asServerError(c.fault(FaultLiteralTooBig, fmt.Sprintf("sent a %s literal for UID %d, listed at %s; the message stays on the server", humanBytes(it.Literal.Size()), uid, humanBytes(m.Size))))
+			}
 			r := c.bodyReader(it.Literal, it.Literal.Size())
 			delete(want, uid)
 			if fn != nil {

@@ -340,6 +340,21 @@ func TestHostileUnrequestedLiteralDuringFetch(t *testing.T) {
 	wantServerError(t, err, mpimap.FaultLiteralTooBig, "sent a 10 GB literal in the reply to UID FETCH")
 }
 
+// A body literal far beyond the message's RFC822.SIZE (listed at 100
+// octets, announced at 10 GB) is refused before a byte of it is read: at
+// the server's pace it would fill the disk. The message stays on the
+// server.
+func TestHostileBodyFarBeyondItsSize(t *testing.T) {
+	ep := fakeIMAP(t, "* OK ready", map[string]answer{"UID FETCH": func(s *hostile.Server, c net.Conn, tag, cmd, args string) bool {
+		if !strings.Contains(args, "BODY") {
+			return honest(c, tag, cmd, args)
+		}
+		return flood("* 1 FETCH (UID 1 BODY[] {10000000000}\r\n", "x")(s, c, tag, cmd, args)
+	}})
+	err := measured(t, func() error { return session(context.Background(), ep, "INBOX") })
+	wantServerError(t, err, mpimap.FaultLiteralTooBig, "sent a 10 GB literal for UID 1, listed at 100 bytes; the message stays on the server")
+}
+
 func TestHostileFlood(t *testing.T) {
 	cases := []struct {
 		name, folder string

@@ -37,6 +37,11 @@ const (
 	// maxListingLiteral is the largest literal accepted in a listing reply
 	// (which asks for none).
 	maxListingLiteral = 64 << 10
+	// slackBody is how far a message's literal may pass twice its
+	// RFC822.SIZE before it is refused unread (Exchange's sizes are not
+	// exact, but never off by a factor of two); Graph and POP3 use the
+	// same bound.
+	slackBody = 16_000_000
 	// minBodyRate is the slowest average rate at which a message body may
 	// arrive, beyond one step timeout of grace.
 	minBodyRate = 4 << 10
