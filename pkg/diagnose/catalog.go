@@ -310,6 +310,13 @@ var laterEntries = []Entry{
 		match:   func(e *Evidence) bool { return e.Reason == "silent" },
 	},
 	{
+		ID: "server-misbehaves", Title: "The server sends without end or breaks the protocol",
+		Message: "kept sending for <timeout> without finishing its reply; sent a line longer than 64 KiB; sent a 10 GB literal",
+		Cause:   "The server answered, but not as a mail server does: it sent more than any honest server sends (an endless line, reply or listing, a huge literal), kept a reply going past the timeout, or sent what the protocol forbids (UID 0, no UIDVALIDITY, a message number that does not exist). mailport stops there rather than wait for ever or fill memory; the words above say what the server did.",
+		Fix:     "Check that the host and port lead to the mail server itself, not to a proxy, load balancer or another service. If they do, the server is faulty: send its administrator the words above and the transcript of `mailport test <account> --trace FILE`.",
+		match:   func(e *Evidence) bool { return e.Reason == reasonMisbehaves },
+	},
+	{
 		ID: "tls-on-plain-port", Title: "The port expects TLS from the start",
 		Message: "no greeting: the server waits for a TLS handshake",
 		Cause:   "The account says starttls (or none), but the port speaks TLS from the first byte (implicit TLS, e.g. 993, 995, 465), so the server waits for a handshake while mailport waits for a greeting.",

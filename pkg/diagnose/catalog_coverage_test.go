@@ -16,6 +16,7 @@ import (
 // that produce it through Run and assert its id. The first one runs with
 // in-process servers only; TestDovecot needs the test bed.
 var producedBy = map[string][]string{
+	"server-misbehaves": {"TestMisbehavingServers"},
 	// configuration
 	"account-disabled":       {"TestDisabledAccountAndTokenConfigDirection"},
 	"token-config-direction": {"TestDisabledAccountAndTokenConfigDirection"},

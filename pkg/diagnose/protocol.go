@@ -43,6 +43,7 @@ func (r *runner) checkGreeting(ctx context.Context, c *Check) {
 		if isTimeout(err) {
 			ev.Reason = "silent"
 		}
+		noteMisbehaviour(ev, err)
 		var re *smtp.ReplyError
 		if errors.As(err, &re) {
 			ev.Text = fmt.Sprintf("%d %s", re.Code, re.Text)
@@ -69,6 +70,7 @@ func (r *runner) checkCapabilities(ctx context.Context, c *Check) {
 	if err != nil {
 		ev := r.evidence("capabilities")
 		ev.Text = err.Error()
+		noteMisbehaviour(ev, err)
 		r.find(c, Fail, ev, "The server did not list its capabilities.", "")
 		r.block(needSession, "the session broke")
 		return
@@ -205,6 +207,7 @@ func (r *runner) authFailure(c *Check, err error) {
 	if r.acct.Protocol == config.SMTP {
 		ev.parseSMTP()
 	}
+	noteMisbehaviour(ev, err)
 	// pkg/smtp words its step timeout without wrapping the net error.
 	held := ev.Reason == "" && (isTimeout(err) || r.out != nil && strings.Contains(err.Error(), ": no answer from "))
 	if held {
@@ -245,6 +248,7 @@ func (r *runner) checkFolder(ctx context.Context, c *Check) {
 	}
 	ev := r.evidence("folder")
 	ev.Text = err.Error()
+	noteMisbehaviour(ev, err)
 	var nf *mail.FolderNotFoundError
 	var ge *graph.Error
 	switch {
@@ -367,6 +371,7 @@ func (r *runner) checkSend(ctx context.Context, c *Check) {
 func (r *runner) sendFailure(c *Check, err error) {
 	ev := r.evidence("send")
 	ev.Text = err.Error()
+	noteMisbehaviour(ev, err)
 	var re *smtp.ReplyError
 	var ge *graph.Error
 	if errors.As(err, &re) {
