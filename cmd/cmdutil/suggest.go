@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"errors"
 	"fmt"
+	"github.com/mailport/mailport/internal/editdist"
 	"sort"
 	"strings"
 
@@ -12,34 +13,6 @@ import (
 
 // suggestDistance is how many edits apart a typo and a name may be.
 const suggestDistance = 2
-
-// Levenshtein is the edit distance between a and b: insertions,
-// deletions, substitutions and (as typists make them) transpositions of
-// adjacent runes, each counting one.
-func Levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
-}
 
 // closest returns the candidates nearest to typed (ties kept, in order),
 // or nil when none is within suggestDistance. A candidate that typed is a
@@ -53,7 +26,7 @@ func closest(typed string, candidates []string) []string {
 			continue
 		}
 		seen[c] = true
-		d := Levenshtein(typed, strings.ToLower(c))
+		d := editdist.Distance(typed, strings.ToLower(c))
 		if typed != "" && strings.HasPrefix(strings.ToLower(c), typed) && d > 1 {
 			d = 1
 		}

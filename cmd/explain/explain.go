@@ -6,6 +6,7 @@ package explain
 
 import (
 	"fmt"
+	"github.com/mailport/mailport/internal/editdist"
 	"io"
 	"regexp"
 	"sort"
@@ -204,7 +205,7 @@ func Closest(code string, n int) []string {
 	var cands []cand
 	limit := max(2, len(c)/3)
 	for i, e := range dg.Catalog {
-		d := distance(c, e.ID)
+		d := editdist.Distance(c, e.ID)
 		switch {
 		case d <= limit:
 		case len(c) >= 3 && (strings.Contains(e.ID, c) || nearWord(c, e.ID)):
@@ -231,30 +232,9 @@ func Closest(code string, n int) []string {
 // ("pasword" and password-missing).
 func nearWord(code, id string) bool {
 	for _, w := range strings.Split(id, "-") {
-		if len(w) >= 4 && distance(code, w) <= 1 {
+		if len(w) >= 4 && editdist.Distance(code, w) <= 1 {
 			return true
 		}
 	}
 	return false
-}
-
-// distance is the Levenshtein distance of a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

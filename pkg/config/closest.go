@@ -1,6 +1,10 @@
 package config
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mailport/mailport/internal/editdist"
+)
 
 // Closest is the known name a mistyped one most likely meant ("foldr" →
 // "folder", "tls_ca" → "tls_ca_file"), or "" when none is close enough.
@@ -11,7 +15,7 @@ func Closest(name string, known []string) string {
 	}
 	best, bestDist := "", 0
 	for _, k := range known {
-		d := editDistance(name, strings.ToLower(k))
+		d := editdist.Distance(name, strings.ToLower(k))
 		if best == "" || d < bestDist {
 			best, bestDist = k, d
 		}
@@ -34,25 +38,4 @@ func Closest(name string, known []string) string {
 		}
 	}
 	return ""
-}
-
-// editDistance is the Levenshtein distance of a and b (bytes).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
