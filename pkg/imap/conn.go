@@ -291,6 +291,12 @@ func (c *Client) begin(ctx context.Context, what string) (end func(), err error)
 	stop := context.AfterFunc(ctx, c.abort)
 	return func() {
 		stop()
+		if ctx.Err() != nil {
+			// Cancelled: AfterFunc may not have run yet (or still be
+			// running in its goroutine). Close here too, so the next
+			// call finds the connection closed rather than half-used.
+			c.abort()
+		}
 		// What comes before the next command is held to the usual limits.
 		c.conn.m.reset("data sent between commands", maxLine, maxStep)
 	}, nil
