@@ -1,7 +1,12 @@
 package cmd
 
 import (
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -63,4 +68,45 @@ func directRequires(gomod string) []string {
 		}
 	}
 	return out
+}
+
+// gopkg.in/yaml.v3 is frozen at v3.0.1; mailport uses its maintained home,
+// go.yaml.in/yaml/v3, which has the same Node API. Neither go.mod nor any
+// Go file may bring the old path back (a copied snippet would compile
+// silently, adding a second YAML library).
+func TestNoFrozenYAMLImportPath(t *testing.T) {
+	const old = "gopkg.in/yaml.v3"
+	gomod, err := os.ReadFile("../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range directRequires(string(gomod)) {
+		if strings.HasPrefix(req, old+" ") {
+			t.Errorf("go.mod requires %s: use go.yaml.in/yaml/v3, its maintained home", req)
+		}
+	}
+	err = filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		for _, imp := range f.Imports {
+			if imp.Path.Value == strconv.Quote(old) {
+				t.Errorf("%s imports %s: import go.yaml.in/yaml/v3, its maintained home", path, old)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

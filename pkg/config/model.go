@@ -7,7 +7,7 @@
 // and tokens live in the secret store (pkg/secret).
 package config
 
-import "gopkg.in/yaml.v3"
+import "go.yaml.in/yaml/v3"
 
 // Version is the schema version this build reads and writes.
 const Version = 1

@@ -19,7 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gofrs/flock"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // FileName is the file backend's file, kept beside the config file.
