@@ -18,10 +18,11 @@ need=(
   "dbus-launch:dbus-x11"
   "chromium:chromium"
   "openssl:openssl"
-  # mbsync signs in with `PassCmd "mailport token ..."` in internal/realtest;
-  # its XOAUTH2 comes from a Cyrus SASL plugin (KDE's; Debian has no other).
+  # mbsync and msmtp sign in with `mailport token` in internal/realtest;
+  # mbsync's XOAUTH2 comes from a Cyrus SASL plugin (KDE's; Debian has no other).
   "mbsync:isync"
   "/usr/lib/$(uname -m)-linux-gnu/sasl2/libkdexoauth2.so:libsasl2-modules-kdexoauth2"
+  "msmtp:msmtp"
 )
 # make bench: the peers it times mailport against, and GNU time, which
 # starts each tool and reports its CPU time and peak RSS. Debian's getmail6

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,23 +41,47 @@ func requireProgram(t *testing.T, name, pkg string) string {
 	return p
 }
 
-// buildMailport builds the mailport binary into dir.
-func buildMailport(t *testing.T, dir string) string {
+// built is the mailport binary the tests build once for the package.
+var built struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+// buildMailport builds the mailport binary (once per package run).
+func buildMailport(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(dir, "mailport")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = filepath.Join("..", "..")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "mailport-bin-")
+		if built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "mailport")
+		build := exec.Command("go", "build", "-o", built.bin, ".")
+		build.Dir = filepath.Join("..", "..")
+		if out, err := build.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin
+	return built.bin
+}
+
+// removeBuilt removes the binary buildMailport built (TestMain).
+func removeBuilt() {
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
 }
 
 func newHelperSetup(t *testing.T, b *testbed.Bed, account, typ, proto string, port int, enc string) *helperSetup {
 	t.Helper()
 	dir := t.TempDir()
 	h := &helperSetup{dir: dir, config: filepath.Join(dir, "config.yaml")}
-	h.bin = buildMailport(t, dir)
+	h.bin = buildMailport(t)
 	run := func(args ...string) {
 		t.Helper()
 		ios, _, out, errOut := iostreams.Test()
@@ -222,5 +247,64 @@ SyncState *
 	}
 	if strings.Contains(string(out), now) {
 		t.Errorf("mbsync's output shows the token:\n%s", out)
+	}
+}
+
+// TestMsmtpWithMailportToken: msmtp sends through Postfix's submission
+// port with `passwordeval "mailport token work-out"`, once with XOAUTH2 and
+// once with OAUTHBEARER; Postfix asks Dovecot, which asks the
+// authorization server about the token. The first run finds the stored
+// token expired, so the mailport msmtp starts refreshes it.
+func TestMsmtpWithMailportToken(t *testing.T) {
+	msmtp := requireProgram(t, "msmtp", "msmtp")
+	b := bed.Get(t)
+	h := newHelperSetup(t, b, "work-out", "outbound", "smtp", b.SubmissionPort, "starttls")
+	old := h.expire(t, "work-out")
+	refreshes := prov.Count("token:refresh_token")
+	for _, mech := range []string{"xoauth2", "oauthbearer"} {
+		introspections := prov.Count("introspect")
+		rc := filepath.Join(h.dir, "msmtprc-"+mech)
+		// msmtp checks the certificate against the host name, so localhost.
+		conf := fmt.Sprintf(`account work
+host localhost
+port %d
+tls on
+tls_starttls on
+tls_trust_file %s
+auth %s
+user %s
+from %s
+passwordeval "%s"
+
+account default : work
+`, b.SubmissionPort, b.CAFile, mech, dave, dave, h.tokenCmd("work-out"))
+		if err := os.WriteFile(rc, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		id := "<msmtp-" + mech + "-" + randomID() + "@example.test>"
+		msg := "From: " + dave + "\r\nTo: " + dave + "\r\nSubject: msmtp " + mech + "\r\nMessage-ID: " + id + "\r\n\r\nsent by msmtp\r\n"
+		run := exec.Command(msmtp, "-C", rc, dave)
+		run.Env = helperEnv(h.dir)
+		run.Stdin = strings.NewReader(msg)
+		start := time.Now()
+		out, err := run.CombinedOutput()
+		t.Logf("msmtp (%s) ran in %v", mech, time.Since(start).Round(time.Millisecond))
+		if err != nil {
+			t.Fatalf("msmtp with auth %s: %v\n%s\n%s", mech, err, out, conf)
+		}
+		if _, err := b.WaitForMessage(dave, "", id, 10*time.Second); err != nil {
+			t.Fatalf("auth %s: %v", mech, err)
+		}
+		if prov.Count("introspect") <= introspections {
+			t.Errorf("auth %s: Dovecot did not check a token with the authorization server", mech)
+		}
+	}
+	if n := prov.Count("token:refresh_token") - refreshes; n != 1 {
+		t.Errorf("the authorization server saw %d refreshes during msmtp's runs, want 1 (the first run refreshes, the second uses the stored token)", n)
+	}
+	if now := h.stored(t, "work-out"); now == old {
+		t.Error("the stored token did not change: mailport token did not refresh it")
+	} else if user, ok := prov.ActiveUser(now); !ok || user != dave {
+		t.Errorf("the stored token is not a live token of %s (%q, %v)", dave, user, ok)
 	}
 }

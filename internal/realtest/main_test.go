@@ -75,6 +75,7 @@ func TestMain(m *testing.M) {
 	}
 	bed.Options = testbed.Options{IntrospectionURL: prov.IntrospectURL(), Users: users}
 	code := m.Run()
+	removeBuilt()
 	bed.Stop()
 	prov.Close()
 	os.Exit(code)
