@@ -87,6 +87,10 @@ mailport authenticate ACCOUNT first. docs/integrations.md has complete setups.`,
   set imap_authenticators = "xoauth2"
   set imap_oauth_refresh_command = "mailport token work"
 
+  # aerc (accounts.conf)
+  source          = imaps+xoauth2://me%40contoso.com@outlook.office365.com:993
+  source-cred-cmd = mailport token work
+
   # curl against Microsoft Graph
   curl -H "Authorization: Bearer $(mailport token graphacct)" https://graph.microsoft.com/v1.0/me/messages
 
