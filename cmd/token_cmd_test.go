@@ -3,12 +3,16 @@ package cmd
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mailport/mailport/pkg/graph/graphtest"
 	"github.com/mailport/mailport/pkg/oauth"
 	"github.com/mailport/mailport/pkg/oauth/oauthtest"
 )
@@ -219,5 +223,46 @@ func TestTokenCompletesOAuth2Accounts(t *testing.T) {
 	c = e.complete("token", "support", "--sasl=")
 	if strings.Join(c.names, " ") != "--sasl=xoauth2 --sasl=oauthbearer" && strings.Join(c.names, " ") != "xoauth2 oauthbearer" {
 		t.Errorf("--sasl= completes %q", c.names)
+	}
+}
+
+// What docs/integrations.md does with curl: the token of a Graph account
+// read from `mailport token` is accepted by Graph as a bearer token.
+func TestTokenIsAGraphBearerToken(t *testing.T) {
+	prov := oauthtest.New(oauthtest.Options{User: "support@contoso.com", Tenant: "contoso.com"})
+	defer prov.Close()
+	prov.AddClient(oauthtest.Client{ID: clientID, Secret: secretValue})
+	g := graphtest.New(t, graphtest.Options{Authorize: func(tok string) (string, error) {
+		if user, ok := prov.ActiveUser(tok); ok {
+			return user, nil
+		}
+		return "", errors.New("not a token of the authorization server")
+	}})
+	g.AddUser("support@contoso.com")
+	g.AddMessage("support@contoso.com", "Inbox", []byte("Subject: read with curl\r\n\r\nbody\r\n"))
+	e := newEnv(t)
+	e.open = browser(t)
+	e.mustRun(secretValue, "token-config", "add", "ms", "--provider", "microsoft", "--base-url", prov.MicrosoftBaseURL("contoso.com"),
+		"--client-id", clientID, "--client-secret-stdin", "--for", "graph")
+	e.mustRun("", "account", "add", "graphacct", "--type", "inbound", "--protocol", "microsoft", "--auth", "oauth2", "--token-config", "ms",
+		"--login", "support@contoso.com", "--property", "graph_url="+g.URL)
+	e.mustRun("", "authenticate", "graphacct", "--timeout", "20s")
+	r := e.mustRun("", "token", "graphacct")
+	req, err := http.NewRequest("GET", g.URL+"/me/mailFolders/inbox/messages?$select=subject", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSuffix(r.out, "\n"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "read with curl") {
+		t.Fatalf("Graph answered %s to the token: %s", resp.Status, body)
 	}
 }
