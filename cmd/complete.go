@@ -22,6 +22,7 @@ func addCompletions(root *cobra.Command, f *cmdutil.Factory) {
 		"authenticate":        cmdutil.AccountNames(f, "", 1),
 		"status":              cmdutil.AccountNames(f, "", 0),
 		"logout":              cmdutil.AccountNames(f, "", 1),
+		"token":               cmdutil.OAuth2AccountNames(f, 1),
 		"account show":        cmdutil.AccountNames(f, "", 1),
 		"account edit":        cmdutil.AccountNames(f, "", 1),
 		"account remove":      cmdutil.AccountNames(f, "", 1),

@@ -164,6 +164,10 @@ func TestEveryEnumFlagCompletes(t *testing.T) {
 			}
 			checked++
 			args := append(append([]string{}, path...), "--"+fl.Name, "")
+			if fl.NoOptDefVal != "" {
+				// A flag whose value is optional takes it after '='.
+				args = append(append([]string{}, path...), "--"+fl.Name+"=")
+			}
 			got := e.complete(args...)
 			if len(got.names) < 2 || got.directive != noFileComp {
 				t.Errorf("mailport %s --%s (%q) completes %q %s; want its values", strings.Join(path, " "), fl.Name, fl.Usage, got.names, got.directive)

@@ -436,6 +436,7 @@ func TestJSONShapesMatchTheDocs(t *testing.T) {
 		t.Errorf("authenticate other --json has no warnings: %v", res[0])
 	}
 	e.expireStoredToken("other")
+	s.run(oneObject, "token", 0, "", "token", "support")
 
 	// fetch: a dry run, a run whose --exec fails, a run that works, a dead server.
 	s.run(jsonLines, "fetch", 0, "", "fetch", "box", "--dry-run")

@@ -23,6 +23,7 @@ import (
 	"github.com/mailport/mailport/cmd/explain"
 	"github.com/mailport/mailport/cmd/fetch"
 	"github.com/mailport/mailport/cmd/send"
+	"github.com/mailport/mailport/cmd/tokencmd"
 	"github.com/mailport/mailport/cmd/tokenconfig"
 )
 
@@ -70,6 +71,7 @@ Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configurati
 		auth.NewCmdAuthenticate(f, nil),
 		auth.NewCmdStatus(f, nil),
 		auth.NewCmdLogout(f, nil),
+		tokencmd.NewCmdToken(f, nil),
 		diagnose.NewCmdTest(f, nil),
 		explain.NewCmdExplain(f, nil),
 		fetch.NewCmdFetch(f, nil),

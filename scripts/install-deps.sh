@@ -18,12 +18,17 @@ need=(
   "dbus-launch:dbus-x11"
   "chromium:chromium"
   "openssl:openssl"
+  # mbsync and msmtp sign in with `mailport token` in internal/realtest;
+  # mbsync's XOAUTH2 comes from a Cyrus SASL plugin (KDE's; Debian has no other).
+  "mbsync:isync"
+  "/usr/lib/$(uname -m)-linux-gnu/sasl2/libkdexoauth2.so:libsasl2-modules-kdexoauth2"
+  "msmtp:msmtp"
 )
 # make bench: the peers it times mailport against, and GNU time, which
 # starts each tool and reports its CPU time and peak RSS. Debian's getmail6
 # installs its program as `getmail`.
 if [ "${MAILPORT_BENCH:-}" = 1 ]; then
-  need+=("mbsync:isync" "fetchmail:fetchmail" "getmail:getmail6" "/usr/bin/time:time")
+  need+=("fetchmail:fetchmail" "getmail:getmail6" "/usr/bin/time:time")
 fi
 
 missing=()

@@ -28,6 +28,17 @@ func completeConfig(f *Factory) *config.Config {
 // max is how many ACCOUNT arguments the command takes (0: any number);
 // names already given are not offered again.
 func AccountNames(f *Factory, typ string, max int) CompleteFunc {
+	return accountNames(f, func(a *config.Account) bool { return typ == "" || a.Type == typ }, max)
+}
+
+// OAuth2AccountNames completes the names of the accounts that sign in
+// with OAuth2 (those `mailport token` serves), as AccountNames does.
+func OAuth2AccountNames(f *Factory, max int) CompleteFunc {
+	return accountNames(f, func(a *config.Account) bool { return a.Auth == config.AuthOAuth2 }, max)
+}
+
+// accountNames completes the names of the accounts keep accepts.
+func accountNames(f *Factory, keep func(*config.Account) bool, max int) CompleteFunc {
 	return func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		if max > 0 && len(args) >= max {
 			return nil, cobra.ShellCompDirectiveNoFileComp
@@ -39,7 +50,7 @@ func AccountNames(f *Factory, typ string, max int) CompleteFunc {
 		var out []string
 		for _, name := range SortedNames(cfg.Accounts) {
 			a := cfg.Accounts[name]
-			if a == nil || (typ != "" && a.Type != typ) || given(args, name) || !strings.HasPrefix(name, toComplete) {
+			if a == nil || !keep(a) || given(args, name) || !strings.HasPrefix(name, toComplete) {
 				continue
 			}
 			desc := strings.TrimSpace(strings.Join([]string{a.Type, a.Protocol, a.Login}, " "))

@@ -16,8 +16,15 @@
 //     message streamed with the heap staying flat;
 //   - tokens of the wrong audience or without the protocol's scope, and wrong
 //     passwords, refused by the real servers with their own words kept;
-//   - the IMAP adapter's shared suite (pkg/imap/imaptest) against Dovecot.
+//   - the IMAP adapter's shared suite (pkg/imap/imaptest) against Dovecot;
+//   - other mail programs with mailport as their OAuth2 credential helper:
+//     mbsync (isync) syncing INBOX with `PassCmd "mailport token ..."` and
+//     XOAUTH2, the mailport binary it starts refreshing the expired token;
+//     msmtp sending through Postfix with `passwordeval "mailport token ..."`
+//     and XOAUTH2, then OAUTHBEARER.
 //
 // The tests skip on a machine without root or the Debian packages named by
-// testbed.InstallHint, and fail there when MAILPORT_REQUIRE_REALSERVERS=1.
+// testbed.InstallHint (and, for the credential helper tests, isync with
+// libsasl2-modules-kdexoauth2, and msmtp), and fail there when
+// MAILPORT_REQUIRE_REALSERVERS=1.
 package realtest

@@ -26,6 +26,7 @@ const (
 	exact = "exact@example.test" // byte-exact retrieval
 	big   = "big@example.test"   // the 30 MB message
 	carol = "carol@example.test" // refusals
+	dave  = "dave@example.test"  // other programs signing in with `mailport token`
 )
 
 // suiteUsers is how many fresh mailboxes the IMAP suite can hand out: one
@@ -65,7 +66,7 @@ func TestMain(m *testing.M) {
 	prov.AddClient(oauthtest.Client{ID: clientID})
 	prov.RequireIntrospection(outlookAudience, imapScope)
 	users := []testbed.User{}
-	for _, u := range []string{alice, bob, exact, big, carol} {
+	for _, u := range []string{alice, bob, exact, big, carol, dave} {
 		users = append(users, testbed.User{Name: u, Password: password(u)})
 	}
 	for i := 1; i <= suiteUsers; i++ {
@@ -74,6 +75,7 @@ func TestMain(m *testing.M) {
 	}
 	bed.Options = testbed.Options{IntrospectionURL: prov.IntrospectURL(), Users: users}
 	code := m.Run()
+	removeBuilt()
 	bed.Stop()
 	prov.Close()
 	os.Exit(code)

@@ -3,6 +3,8 @@ package mail
 import (
 	"encoding/base64"
 	"errors"
+	"strconv"
+	"strings"
 
 	"github.com/emersion/go-sasl"
 )
@@ -96,4 +98,20 @@ func DecodeChallenge(s string) string {
 		return string(b)
 	}
 	return s
+}
+
+// OAuthBearerPayload is the RFC 7628 OAUTHBEARER initial client response,
+// before base64: the GS2 header naming user, then host and port when known,
+// then the bearer token. A ',' or '=' in user is escaped as the GS2 header
+// requires.
+func OAuthBearerPayload(user, host string, port int, token string) []byte {
+	user = strings.NewReplacer("=", "=3D", ",", "=2C").Replace(user)
+	s := "n,a=" + user + ",\x01"
+	if host != "" {
+		s += "host=" + host + "\x01"
+	}
+	if port > 0 {
+		s += "port=" + strconv.Itoa(port) + "\x01"
+	}
+	return []byte(s + "auth=Bearer " + token + "\x01\x01")
 }
