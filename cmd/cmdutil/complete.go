@@ -39,33 +39,30 @@ func OAuth2AccountNames(f *Factory, max int) CompleteFunc {
 
 // accountNames completes the names of the accounts keep accepts.
 func accountNames(f *Factory, keep func(*config.Account) bool, max int) CompleteFunc {
-	return func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		if max > 0 && len(args) >= max {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		cfg := completeConfig(f)
-		if cfg == nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		var out []string
-		for _, name := range SortedNames(cfg.Accounts) {
-			a := cfg.Accounts[name]
-			if a == nil || !keep(a) || given(args, name) || !strings.HasPrefix(name, toComplete) {
-				continue
-			}
+	return configNames(f, max, func(cfg *config.Config) map[string]*config.Account { return cfg.Accounts },
+		func(a *config.Account) (string, bool) {
 			desc := strings.TrimSpace(strings.Join([]string{a.Type, a.Protocol, a.Login}, " "))
 			if !a.Enabled {
 				desc += " (disabled)"
 			}
-			out = append(out, name+"\t"+oneLine(desc))
-		}
-		return out, cobra.ShellCompDirectiveNoFileComp
-	}
+			return desc, keep(a)
+		})
 }
 
 // TokenConfigNames completes token config names from the config, each
 // described by its provider and flow. max is as for AccountNames.
 func TokenConfigNames(f *Factory, max int) CompleteFunc {
+	return configNames(f, max, func(cfg *config.Config) map[string]*config.TokenConfig { return cfg.TokenConfigs },
+		func(tc *config.TokenConfig) (string, bool) {
+			return strings.TrimSpace(tc.Provider + " " + tc.Flow), true
+		})
+}
+
+// configNames completes the names of the config's entries (accounts or
+// token configs, as entries picks) that describe accepts, each with its
+// description; names already given, and every name once max arguments
+// are given, are not offered.
+func configNames[T any](f *Factory, max int, entries func(*config.Config) map[string]*T, describe func(*T) (desc string, ok bool)) CompleteFunc {
 	return func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		if max > 0 && len(args) >= max {
 			return nil, cobra.ShellCompDirectiveNoFileComp
@@ -74,13 +71,16 @@ func TokenConfigNames(f *Factory, max int) CompleteFunc {
 		if cfg == nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
+		m := entries(cfg)
 		var out []string
-		for _, name := range SortedNames(cfg.TokenConfigs) {
-			tc := cfg.TokenConfigs[name]
-			if tc == nil || given(args, name) || !strings.HasPrefix(name, toComplete) {
+		for _, name := range SortedNames(m) {
+			e := m[name]
+			if e == nil || given(args, name) || !strings.HasPrefix(name, toComplete) {
 				continue
 			}
-			out = append(out, name+"\t"+oneLine(strings.TrimSpace(tc.Provider+" "+tc.Flow)))
+			if desc, ok := describe(e); ok {
+				out = append(out, name+"\t"+oneLine(desc))
+			}
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}
