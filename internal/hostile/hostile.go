@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailport/mailport/internal/heapmeter"
 	"github.com/mailport/mailport/internal/testcert"
 )
 
@@ -201,4 +202,31 @@ func Trickle(s *Server, c net.Conn, chunk []byte, every time.Duration) {
 func Stall(s *Server, c net.Conn) {
 	go io.Copy(io.Discard, c)
 	<-s.done
+}
+
+// HeapCeiling is the most the heap may grow while mailport deals with a
+// hostile server.
+const HeapCeiling = 64 << 20
+
+// Bounded runs fn, a client's dealings with a hostile server, and fails
+// t when it took longer than limit or grew the heap by HeapCeiling or
+// more; it logs both figures and returns fn's error for the caller's
+// assertions on the words.
+func Bounded(t testing.TB, limit time.Duration, fn func() error) error {
+	t.Helper()
+	var err error
+	var took time.Duration
+	grew := heapmeter.Peak(func() {
+		start := time.Now()
+		err = fn()
+		took = time.Since(start)
+	})
+	t.Logf("%v after %v, heap +%d KB", err, took.Round(time.Millisecond), grew>>10)
+	if took > limit {
+		t.Errorf("it took %v to give up; want at most %v", took, limit)
+	}
+	if grew >= HeapCeiling {
+		t.Errorf("the heap grew by %d MB; want under %d MB", grew>>20, HeapCeiling>>20)
+	}
+	return err
 }
