@@ -394,3 +394,27 @@ func hasHeaderField(raw []byte, name string) bool {
 	}
 	return false
 }
+
+// TestComposedMessageIs7Bit backs `send`'s promise to the SMTP server that
+// a composed message is 7-bit (no BODY=8BITMIME needed): non-ASCII text,
+// subject, names, header values and binary attachments are all encoded.
+func TestComposedMessageIs7Bit(t *testing.T) {
+	bin := writeFile(t, "dätä.bin", []byte{0, 0x80, 0xff, 0xc3, 0xa9})
+	m := compose.Message{
+		From:        "Jörg Ärger <jorg@example.com>",
+		To:          []string{"Zoë <zoe@example.net>"},
+		Cc:          []string{"\"Müller, Ann\" <ann@example.org>"},
+		Subject:     "Grüße — 東京",
+		Text:        "café\nnaïve 東京\n",
+		HTML:        "<p>café</p>",
+		Attachments: []string{bin},
+		Headers:     []compose.Header{{Name: "X-Note", Value: "überall"}},
+	}
+	var buf bytes.Buffer
+	if _, err := m.WriteMessage(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if i := bytes.IndexFunc(buf.Bytes(), func(r rune) bool { return r >= 0x80 }); i >= 0 {
+		t.Fatalf("an 8-bit octet at %d:\n%s", i, buf.Bytes())
+	}
+}
