@@ -104,7 +104,8 @@ func (e *RecipientsRefusedError) Unwrap() []error {
 }
 
 // Refusals of a message before any command is sent, because the server's
-// EHLO says it would not take it; the errors SendMessage returns wrap them.
+// EHLO says it would not take it; the errors SendMessage returns wrap them
+// (test with errors.Is) and say more: the sizes, the server.
 var (
 	// ErrTooLarge: the message is larger than the server's SIZE limit.
 	ErrTooLarge = errors.New("the message is larger than the SMTP server takes")
@@ -157,14 +158,14 @@ func (c *Client) mailParams(env mail.Envelope, opts SendOptions) (string, error)
 	_, has8Bit := c.ext["8BITMIME"]
 	_, hasDSN := c.ext["DSN"]
 	if (len(opts.Notify) > 0 || opts.Return != "") && !hasDSN {
-		return "", fmt.Errorf("%w: %s does not offer DSN, so it cannot be asked for delivery receipts; send without --dsn", ErrNoDSN, c.ep.Addr())
+		return "", &replyError{kind: ErrNoDSN, text: fmt.Sprintf("the SMTP server %s does not offer DSN, so it cannot send the delivery notifications asked for; send without --dsn", c.ep.Addr())}
 	}
 	if opts.Body == Body8Bit && !has8Bit {
-		return "", fmt.Errorf("%w: the message has 8-bit octets but %s does not offer 8BITMIME; re-encode its 8-bit parts as quoted-printable or base64", ErrNo8BitMIME, c.ep.Addr())
+		return "", &replyError{kind: ErrNo8BitMIME, text: fmt.Sprintf("the message has 8-bit octets but the SMTP server %s does not take 8-bit mail (no 8BITMIME); re-encode its 8-bit parts as quoted-printable or base64", c.ep.Addr())}
 	}
 	if limit := c.MaxMessageSize(); limit > 0 && opts.Size > limit {
-		return "", fmt.Errorf("%w: the message is %s but %s takes at most %s", ErrTooLarge,
-			plural.Of(opts.Size, "octet", "octets"), c.ep.Addr(), plural.Of(limit, "octet", "octets"))
+		return "", &replyError{kind: ErrTooLarge, text: fmt.Sprintf("the message is %s but the SMTP server %s takes at most %s",
+			plural.Of(opts.Size, "octet", "octets"), c.ep.Addr(), plural.Of(limit, "octet", "octets"))}
 	}
 	params := ""
 	if hasSize && opts.Size > 0 {
@@ -203,7 +204,7 @@ func checkOptions(opts SendOptions) error {
 		}
 	}
 	if opts.Size < 0 {
-		return fmt.Errorf("a message size of %d octets is not possible", opts.Size)
+		return fmt.Errorf("a message size of %s is not possible", plural.Of(opts.Size, "octet", "octets"))
 	}
 	return nil
 }

@@ -81,7 +81,7 @@ func TestSizeIsDeclaredAndALargerMessageRefusedBeforeMailFrom(t *testing.T) {
 	env := mail.Envelope{From: alice, To: []string{"bob@example.net"}}
 
 	_, err := c.SendMessage(context.Background(), env, smtp.SendOptions{Size: 5000}, strings.NewReader(strings.Repeat("x", 5000)))
-	if !errors.Is(err, smtp.ErrTooLarge) || !strings.Contains(err.Error(), "the message is 5000 octets but "+s.Addr()+" takes at most 1000 octets") {
+	if !errors.Is(err, smtp.ErrTooLarge) || err.Error() != "the message is 5000 octets but the SMTP server "+s.Addr()+" takes at most 1000 octets" {
 		t.Fatalf("err = %v, want ErrTooLarge naming both sizes", err)
 	}
 	if ev := s.Events(); slices.ContainsFunc(ev, func(e string) bool { return strings.HasPrefix(e, "MAIL FROM") }) {
@@ -181,7 +181,7 @@ func TestEightBitMessageToAServerWithout8BITMIME(t *testing.T) {
 	c := dial(t, ep)
 	env := mail.Envelope{From: alice, To: []string{"bob@example.net"}}
 	_, err := c.SendMessage(context.Background(), env, smtp.SendOptions{Body: smtp.Body8Bit}, strings.NewReader("Subject: caf\xc3\xa9\r\n\r\n\xc3\xa9\r\n"))
-	if !errors.Is(err, smtp.ErrNo8BitMIME) || !strings.Contains(err.Error(), "the SMTP server does not take 8-bit mail: the message has 8-bit octets but "+ep.Addr()+" does not offer 8BITMIME; re-encode its 8-bit parts as quoted-printable or base64") {
+	if !errors.Is(err, smtp.ErrNo8BitMIME) || err.Error() != "the message has 8-bit octets but the SMTP server "+ep.Addr()+" does not take 8-bit mail (no 8BITMIME); re-encode its 8-bit parts as quoted-printable or base64" {
 		t.Fatalf("err = %v", err)
 	}
 	if got := cmds(); hasPrefix(got, "MAIL") || hasPrefix(got, "DATA") {
@@ -234,7 +234,7 @@ func TestDSNToAServerWithoutDSN(t *testing.T) {
 	env := mail.Envelope{From: alice, To: []string{"bob@example.net"}}
 	for _, opts := range []smtp.SendOptions{{Notify: []string{"NEVER"}}, {Return: "FULL"}} {
 		_, err := c.SendMessage(context.Background(), env, opts, strings.NewReader("x\r\n"))
-		if !errors.Is(err, smtp.ErrNoDSN) || !strings.Contains(err.Error(), s.Addr()+" does not offer DSN, so it cannot be asked for delivery receipts; send without --dsn") {
+		if !errors.Is(err, smtp.ErrNoDSN) || err.Error() != "the SMTP server "+s.Addr()+" does not offer DSN, so it cannot send the delivery notifications asked for; send without --dsn" {
 			t.Fatalf("%+v: err = %v", opts, err)
 		}
 	}
