@@ -243,3 +243,20 @@ func TestSendDSNToAServerWithoutDSN(t *testing.T) {
 		t.Fatal("sent without the receipts asked for")
 	}
 }
+
+func TestSendSMTPOnlyFlagsOnAGraphAccount(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("", "token-config", "add", "ms", "--provider", "microsoft", "--tenant", "contoso.com", "--client-id", clientID)
+	e.mustRun("", "account", "add", "outbox", "--preset", "office365", "--type", "outbound", "--login", "out@contoso.com", "--token-config", "ms")
+	for _, flag := range [][]string{{"--dsn", "success"}, {"--dsn-ret", "full"}, {"--envelope-from", "b@contoso.com"}, {"--partial"}} {
+		r := e.run("", append([]string{"send", "outbox", "--to", "a@example.com", "--body", "b"}, flag...)...)
+		want := "error: " + flag[0] + " needs an SMTP account; outbox sends through microsoft\n"
+		if r.code != 2 || r.err != want {
+			t.Errorf("%v: exit %d %q, want %q", flag, r.code, r.err, want)
+		}
+	}
+	// A dry run through Graph needs no token either.
+	if r := e.mustRun("", "send", "outbox", "--to", "a@example.com", "--body", "b", "--dry-run"); !strings.Contains(r.out, "To: <a@example.com>\r\n") {
+		t.Errorf("dry run: %q", r.out)
+	}
+}

@@ -109,7 +109,7 @@ func TestPostfixSizeLimit(t *testing.T) {
 
 func TestPostfixRefusedRecipients(t *testing.T) {
 	b := bed.Get(t)
-	c, _ := postfix(t, b)
+	c, tr := postfix(t, b)
 	env := mail.Envelope{From: bedAlice, To: []string{"nobody@example.test", bedBob, "ghost@example.test"}}
 	refusedWords := func(a string) string {
 		return "550 5.1.1 <" + a + ">: Recipient address rejected: User unknown in virtual mailbox table"
@@ -122,6 +122,10 @@ func TestPostfixRefusedRecipients(t *testing.T) {
 	var rr *smtp.RecipientsRefusedError
 	if !errors.As(err, &rr) || err.Error() != want {
 		t.Fatalf("err =\n%v\nwant\n%s", err, want)
+	}
+	if tx := tr.String(); !strings.HasSuffix(tx, "smtp S: "+refusedWords("ghost@example.test")+"\r\nsmtp C: RSET\r\nsmtp S: 250 2.0.0 Ok\r\n") ||
+		strings.Contains(tx, "DATA") {
+		t.Errorf("the refusals were not followed by RSET:\n%s", tr)
 	}
 
 	second := unique(t) + " partial"
