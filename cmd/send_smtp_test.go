@@ -2,13 +2,17 @@ package cmd
 
 import (
 	"encoding/json"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/mailport/mailport/internal/hostile"
 	"github.com/mailport/mailport/pkg/secret"
 	"github.com/mailport/mailport/pkg/smtp/smtptest"
 )
@@ -258,5 +262,68 @@ func TestSendSMTPOnlyFlagsOnAGraphAccount(t *testing.T) {
 	// A dry run through Graph needs no token either.
 	if r := e.mustRun("", "send", "outbox", "--to", "a@example.com", "--body", "b", "--dry-run"); !strings.Contains(r.out, "To: <a@example.com>\r\n") {
 		t.Errorf("dry run: %q", r.out)
+	}
+}
+
+// TestSendEightBitRawToAServerWithout8BITMIME: go-smtp always offers
+// 8BITMIME, so a scripted server stands for one that does not.
+func TestSendEightBitRawToAServerWithout8BITMIME(t *testing.T) {
+	var mu sync.Mutex
+	var cmds []string
+	srv := hostile.Start(t, func(c net.Conn) {
+		io.WriteString(c, "220 old.example.com ESMTP\r\n")
+		br := hostile.Lines(c)
+		for {
+			line, ok := hostile.ReadLine(br)
+			if !ok {
+				return
+			}
+			mu.Lock()
+			cmds = append(cmds, line)
+			mu.Unlock()
+			switch verb := strings.ToUpper(strings.Fields(line + " x")[0]); verb {
+			case "EHLO":
+				io.WriteString(c, "250-old.example.com\r\n250-AUTH PLAIN\r\n250 SIZE 1000000\r\n")
+			case "AUTH":
+				io.WriteString(c, "235 2.7.0 Authentication successful\r\n")
+			case "DATA":
+				io.WriteString(c, "354 go ahead\r\n")
+				for l, ok := hostile.ReadLine(br); ok && l != "."; l, ok = hostile.ReadLine(br) {
+				}
+				io.WriteString(c, "250 2.0.0 queued\r\n")
+			case "QUIT":
+				io.WriteString(c, "221 bye\r\n")
+				return
+			default:
+				io.WriteString(c, "250 2.0.0 ok\r\n")
+			}
+		}
+	})
+	e := newEnv(t)
+	e.mustRun("pw", "account", "add", "outbox", "--type", "outbound", "--protocol", "smtp", "--host", srv.Host, "--port", itoa(srv.Port),
+		"--encryption", "none", "--login", "out@example.com", "--password-stdin", "--property", "allow_plaintext_auth=true")
+	p := filepath.Join(e.dir, "8bit.eml")
+	if err := os.WriteFile(p, []byte("To: a@example.com\r\nSubject: x\r\n\r\ncaf\xc3\xa9\r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("", "send", "outbox", "--raw", p)
+	want := "error: send through outbox: the message has 8-bit octets but the SMTP server " + srv.Addr() +
+		" does not take 8-bit mail (no 8BITMIME); re-encode its 8-bit parts as quoted-printable or base64\n"
+	if r.code != 1 || r.err != want {
+		t.Fatalf("exit %d\n%q\nwant\n%q", r.code, r.err, want)
+	}
+	mu.Lock()
+	got := slices.Clone(cmds)
+	mu.Unlock()
+	if slices.ContainsFunc(got, func(c string) bool { return strings.HasPrefix(c, "MAIL") }) {
+		t.Fatalf("commands %q, want no MAIL FROM", got)
+	}
+	// A composed message is 7-bit, and goes without BODY=.
+	e.mustRun("", "send", "outbox", "--to", "a@example.com", "--subject", "café", "--body", "café")
+	mu.Lock()
+	got = slices.Clone(cmds)
+	mu.Unlock()
+	if !slices.Contains(got, "MAIL FROM:<out@example.com>") || !slices.Contains(got, "DATA") {
+		t.Fatalf("commands %q", got)
 	}
 }
