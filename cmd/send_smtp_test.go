@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mailport/mailport/internal/heapmeter"
 	"github.com/mailport/mailport/internal/hostile"
 	"github.com/mailport/mailport/pkg/secret"
 	"github.com/mailport/mailport/pkg/smtp/smtptest"
@@ -326,4 +327,47 @@ func TestSendEightBitRawToAServerWithout8BITMIME(t *testing.T) {
 	if !slices.Contains(got, "MAIL FROM:<out@example.com>") || !slices.Contains(got, "DATA") {
 		t.Fatalf("commands %q", got)
 	}
+}
+
+// TestSendDryRunOfALargeRawMessageStaysSmall: the 8-bit scan and the
+// size count stream the file.
+func TestSendDryRunOfALargeRawMessageStaysSmall(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("pw", "account", "add", "outbox", "--type", "outbound", "--protocol", "smtp", "--host", "127.0.0.1", "--port", "1", "--login", "out@example.com", "--password-stdin")
+	p := filepath.Join(e.dir, "big.eml")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("To: a@example.com\r\nSubject: big\r\n\r\n")
+	line := strings.Repeat("x", 76) + "\r\n"
+	for i := 0; i < (30<<20)/len(line); i++ {
+		f.WriteString(line)
+	}
+	f.WriteString("caf\xc3\xa9\r\n")
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r result
+	peak := heapmeter.Peak(func() { r = e.run("", "send", "outbox", "--raw", p, "--dry-run", "--json") })
+	t.Logf("dry run of a %d-octet message: heap grew %d KiB", st.Size(), peak>>10)
+	var res dryRunShape
+	if err := json.Unmarshal([]byte(r.out), &res); err != nil || r.code != 0 {
+		t.Fatalf("exit %d %q %v", r.code, r.err, err)
+	}
+	if res.Bytes != st.Size() || !res.EightBit {
+		t.Fatalf("%+v, want %d octets, 8-bit", res, st.Size())
+	}
+	if peak > 8<<20 {
+		t.Fatalf("heap grew %d MiB for a dry run of a %d MiB message", peak>>20, st.Size()>>20)
+	}
+}
+
+type dryRunShape struct {
+	Bytes    int64 `json:"bytes"`
+	EightBit bool  `json:"eight_bit"`
 }
