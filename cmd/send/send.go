@@ -72,8 +72,8 @@ no recipient, a bad address, a missing attachment, a body too large. The Message
 (a --raw message without one is sent without one, and the output says so).
 
 --dry-run writes the message to stdout instead of sending it: the same bytes, made by the same
-composer (with its own Message-ID and Date), that a send would hand to the server, without Bcc
-in the header. It connects to nothing and needs no password or token. With --json it prints the
+composer (with its own Message-ID and Date), that a send would hand to the server; Bcc addresses
+are in the envelope only. It connects to nothing and needs no password or token. With --json it prints the
 envelope, the Message-ID and the size instead of the message.
 
 With an SMTP account, mailport reads the server's EHLO before MAIL FROM and refuses, sending
@@ -132,7 +132,7 @@ mail) apart from the From: header. These, and --partial, need an SMTP account.`,
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "write the message to stdout instead of sending it (--json: its envelope and size)")
 	fl.BoolVar(&opts.Partial, "partial", false, "when the server refuses some recipients, send to the others (SMTP)")
 	fl.StringVar(&opts.DSN, "dsn", "", "ask for delivery notifications: `WHEN` is success,failure,delay or never (SMTP)")
-	fl.StringVar(&opts.DSNRet, "dsn-ret", "", "what a notification returns: `full` message or hdrs (SMTP)")
+	fl.StringVar(&opts.DSNRet, "dsn-ret", "", "what a notification returns: `WHAT` is full (the message) or hdrs (its header) (SMTP)")
 	fl.StringVar(&opts.EnvelopeFrom, "envelope-from", "", "envelope sender `ADDR` (MAIL FROM) apart from the From: header (SMTP)")
 	return cmd
 }
