@@ -206,7 +206,9 @@ func TestSendSizeEightBitAndDSN(t *testing.T) {
 	eightMsg := "To: a@example.com\r\nSubject: caf\xc3\xa9\r\n\r\ncaf\xc3\xa9\r\n"
 	eight := write("8bit.eml", eightMsg)
 	e.mustRun("", "send", "outbox", "--raw", eight, "--dsn", "success,failure", "--dsn-ret", "hdrs", "--envelope-from", "bounces@example.com")
-	e.mustRun("", "send", "outbox", "--to", "a@example.com", "--subject", "Grüße", "--body", "café")
+	// (A body ending in a line end: SMTP adds a missing one after the
+	// measurement, and SIZE= is an estimate by RFC 1870.)
+	e.mustRun("", "send", "outbox", "--to", "a@example.com", "--subject", "Grüße", "--body", "café\n")
 	got := srv.Messages()
 	if len(got) != 2 {
 		t.Fatalf("server got %d messages", len(got))
@@ -214,8 +216,34 @@ func TestSendSizeEightBitAndDSN(t *testing.T) {
 	if m := got[0]; m.Body != "8BITMIME" || m.DeclaredSize != int64(len(eightMsg)) || m.From != "bounces@example.com" || m.Return != "HDRS" || !slices.Equal(m.Notify, []string{"SUCCESS,FAILURE"}) {
 		t.Fatalf("8-bit raw with --dsn: %+v", m)
 	}
-	if m := got[1]; m.Body != "" || m.DeclaredSize != 0 || m.From != "out@example.com" || m.Return != "" || !slices.Equal(m.Notify, []string{""}) {
-		t.Fatalf("composed: %+v", m)
+	// A composed message is measured for a server that announces SIZE.
+	if m := got[1]; m.Body != "" || m.DeclaredSize != int64(len(m.Data)) || m.From != "out@example.com" || m.Return != "" || !slices.Equal(m.Notify, []string{""}) {
+		t.Fatalf("composed: %+v (%d octets)", m, len(m.Data))
+	}
+	// ... and one over the limit is refused before MAIL FROM, its
+	// attachment never uploaded.
+	att := write("big.bin", strings.Repeat("\x00\xff", 1000))
+	mails := func() int {
+		n := 0
+		for _, e := range srv.Events() {
+			if strings.HasPrefix(e, "MAIL") {
+				n++
+			}
+		}
+		return n
+	}
+	before := mails()
+	r = e.run("", "send", "outbox", "--to", "a@example.com", "--subject", "big", "--body", "see attached", "--attach", att)
+	sizeRE := regexp.MustCompile(`^error: send through outbox: the message is (\d+) octets but the SMTP server ` + regexp.QuoteMeta(srv.Addr()) + ` takes at most 2000 octets\n$`)
+	if r.code != 1 || !sizeRE.MatchString(r.err) {
+		t.Fatalf("composed over the limit: exit %d %q", r.code, r.err)
+	}
+	dry := e.mustRun("", "send", "outbox", "--to", "a@example.com", "--subject", "big", "--body", "see attached", "--attach", att, "--dry-run")
+	if n := sizeRE.FindStringSubmatch(r.err)[1]; n != itoa(len(dry.out)) {
+		t.Errorf("measured %s octets, the dry run wrote %d", n, len(dry.out))
+	}
+	if mails() != before || len(srv.Messages()) != 2 {
+		t.Fatalf("the oversized composed message reached MAIL FROM: %v", srv.Events())
 	}
 
 	for _, tc := range []struct {
@@ -324,7 +352,8 @@ func TestSendEightBitRawToAServerWithout8BITMIME(t *testing.T) {
 	mu.Lock()
 	got = slices.Clone(cmds)
 	mu.Unlock()
-	if !slices.Contains(got, "MAIL FROM:<out@example.com>") || !slices.Contains(got, "DATA") {
+	mail := slices.IndexFunc(got, func(c string) bool { return strings.HasPrefix(c, "MAIL FROM:<out@example.com>") })
+	if mail < 0 || strings.Contains(got[mail], "BODY=") || !slices.Contains(got, "DATA") {
 		t.Fatalf("commands %q", got)
 	}
 }

@@ -77,10 +77,11 @@ are in the envelope only. It connects to nothing and needs no password or token.
 envelope, the Message-ID and the size instead of the message.
 
 With an SMTP account, mailport reads the server's EHLO before MAIL FROM and refuses, sending
-nothing, a --raw message larger than the server's SIZE limit (both sizes are named), a --raw
-message with 8-bit octets to a server without 8BITMIME, and --dsn to a server without DSN. The
-size of a --raw message is declared with SIZE=; a composed message is streamed, so its size is
-not known in advance and the server's limit is applied by the server when it arrives.
+nothing, a message larger than the server's SIZE limit (both sizes are named), a --raw message
+with 8-bit octets to a server without 8BITMIME (mailport's own composer writes 7-bit mail), and
+--dsn to a server without DSN. The size is declared with SIZE=: a --raw message's is its file's;
+a composed message is streamed, so for a server with a SIZE limit it is first composed into a
+counter (its attachments are read twice) to learn its size.
 
 Every recipient is tried. If the server refuses any, nothing is sent and the command exits 1,
 naming each refused address with the server's reply. With --partial the message goes to the
@@ -406,6 +407,8 @@ func (o *Options) message(f *cmdutil.Factory, a *config.Account) (*message, erro
 		if err := m.Validate(); err != nil {
 			return nil, cmdutil.FlagErrorf("%v", err)
 		}
+		// One Date for the message and its measurement.
+		m.Date = f.Now()
 		msg.env = mail.Envelope{From: m.Sender(), To: m.Recipients()}
 		// The composer encodes text, names and attachments into 7 bits;
 		// only a non-ASCII address (SMTPUTF8) is written as it is.
@@ -417,6 +420,11 @@ func (o *Options) message(f *cmdutil.Factory, a *config.Account) (*message, erro
 		if err != nil {
 			return nil, err
 		}
+		// The message is streamed; for a server that announces SIZE it is
+		// composed once more into a counter, so that a message over the
+		// limit is refused before it is uploaded.
+		msgID := msg.messageID
+		msg.opts.Measure = func() (int64, error) { return m.Size(msgID) }
 	}
 	if o.EnvelopeFrom != "" {
 		msg.env.From, _ = compose.ParseAddress(o.EnvelopeFrom) // checked by check

@@ -418,3 +418,29 @@ func TestComposedMessageIs7Bit(t *testing.T) {
 		t.Fatalf("an 8-bit octet at %d:\n%s", i, buf.Bytes())
 	}
 }
+
+// TestSizeIsWhatStreamWrites: send measures a composed message for a
+// server's SIZE limit by composing it once more.
+func TestSizeIsWhatStreamWrites(t *testing.T) {
+	pdf := writeFile(t, "report.pdf", bytes.Repeat([]byte("%PDF-1.4 binary \x00\xff\n"), 5000))
+	for _, m := range []compose.Message{
+		{From: "a@example.com", To: []string{"b@example.net"}, Subject: "plain", Text: "hello\n"},
+		{From: "Ärger <a@example.com>", To: []string{"b@example.net"}, Subject: "Grüße", Text: "café\n", HTML: "<p>café</p>", Attachments: []string{pdf}},
+		{From: "a@example.com", To: []string{"b@example.net"}, Subject: "alt", Text: "t", HTML: "<p>h</p>"},
+	} {
+		m.Date = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		r, id, err := m.Stream()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(r)
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := m.Size(id)
+		if err != nil || n != int64(len(b)) {
+			t.Errorf("%s: Size = %d, %v; Stream wrote %d octets", m.Subject, n, err, len(b))
+		}
+	}
+}

@@ -34,6 +34,10 @@ type SendOptions struct {
 	// and a message larger than the server's announced limit is refused
 	// before MAIL FROM (ErrTooLarge).
 	Size int64
+	// Measure, when Size is 0, finds the size (say, by composing the
+	// message once more into a counter); it is called only when the server
+	// announces a SIZE limit, and its answer is used as Size is.
+	Measure func() (int64, error)
 	// Body is what is known of the message's octets.
 	Body Body
 	// Notify asks for delivery status notifications (RFC 3461) with
@@ -162,6 +166,13 @@ func (c *Client) mailParams(env mail.Envelope, opts SendOptions) (string, error)
 	}
 	if opts.Body == Body8Bit && !has8Bit {
 		return "", &replyError{kind: ErrNo8BitMIME, text: fmt.Sprintf("the message has 8-bit octets but the SMTP server %s does not take 8-bit mail (no 8BITMIME); re-encode its 8-bit parts as quoted-printable or base64", c.ep.Addr())}
+	}
+	if opts.Size == 0 && opts.Measure != nil && c.MaxMessageSize() > 0 {
+		n, err := opts.Measure()
+		if err != nil {
+			return "", fmt.Errorf("measure the message: %w", err)
+		}
+		opts.Size = n
 	}
 	if limit := c.MaxMessageSize(); limit > 0 && opts.Size > limit {
 		return "", &replyError{kind: ErrTooLarge, text: fmt.Sprintf("the message is %s but the SMTP server %s takes at most %s",

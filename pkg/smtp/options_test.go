@@ -3,6 +3,7 @@ package smtp_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"slices"
@@ -260,5 +261,32 @@ func TestParseNotifyAndReturn(t *testing.T) {
 	}
 	if _, err := smtp.ParseReturn("headers"); err == nil {
 		t.Error("ParseReturn(headers) took it")
+	}
+}
+
+func TestMeasureOnlyWhenTheServerAnnouncesSIZE(t *testing.T) {
+	env := mail.Envelope{From: alice, To: []string{"bob@example.net"}}
+	msg := "Subject: measured\r\n\r\nx\r\n"
+	calls := 0
+	measure := func() (int64, error) { calls++; return int64(len(msg)), nil }
+
+	plain := startServer(t, smtptest.Options{})
+	c := dial(t, endpoint(t, plain, mail.None))
+	if _, err := c.SendMessage(context.Background(), env, smtp.SendOptions{Measure: measure}, strings.NewReader(msg)); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 0 {
+		t.Fatalf("measured %d times for a server without a SIZE limit", calls)
+	}
+
+	limited := startServer(t, smtptest.Options{MaxMessageBytes: 20})
+	c = dial(t, endpoint(t, limited, mail.None))
+	_, err := c.SendMessage(context.Background(), env, smtp.SendOptions{Measure: measure}, mustNotRead{t})
+	if calls != 1 || !errors.Is(err, smtp.ErrTooLarge) || err.Error() != fmt.Sprintf("the message is %d octets but the SMTP server %s takes at most 20 octets", len(msg), limited.Addr()) {
+		t.Fatalf("calls %d, err = %v", calls, err)
+	}
+	_, err = c.SendMessage(context.Background(), env, smtp.SendOptions{Measure: func() (int64, error) { return 0, errors.New("attachment gone") }}, mustNotRead{t})
+	if err == nil || err.Error() != "measure the message: attachment gone" {
+		t.Fatalf("err = %v", err)
 	}
 }
