@@ -389,7 +389,12 @@ func TestJSONShapesMatchTheDocs(t *testing.T) {
 	for i := 1; i <= 2; i++ {
 		pop.AddMessage([]byte(fmt.Sprintf("From: Jo <jo@example.com>\r\nSubject: ticket %d\r\nDate: Thu, 26 Nov 2026 10:15:00 +0100\r\n\r\nbody %d\r\n", i, i)))
 	}
-	smtpSrv := startSMTP(t, smtptest.Options{Security: smtptest.StartTLS, Users: map[string]string{"out@example.com": "pw"}})
+	smtpSrv := startSMTP(t, smtptest.Options{Security: smtptest.StartTLS, Users: map[string]string{"out@example.com": "pw"}, Rcpt: func(to string) error {
+		if to == "nobody@example.com" {
+			return smtptest.ParseReply("550 5.1.1 User unknown")
+		}
+		return nil
+	}})
 
 	e := newEnv(t)
 	e.open = browser(t)
@@ -455,6 +460,8 @@ func TestJSONShapesMatchTheDocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.run(oneObject, "send", 0, "", "send", "outbox", "--raw", raw)
+	s.run(oneObject, "send", 0, "", "send", "outbox", "--to", "a@example.com,nobody@example.com", "--partial", "--body", "hello")
+	s.run(oneObject, "send dry run", 0, "", "send", "outbox", "--raw", raw, "--dry-run")
 
 	s.run(oneObject, "test report", 1, "", "test", "wrongpw", "--timeout", "5s")
 	s.run(oneObject, "test report", 1, "", "test", "dead", "--timeout", "5s")
