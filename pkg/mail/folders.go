@@ -23,10 +23,10 @@ type FolderInfo struct {
 	// by "/" whatever the server uses, e.g. "INBOX/Endpoint".
 	Path string `json:"path"`
 	// Messages and Unread are the folder's counts; nil when the server
-	// did not say (a folder that cannot hold messages, or a STATUS the
-	// server refused).
-	Messages *int `json:"messages"`
-	Unread   *int `json:"unread"`
+	// did not say (a folder that cannot hold messages, a STATUS the
+	// server refused, POP3's unread count).
+	Messages *int `json:"messages,omitempty"`
+	Unread   *int `json:"unread,omitempty"`
 	// Use is the folder's special use (UseInbox, UseSent, ...), "" for none.
 	Use string `json:"use"`
 	// Selectable is false for a level that only holds other folders
