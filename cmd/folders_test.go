@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mailport/mailport/pkg/graph/graphtest"
 	"github.com/mailport/mailport/pkg/oauth/oauthtest"
@@ -100,7 +101,11 @@ func TestFoldersDidYouMeanInFetchAndTest(t *testing.T) {
 		t.Errorf("fetch: exit %d\n%s", r.code, r.err)
 	}
 
-	e.mustRun("", "account", "edit", "support", "--folder", "Inbox/Endpont")
+	r = e.mustRun("", "account", "edit", "support", "--folder", "Inbox/Endpont")
+	if r.out != "Updated account \"support\"\n" || r.err != `warning: account support: folder "Inbox/Endpont" not found: no "Endpont"; did you mean "Inbox/Endpoint"? `+
+		"(the account is saved; change it with `mailport account edit support --folder PATH`, see `mailport folders support`)\n" {
+		t.Errorf("account edit --folder: %q %q", r.out, r.err)
+	}
 	r = e.run("", "test", "support", "--timeout", "5s")
 	if r.code != 1 || !strings.Contains(r.out, `cannot open "Inbox/Endpont"; did you mean "Inbox/Endpoint"?`) {
 		t.Errorf("test: exit %d\n%s\n%s", r.code, r.out, r.err)
@@ -141,5 +146,29 @@ func TestFoldersRefusesOutboundAndUnknown(t *testing.T) {
 	r = e.run("", "folders")
 	if r.code != 2 {
 		t.Errorf("no account: exit %d %q", r.code, r.err)
+	}
+}
+
+// TestAccountFolderCheckStaysSilent: account add/edit --folder check the
+// folder only when they can log in without asking; a server that is down,
+// an account without a token yet, or an existing folder say nothing more.
+func TestAccountFolderCheckStaysSilent(t *testing.T) {
+	e, g := graphFolderEnv(t)
+	r := e.mustRun("", "account", "edit", "support", "--folder", "Inbox/Endpoint")
+	if r.err != "" {
+		t.Errorf("an existing folder: %q", r.err)
+	}
+	// Signed in at the same fake, but no token stored for this account yet.
+	r = e.mustRun("", "account", "add", "later", "--type", "inbound", "--protocol", "microsoft", "--auth", "oauth2", "--token-config", "ms",
+		"--login", "support@contoso.com", "--property", "graph_url="+g.URL, "--folder", "Inbox/Nope")
+	if r.err != "" {
+		t.Errorf("no token yet: %q", r.err)
+	}
+	closed := freePort(t)
+	start := time.Now()
+	r = e.mustRun("pw", "account", "add", "down", "--type", "inbound", "--protocol", "imap", "--host", "127.0.0.1", "--port", closed, "--encryption", "none",
+		"--login", "in@example.com", "--password-stdin", "--property", "allow_plaintext_auth=true", "--folder", "Inbox/Nope")
+	if r.err != "" || time.Since(start) > 5*time.Second {
+		t.Errorf("a server that is down: %q after %s", r.err, time.Since(start))
 	}
 }

@@ -26,6 +26,7 @@ const (
 	exact = "exact@example.test" // byte-exact retrieval
 	big   = "big@example.test"   // the 30 MB message
 	carol = "carol@example.test" // refusals
+	dana  = "dana@example.test"  // folder listings
 )
 
 // suiteUsers is how many fresh mailboxes the IMAP suite can hand out: one
@@ -65,7 +66,7 @@ func TestMain(m *testing.M) {
 	prov.AddClient(oauthtest.Client{ID: clientID})
 	prov.RequireIntrospection(outlookAudience, imapScope)
 	users := []testbed.User{}
-	for _, u := range []string{alice, bob, exact, big, carol} {
+	for _, u := range []string{alice, bob, exact, big, carol, dana} {
 		users = append(users, testbed.User{Name: u, Password: password(u)})
 	}
 	for i := 1; i <= suiteUsers; i++ {
