@@ -60,10 +60,7 @@ func (c *Client) folders(ctx context.Context, counts bool) ([]mail.FolderInfo, e
 				fault = c.fault(FaultFlood, fmt.Sprintf("listed more than %d folders in reply to LIST", maxFolders))
 				continue
 			}
-			f, ok := folderInfo(l)
-			if !ok {
-				continue
-			}
+			f := folderInfo(l)
 			if !c.hasDelim && l.Delim != 0 {
 				c.delim, c.hasDelim = l.Delim, true
 			}
@@ -111,15 +108,15 @@ func (c *Client) status(ctx context.Context, name string, f *mail.FolderInfo) er
 	return nil
 }
 
-// folderInfo turns one LIST reply into a FolderInfo; ok is false for a
-// name that does not exist (\NonExistent).
-func folderInfo(l *imap.ListData) (mail.FolderInfo, bool) {
+// folderInfo turns one LIST reply into a FolderInfo.
+func folderInfo(l *imap.ListData) mail.FolderInfo {
 	f := mail.FolderInfo{Path: folderPath(l.Mailbox, l.Delim), Selectable: true}
 	for _, a := range l.Attrs {
 		switch imap.MailboxAttr(strings.ToLower(string(a))) {
-		case "\\nonexistent":
-			return f, false
-		case "\\noselect":
+		case "\\noselect", "\\nonexistent":
+			// With RETURN options Dovecot calls a level that only holds
+			// other folders \NonExistent (RFC 5258 3.4: it implies
+			// \Noselect); LIST "*" names no other kind.
 			f.Selectable = false
 		case "\\sent":
 			f.Use = mail.UseSent
@@ -139,7 +136,7 @@ func folderInfo(l *imap.ListData) (mail.FolderInfo, bool) {
 	if f.Selectable {
 		setCounts(&f, l.Status)
 	}
-	return f, true
+	return f
 }
 
 // folderPath writes a server-side mailbox name in the "/" syntax of
