@@ -12,8 +12,9 @@ const maxSuggestions = 3
 // ClosestPaths returns up to three of paths (a folder listing, in the
 // "/"-separated syntax --folder takes) nearest to want, nearest first: a
 // path that differs only in case, then paths whose levels are each a small
-// edit away from want's (a typo per level), counting a missing or extra
-// first level (such as INBOX/) as one edit. It returns nil when no path
+// edit away from want's (a typo per level), then paths that have one
+// first level (such as INBOX/) more or less than want and otherwise match
+// it but for case. It returns nil when no path
 // is near enough to be a likely meaning.
 func ClosestPaths(paths []string, want string) []string {
 	w := levels(want)
@@ -45,6 +46,9 @@ func ClosestPaths(paths []string, want string) []string {
 			try(c[1:], w, 1)
 		case -1: // want has one too many, e.g. "INBOX/Sent" for "Sent"
 			try(c, w[1:], 1)
+		}
+		if best > 1 && len(c) != len(w) {
+			best = -1 // a level too many or too few, and a typo besides: too far
 		}
 		if best >= 0 {
 			found = append(found, cand{p, best})
