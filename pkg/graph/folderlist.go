@@ -88,7 +88,7 @@ func (l *folderWalk) query() query {
 // childFolders collection) under the path prefix, and below them.
 func (l *folderWalk) walk(ctx context.Context, prefix, first string, depth int) error {
 	if depth > maxFolderDepth {
-		return fmt.Errorf("%s nests folders more than %d levels deep under %q", l.c.serverName(), maxFolderDepth, prefix)
+		return fmt.Errorf("%s nests folders more than %d levels deep under %.200q", l.c.serverName(), maxFolderDepth, prefix)
 	}
 	var level []apiFolder
 	next := first
