@@ -62,6 +62,7 @@ func TestFoldersGraphTableTSVAndJSON(t *testing.T) {
 	e.stdoutTTY = true
 	r = e.mustRun("", "folders", "support")
 	e.stdoutTTY = false
+	t.Logf("on a terminal:\n%s", r.out)
 	lines := strings.Split(r.out, "\n")
 	if !strings.HasPrefix(lines[0], "PATH") || !strings.Contains(lines[0], "MESSAGES  UNREAD  USE") ||
 		!strings.HasPrefix(lines[2], "Inbox/Endpoint        2         1") {
@@ -88,6 +89,7 @@ func TestFoldersDidYouMeanInFetchAndTest(t *testing.T) {
 	e, _ := graphFolderEnv(t)
 
 	r := e.run("", "fetch", "support", "--folder", "Inbox/Nope")
+	t.Logf("fetch:\n%s", r.err)
 	if r.code != 1 || !strings.Contains(r.err, `folder "Inbox/Nope" not found: no "Nope"; did you mean "Inbox/Notes"?`) {
 		t.Errorf("fetch: exit %d\n%s", r.code, r.err)
 	}

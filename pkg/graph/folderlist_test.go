@@ -95,7 +95,10 @@ func folderServer(t *testing.T, page func(w http.ResponseWriter, r *http.Request
 }
 
 func TestHostileFolderListing(t *testing.T) {
-	list := func(c *graph.Client) error { _, err := c.Folders(context.Background(), mail.FolderOptions{}); return err }
+	list := func(c *graph.Client) error {
+		_, err := c.Folders(context.Background(), mail.FolderOptions{})
+		return err
+	}
 	t.Run("nextLink to another host", func(t *testing.T) {
 		c := folderServer(t, func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, `{"value":[{"id":"AAA","displayName":"x"}],"@odata.nextLink":"https://evil.example/v1.0/me/mailFolders?$skip=1"}`)
