@@ -67,6 +67,8 @@ func TestCompletionOffersTheConfigsNames(t *testing.T) {
 	}{
 		{[]string{"fetch", ""}, "popbox support"},
 		{[]string{"send", ""}, "outbox"},
+		{[]string{"folders", ""}, "popbox support"},
+		{[]string{"folders", "support", ""}, ""},
 		{[]string{"test", ""}, all},
 		{[]string{"authenticate", ""}, all},
 		{[]string{"logout", ""}, all},

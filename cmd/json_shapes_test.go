@@ -449,6 +449,9 @@ func TestJSONShapesMatchTheDocs(t *testing.T) {
 	s.run(jsonLines, "fetch", 0, "", "fetch", "box", "--exec", "true")
 	s.run(jsonLines, "fetch", 1, "", "fetch", "dead", "--timeout", "5s")
 
+	s.run(oneObject, "folders", 0, "", "folders", "support")
+	s.run(oneObject, "folders", 0, "", "folders", "box")
+
 	st := s.run(objectArray, "status", 0, "", "status")
 	if len(st) != 7 {
 		t.Errorf("status --json lists %d accounts, want 7", len(st))

@@ -22,6 +22,7 @@ import (
 	"github.com/mailport/mailport/cmd/diagnose"
 	"github.com/mailport/mailport/cmd/explain"
 	"github.com/mailport/mailport/cmd/fetch"
+	"github.com/mailport/mailport/cmd/folders"
 	"github.com/mailport/mailport/cmd/send"
 	"github.com/mailport/mailport/cmd/tokencmd"
 	"github.com/mailport/mailport/cmd/tokenconfig"
@@ -75,6 +76,7 @@ Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configurati
 		diagnose.NewCmdTest(f, nil),
 		explain.NewCmdExplain(f, nil),
 		fetch.NewCmdFetch(f, nil),
+		folders.NewCmdFolders(f, nil),
 		send.NewCmdSend(f, nil),
 		demo.NewCmdDemo(f, Run, nil),
 		configcmd.NewCmdConfig(f),
