@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/mailport/mailport/internal/editdist"
 )
 
 // maxSuggestions is how many folder paths a "did you mean" names at most.
@@ -97,37 +99,19 @@ func levelDistance(a, b []string) (int, bool) {
 	return sum, true
 }
 
-// editDistance counts the insertions, deletions, substitutions and
-// transpositions of adjacent runes that turn a into b.
+// editDistance is editdist.Distance on at most 256 runes of each name:
+// folder names are short, and a server's absurd one is cut, not measured.
 func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	// Folder names are short; a server's absurd one is cut, not measured.
-	const maxRunes = 256
-	if len(ra) > maxRunes {
-		ra = ra[:maxRunes]
-	}
-	if len(rb) > maxRunes {
-		rb = rb[:maxRunes]
-	}
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
+	return editdist.Distance(cutRunes(a, 256), cutRunes(b, 256))
+}
+
+// cutRunes returns s cut to at most n runes.
+func cutRunes(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
 		}
-		prev2, prev, cur = prev, cur, prev2
+		n--
 	}
-	return prev[len(rb)]
+	return s
 }
