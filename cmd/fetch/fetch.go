@@ -45,6 +45,7 @@ type Options struct {
 	Unseen   bool
 	Since    string
 	Limit    int
+	MaxSize  string
 	MarkSeen bool
 	Delete   bool
 	MoveTo   string
@@ -55,7 +56,8 @@ type Options struct {
 	// ExecTimeout bounds one --exec run (0: no limit).
 	ExecTimeout time.Duration
 
-	since time.Time
+	since   time.Time
+	maxSize int64
 }
 
 // NewCmdFetch is `mailport fetch`.
@@ -101,7 +103,12 @@ standard output is JSON lines: one {"type":"message"} record per message (accoun
 id, file, size, from, subject, date, status: fetched|matched|recovered|failed|would-fetch,
 action: deleted|moved|seen|kept|none, error) and one {"type":"summary"} record per account
 (account, folder, dir, fetched, matched, recovered, skipped, failed, gone, bytes; and, only
-when there is one, would_fetch, validity_change, error).
+when there is one, would_fetch, too_large, validity_change, error).
+
+--max-size SIZE leaves messages larger than SIZE (bytes, or 512K, 10M, 1G with 1K = 1024) on
+the server, as the server's listing sizes them (IMAP RFC822.SIZE, POP3 LIST, Graph size), and
+reports them: "left 2 messages larger than 10 MiB on the server". They are not recorded, so
+every run considers them again, and a run with a larger --max-size, or none, fetches them.
 
 Exit status: 0 when every message went through; 1 when any message or account failed
 (the others are kept); 2 for a usage or configuration error, found before connecting;
@@ -116,6 +123,8 @@ Exit status: 0 when every message went through; 1 when any message or account fa
   mailport fetch support --to ./in --delete --exec 'process-ticket "$1"'
   # what would be fetched, from the last day, unread only
   mailport fetch support --to ./in --unseen --since 2026-11-25 --dry-run
+  # leave anything over 10 MiB on the server (reported; fetched once the limit allows)
+  mailport fetch support --to ./in --max-size 10M
   # every enabled inbound account into its hold_dir
   mailport fetch --all
   mailport fetch support --to ./in --json | jq -r 'select(.type=="message") | .file'`,
@@ -149,6 +158,7 @@ Exit status: 0 when every message went through; 1 when any message or account fa
 	fl.BoolVar(&opts.Unseen, "unseen", false, "only messages not yet seen/read on the server (IMAP, Graph)")
 	fl.StringVar(&opts.Since, "since", "", "only messages received on or after `DATE` (2026-11-25 or RFC 3339; IMAP, Graph)")
 	fl.IntVar(&opts.Limit, "limit", 0, "fetch at most `N` new messages, oldest first")
+	fl.StringVar(&opts.MaxSize, "max-size", "", "leave messages larger than `SIZE` (bytes, or with K, M, G: 1K = 1024) on the server; later runs consider them again")
 	fl.BoolVar(&opts.MarkSeen, "mark-seen", false, "mark fetched messages seen/read on the server (IMAP, Graph)")
 	fl.BoolVar(&opts.Delete, "delete", false, "delete fetched messages from the server")
 	fl.StringVar(&opts.MoveTo, "move-to", "", "move fetched messages to `FOLDER` on the server (IMAP, Graph)")
@@ -178,6 +188,13 @@ func (o *Options) check() error {
 	}
 	if o.ExecTimeout < 0 {
 		return cmdutil.FlagErrorf("--exec-timeout must not be negative")
+	}
+	if o.MaxSize != "" {
+		n, err := parseSize(o.MaxSize)
+		if err != nil {
+			return cmdutil.FlagErrorf("--max-size: %v", err)
+		}
+		o.maxSize = n
 	}
 	if o.Since != "" {
 		t, err := parseDate(o.Since)
@@ -210,6 +227,7 @@ type Summary struct {
 	Gone           int             `json:"gone"`
 	Bytes          int64           `json:"bytes"`
 	WouldFetch     int             `json:"would_fetch,omitempty"`
+	TooLarge       int             `json:"too_large,omitempty"`
 	ValidityChange *ValidityChange `json:"validity_change,omitempty"`
 	Error          string          `json:"error,omitempty"`
 }
@@ -444,6 +462,7 @@ func (o *Options) fetchOne(ctx context.Context, op *connect.Opener, st *store.St
 		Folder:      j.folder,
 		Criteria:    mail.Criteria{Unseen: o.Unseen, Since: o.since},
 		Limit:       o.Limit,
+		MaxSize:     o.maxSize,
 		Action:      action,
 		MoveTo:      o.MoveTo,
 		Exec:        j.exec,
@@ -540,7 +559,7 @@ func (o *output) finish(j job, s *fetch.Summary, err error) error {
 	}
 	if o.json {
 		rec := Summary{Type: "summary", Account: j.name, Folder: s.Folder, Dir: j.dir, Fetched: s.Fetched, Matched: s.Matched,
-			Recovered: s.Recovered, Skipped: s.Skipped, Failed: s.Failed, Gone: s.Gone, Bytes: s.Bytes, WouldFetch: s.WouldFetch}
+			Recovered: s.Recovered, Skipped: s.Skipped, Failed: s.Failed, Gone: s.Gone, Bytes: s.Bytes, WouldFetch: s.WouldFetch, TooLarge: s.TooLarge}
 		if vc := s.ValidityChange; vc != nil {
 			rec.ValidityChange = &ValidityChange{Old: vc.Old, New: vc.New}
 		}
@@ -579,6 +598,9 @@ func (o *output) finish(j job, s *fetch.Summary, err error) error {
 				line += fmt.Sprintf(", %d finished from an earlier run", s.Recovered)
 			}
 			fmt.Fprintln(o.f.IO.Out, line)
+		}
+		if s.TooLarge > 0 && (err == nil || stored) {
+			fmt.Fprintf(o.f.IO.Out, "%sleft %s larger than %s on the server\n", prefix, plural.Of(s.TooLarge, "message", "messages"), formatLimit(s.MaxSize))
 		}
 		if err != nil && o.all {
 			fmt.Fprintf(o.f.IO.ErrOut, "error: %v\n", err)

@@ -74,8 +74,14 @@ type Options struct {
 	Folder   string // "" is the protocol's default (INBOX)
 	Criteria mail.Criteria
 	Limit    int // at most this many new messages; 0 means no limit
-	Action   Action
-	MoveTo   string // the folder path for Move
+	// MaxSize leaves messages larger than this many bytes, as the
+	// server's listing gives their size, on the server and out of the
+	// state, so every run considers them again (fetchmail's --limit);
+	// they are counted in Summary.TooLarge. 0 means no limit; a message
+	// whose size the server does not report is fetched.
+	MaxSize int64
+	Action  Action
+	MoveTo  string // the folder path for Move
 
 	// Exec is a shell command run with `sh -c` for every message, the file
 	// path as $1 and the message on stdin. Empty means none.
@@ -145,6 +151,8 @@ type Summary struct {
 	Failed    int   // messages that failed (kept on the server)
 	Gone      int   // listed but removed by another client before download
 	Pending   int   // --exec failed earlier and no --exec was given to retry it
+	TooLarge  int   // larger than Options.MaxSize: left on the server, not recorded
+	MaxSize   int64 // Options.MaxSize, for the sentence about TooLarge
 
 	// Warnings are what the server's listing got wrong without losing
 	// mail (e.g. POP3 UIDLs given to more than one message), each one
@@ -166,7 +174,7 @@ func (s *Summary) OK() bool { return s.Failed == 0 }
 // message failures (a failing --exec) are counted in Summary.Failed and
 // reported through Options.Report, not returned.
 func Run(ctx context.Context, in mail.Inbound, st *store.Store, opts Options) (*Summary, error) {
-	r := &runner{in: in, st: st, opts: opts, sum: &Summary{Account: opts.Account, Folder: opts.Folder}, started: time.Now()}
+	r := &runner{in: in, st: st, opts: opts, sum: &Summary{Account: opts.Account, Folder: opts.Folder, MaxSize: opts.MaxSize}, started: time.Now()}
 	if _, ok := in.(*pop3.Client); ok {
 		r.opts.DeleteAtClose = true
 	}
@@ -280,6 +288,12 @@ func (r *runner) run(ctx context.Context) error {
 	for _, m := range list {
 		if r.mb != nil && r.mb.Seen(m.ID) {
 			r.sum.Skipped++
+			continue
+		}
+		if r.opts.MaxSize > 0 && m.Size > r.opts.MaxSize {
+			// Not recorded: a later run with a larger --max-size, or
+			// none, fetches it.
+			r.sum.TooLarge++
 			continue
 		}
 		todo = append(todo, m)
