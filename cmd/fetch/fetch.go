@@ -77,7 +77,9 @@ Nothing is lost and nothing is fetched twice, even when the fetch is killed: eac
 streamed to a temporary file, synced and renamed into place, then recorded in the state file
 .mailport-state.jsonl in the directory; only after that is it marked seen (--mark-seen), moved
 (--move-to) or deleted (--delete) on the server, or handed to --exec. A rerun skips what the
-directory already holds and finishes what an interrupted run left. Without --mark-seen,
+directory already holds and finishes what an interrupted run left: a message stored but not
+yet moved, marked or deleted is acted on then, without being stored again. A --move-to folder
+that does not exist on the server stops the fetch before anything is fetched (exit 1). Without --mark-seen,
 --move-to or --delete the messages stay on the server as they were. POP3 deletes only when the
 server accepts the end of the session. When the server renumbers an IMAP folder (UIDVALIDITY),
 messages are matched by Message-ID and size, so none is stored twice; the change is reported.

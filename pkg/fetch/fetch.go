@@ -4,6 +4,8 @@
 //
 // For one folder, Run
 //
+//  0. with Move, checks that Options.MoveTo exists (IMAP LIST, Graph folder
+//     id) and stops before anything is fetched when it does not;
 //  1. opens the folder and its Mailbox in the store (reporting a UIDVALIDITY
 //     change, which the store resolves without duplicates);
 //  2. finishes what an earlier run left: messages recorded but not yet
@@ -258,6 +260,9 @@ func (r *runner) close() error {
 }
 
 func (r *runner) run(ctx context.Context) error {
+	if err := r.checkMoveTo(ctx); err != nil {
+		return err
+	}
 	f, err := r.in.Open(ctx, r.opts.Folder)
 	if err != nil {
 		return err
