@@ -1,0 +1,78 @@
+package fetch_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/mailport/mailport/internal/fetchtest"
+	"github.com/mailport/mailport/pkg/fetch"
+)
+
+func TestMatchFolder(t *testing.T) {
+	for _, c := range []struct {
+		pattern, folder string
+		want            bool
+	}{
+		{"*", "INBOX", true},
+		{"*", "Archive/2024/Q1", true},
+		{"%", "Archive", true},
+		{"%", "Archive/2024", false},
+		{"Inbox/*", "INBOX/Endpoint", true},
+		{"Inbox/*", "INBOX/Endpoint/Deep", true},
+		{"Inbox/*", "INBOX", false},
+		{"inbox/%", "INBOX/Endpoint/Deep", false},
+		{"INBOX/%/Deep", "Inbox/Endpoint/Deep", true},
+		{"Archive/*", "archive/2024", false}, // only INBOX ignores case
+		{"*%x", "a/bx", true},
+		{"A*", "Archive", true},
+		{"A*e", "Archive/Done/Mine", true},
+		{"A%e", "Archive/Done/Mine", false},
+	} {
+		if got := fetch.MatchFolder(c.pattern, c.folder); got != c.want {
+			t.Errorf("MatchFolder(%q, %q) = %v, want %v", c.pattern, c.folder, got, c.want)
+		}
+	}
+	// Linear, not exponential, in the number of wildcards.
+	long := strings.Repeat("a", 5000)
+	if fetch.MatchFolder(strings.Repeat("*a", 50)+"b", long) {
+		t.Fatal("matched")
+	}
+}
+
+type listBox struct {
+	*fetchtest.Mailbox
+	folders []string
+}
+
+func (b *listBox) Folders(context.Context) ([]string, error) { return b.folders, nil }
+
+func TestExpandFolders(t *testing.T) {
+	box := &listBox{Mailbox: fetchtest.NewMailbox(), folders: []string{"INBOX", "INBOX/Endpoint", "INBOX/Endpoint/Deep", "Archive", "Sent"}}
+	for _, c := range []struct {
+		in   []string
+		want string
+		err  string
+	}{
+		{in: []string{"Inbox/*"}, want: "[INBOX/Endpoint INBOX/Endpoint/Deep]"},
+		{in: []string{"*"}, want: "[INBOX INBOX/Endpoint INBOX/Endpoint/Deep Archive Sent]"},
+		{in: []string{"Sent", "%", "inbox"}, want: "[Sent INBOX Archive]"},
+		{in: []string{"Nope/*"}, err: `--folder "Nope/*" matches no folder on the server`},
+	} {
+		got, err := fetch.ExpandFolders(context.Background(), box, c.in)
+		if c.err != "" {
+			if err == nil || err.Error() != c.err {
+				t.Errorf("%v: error %v, want %q", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || fmt.Sprint(got) != c.want {
+			t.Errorf("%v: %v %v, want %s", c.in, got, err, c.want)
+		}
+	}
+	// A server without folders (POP3, or this fake) cannot match a pattern.
+	if _, err := fetch.ExpandFolders(context.Background(), box.Mailbox, []string{"*"}); err == nil {
+		t.Fatal("a pattern on a server without folders was accepted")
+	}
+}
