@@ -96,15 +96,24 @@ listed as failed, and the next fetch runs the command on it again. --exec defaul
 account's exec when its on_received is exec. --exec-timeout stops a command that hangs (the
 message counts as failed and is retried); by default there is no limit.
 
+--folder takes a folder path (Inbox/Endpoint; default: the account's folder) or a pattern, as
+in IMAP: "*" matches any characters including "/" (--folder '*' is every folder, 'Inbox/*'
+every folder below Inbox), "%" any characters but "/" (one level). It can be repeated. One
+plain --folder fetches into --to itself, as always. Several folders, or a pattern, give each
+folder its own sub-directory and its own state: --to/Inbox/Endpoint/ for eml, the Maildir++
+sub-folder --to/.Inbox.Endpoint/ for maildir (INBOX is the Maildir itself), and one summary
+line per folder. Patterns need IMAP; for Microsoft Graph name each folder.
+
 --all fetches every enabled inbound account (up to 4 at a time) into --to or each account's
 hold_dir, and prints one summary line per account.
 
 Output: a progress bar on standard error on a terminal (not with --json, --all, --dry-run or
 NO_COLOR), then
-one line per account: "fetched 42 messages (3.1 MB) into ./in, 0 failed". With --json,
+one line per account and folder: "fetched 42 messages (3.1 MB) into ./in, 0 failed" (with
+several folders "Inbox/Endpoint: fetched ..."). With --json,
 standard output is JSON lines: one {"type":"message"} record per message (account, folder,
 id, file, size, from, subject, date, status: fetched|matched|recovered|failed|would-fetch,
-action: deleted|moved|seen|kept|none, error) and one {"type":"summary"} record per account
+action: deleted|moved|seen|kept|none, error) and one {"type":"summary"} record per account and folder
 (account, folder, dir, fetched, matched, recovered, skipped, failed, gone, bytes; and, only
 when there is one, would_fetch, too_large, validity_change, error).
 
@@ -128,6 +137,12 @@ Exit status: 0 when every message went through; 1 when any message or account fa
   mailport fetch support --to ./in --unseen --since 2026-11-25 --dry-run
   # leave anything over 10 MiB on the server (reported; fetched once the limit allows)
   mailport fetch support --to ./in --max-size 10M
+  # every folder below Inbox, each into its own sub-directory of ./in
+  mailport fetch support --to ./in --folder 'Inbox/*'
+  # the whole mailbox as a Maildir++ (INBOX in ~/Maildir, the others in ~/Maildir/.Name/)
+  mailport fetch support --to ~/Maildir --format maildir --folder '*'
+  # two folders by name
+  mailport fetch support --to ./in --folder Inbox/Endpoint --folder Inbox/Orders
   # every enabled inbound account into its hold_dir
   mailport fetch --all
   mailport fetch support --to ./in --json | jq -r 'select(.type=="message") | .file'`,
