@@ -76,3 +76,21 @@ func TestExpandFolders(t *testing.T) {
 		t.Fatal("a pattern on a server without folders was accepted")
 	}
 }
+
+// FuzzMatchFolder: matching a server's folder name against a pattern
+// never panics, "*" matches everything and a plain pattern only itself.
+func FuzzMatchFolder(f *testing.F) {
+	f.Add("Inbox/*", "INBOX/Endpoint")
+	f.Add("%", "a/b")
+	f.Add("*%x", "a/bx")
+	f.Add("", "")
+	f.Fuzz(func(t *testing.T, pattern, folder string) {
+		got := fetch.MatchFolder(pattern, folder)
+		if !fetch.MatchFolder("*", folder) {
+			t.Fatalf("* does not match %q", folder)
+		}
+		if !fetch.IsPattern(pattern) && got && strings.Trim(pattern, "/") != strings.Trim(folder, "/") && !strings.EqualFold(strings.Trim(pattern, "/"), strings.Trim(folder, "/")) {
+			t.Fatalf("plain %q matches %q", pattern, folder)
+		}
+	})
+}

@@ -18,8 +18,9 @@ import (
 // path separators, control characters, <>:"|?*\ (and "." for maildir,
 // which Maildir++ uses between levels) become "_", a leading dot too, and
 // an altered level gets "~" and 6 hex digits of the SHA-256 of the
-// original, so two folders never share a directory. The result is always
-// inside root.
+// original, so two folders never share a directory. A Maildir++ name
+// longer than 200 bytes is cut and gets such a hash too. The result is
+// always inside root.
 func FolderDir(root string, format Format, folder string) string {
 	var levels []string
 	for _, l := range strings.Split(strings.Trim(folder, "/"), "/") {
@@ -29,10 +30,20 @@ func FolderDir(root string, format Format, folder string) string {
 		if len(levels) == 1 && strings.EqualFold(levels[0], "INBOX") {
 			return root
 		}
-		return filepath.Join(root, "."+strings.Join(levels, "."))
+		name := "." + strings.Join(levels, ".")
+		if len(name) > maxFolderName {
+			// Deep folders make one long Maildir++ name; keep it under
+			// the file systems' 255 bytes, apart by a hash.
+			sum := sha256.Sum256([]byte(folder))
+			name = strings.ToValidUTF8(name[:maxFolderName-7], "") + "~" + hex.EncodeToString(sum[:])[:6]
+		}
+		return filepath.Join(root, name)
 	}
 	return filepath.Join(append([]string{root}, levels...)...)
 }
+
+// maxFolderName bounds a Maildir++ sub-folder's name, in bytes.
+const maxFolderName = 200
 
 func safeLevel(l string, maildir bool) string {
 	var b strings.Builder
