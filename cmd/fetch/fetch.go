@@ -362,12 +362,18 @@ type storeSet struct {
 func (s *storeSet) get(dir string) (*store.Store, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if st, ok := s.m[dir]; ok {
+	// Keyed by the absolute path: "./in" and "in" are one directory, and
+	// a second Open of it would wait for our own lock.
+	key, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("target directory %s: %w", dir, err)
+	}
+	if st, ok := s.m[key]; ok {
 		return st, nil
 	}
 	if s.dry {
 		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-			s.m[dir] = nil
+			s.m[key] = nil
 			return nil, nil
 		}
 	}
@@ -386,7 +392,7 @@ func (s *storeSet) get(dir string) (*store.Store, error) {
 		}
 		return nil, fmt.Errorf("open the target directory %s: %w", dir, err)
 	}
-	s.m[dir] = st
+	s.m[key] = st
 	return st, nil
 }
 

@@ -128,7 +128,8 @@ func TestDovecotSeveralFolders(t *testing.T) {
 	// Every folder as a Maildir++: INBOX is the Maildir itself, the
 	// others its dot sub-folders; repeated --folder values are taken once.
 	md := filepath.Join(w.dir, "maildir")
-	r = w.mustRun("fetch", "box", "--to", md, "--format", "maildir", "--folder", "*", "--folder", "Archive")
+	// (--to with a trailing slash: INBOX is still the Maildir itself.)
+	r = w.mustRun("fetch", "box", "--to", md+"/", "--format", "maildir", "--folder", "*", "--folder", "Archive")
 	if n := len(summaryLines(r.out)); n != 4 {
 		t.Fatalf("%d summary lines, want 4: %q", n, r.out)
 	}
