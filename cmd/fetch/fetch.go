@@ -537,28 +537,28 @@ func (o *Options) fetchOne(ctx context.Context, op *connect.Opener, stores *stor
 	total := store.Run{Account: j.name, Started: started}
 	var firstErr error
 	failed, authFailed := 0, 0
-	for i, folder := range folders {
+	count := func(err error) {
+		failed++
+		firstErr = cmp(firstErr, err)
+		if cmdutil.ExitCode(err) == cmdutil.ExitAuth {
+			authFailed++
+		}
+	}
+	for _, folder := range folders {
 		fj := j
 		fj.folder, fj.dir = folder, store.FolderDir(j.root, stores.format, folder)
 		fa := *a
-		fa.j = fj
-		if i > 0 {
+		fa.j, fa.keepOpen = fj, true
+		if in == nil {
+			// The last folder's run broke off: a fresh connection.
 			if in, err = o.connect(ctx, op, fj); err != nil {
-				err = out.finish(fj, &fetch.Summary{Account: j.name, Folder: folder}, err)
-				failed++
-				firstErr = cmp(firstErr, err)
-				if cmdutil.ExitCode(err) == cmdutil.ExitAuth {
-					authFailed++
-				}
+				count(out.finish(fj, &fetch.Summary{Account: j.name, Folder: folder}, err))
 				continue
 			}
 		}
 		fst, err := stores.get(fj.dir)
 		if err != nil {
-			_ = in.Close()
-			err = out.finish(fj, &fetch.Summary{Account: j.name, Folder: folder}, fmt.Errorf("fetch %s: folder %s: %w", j.name, folder, err))
-			failed++
-			firstErr = cmp(firstErr, err)
+			count(out.finish(fj, &fetch.Summary{Account: j.name, Folder: folder}, fmt.Errorf("fetch %s: folder %s: %w", j.name, folder, err)))
 			continue
 		}
 		fa.sum = func(s *fetch.Summary) {
@@ -567,14 +567,19 @@ func (o *Options) fetchOne(ctx context.Context, op *connect.Opener, stores *stor
 			total.Failed += int64(s.Failed)
 		}
 		if err := o.fetchFolder(ctx, in, fst, &fa, out); err != nil {
+			_ = in.Close()
+			in = nil
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			failed++
-			firstErr = cmp(firstErr, err)
-			if cmdutil.ExitCode(err) == cmdutil.ExitAuth {
-				authFailed++
-			}
+			count(err)
+		}
+	}
+	if in != nil {
+		if err := in.Close(); err != nil && failed == 0 {
+			// Every folder is stored and recorded; the logout is all
+			// that failed.
+			fmt.Fprintf(out.lockedErr(), "warning: %s: logging out: %v\n", j.name, err)
 		}
 	}
 	if st != nil && !o.DryRun {
@@ -610,6 +615,8 @@ type acctRun struct {
 	tcName string
 	tc     *config.TokenConfig
 	sum    func(*fetch.Summary) // told each folder's summary; may be nil
+	// keepOpen leaves the connection open after the folder, for the next.
+	keepOpen bool
 }
 
 // connect opens the account's inbound connection.
@@ -639,6 +646,7 @@ func (o *Options) fetchFolder(ctx context.Context, in mail.Inbound, st *store.St
 		ExecOutput:  out.lockedErr(),
 		ExecTimeout: o.ExecTimeout,
 		DryRun:      o.DryRun,
+		KeepOpen:    a.keepOpen,
 		Report:      out.message,
 	}
 	if !o.All && !j.multi && !f.JSON && !o.DryRun && f.IO.IsStderrTTY() && f.Getenv("NO_COLOR") == "" {

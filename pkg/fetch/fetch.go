@@ -101,6 +101,11 @@ type Options struct {
 	// The store may be nil then (the directory does not exist yet).
 	DryRun bool
 
+	// KeepOpen leaves in open when Run returns, so the caller can fetch
+	// another folder over the same connection (and must Close it).
+	// Ignored when deletions wait for Close (DeleteAtClose).
+	KeepOpen bool
+
 	// DeleteAtClose says deletions take effect only when Close succeeds
 	// (POP3). It is set automatically for a *pop3.Client.
 	DeleteAtClose bool
@@ -170,7 +175,8 @@ type Summary struct {
 // OK reports whether every message went through.
 func (s *Summary) OK() bool { return s.Failed == 0 }
 
-// Run fetches one folder of an account into st and closes in. The returned
+// Run fetches one folder of an account into st and closes in (unless
+// Options.KeepOpen). The returned
 // error is what stopped the run (connection lost, disk error, an action the
 // server refused); messages handled before it are kept and recorded. Per
 // message failures (a failing --exec) are counted in Summary.Failed and
@@ -244,6 +250,9 @@ func (r *runner) close() error {
 		return nil
 	}
 	r.closed = true
+	if r.opts.KeepOpen && !r.opts.DeleteAtClose {
+		return nil
+	}
 	err := r.in.Close()
 	if len(r.atClose) == 0 {
 		return nil

@@ -79,7 +79,18 @@ func TestDovecotSeveralFolders(t *testing.T) {
 
 	// A pattern: every folder below INBOX, each in its own sub-directory.
 	to := filepath.Join(w.dir, "eml")
+	logins := func() int {
+		log, err := os.ReadFile(b.DovecotLog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(string(log), "Login: user=<"+w.user+">")
+	}
+	before := logins()
 	r := w.mustRun("fetch", "box", "--to", to, "--folder", "Inbox/*")
+	if n := logins() - before; n != 1 {
+		t.Errorf("%d logins for two folders, want one connection for all", n)
+	}
 	want := []string{
 		fmt.Sprintf("INBOX/Endpoint/Deep: fetched 3 messages (%s) into %s, 0 failed", "", filepath.Join(to, "INBOX", "Endpoint", "Deep")),
 		fmt.Sprintf("INBOX/Endpoint: fetched 2 messages (%s) into %s, 0 failed", "", filepath.Join(to, "INBOX", "Endpoint")),

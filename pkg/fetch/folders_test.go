@@ -8,6 +8,7 @@ import (
 
 	"github.com/mailport/mailport/internal/fetchtest"
 	"github.com/mailport/mailport/pkg/fetch"
+	"github.com/mailport/mailport/pkg/store"
 )
 
 func TestMatchFolder(t *testing.T) {
@@ -93,4 +94,33 @@ func FuzzMatchFolder(f *testing.F) {
 			t.Fatalf("plain %q matches %q", pattern, folder)
 		}
 	})
+}
+
+type closeCounter struct {
+	*fetchtest.Mailbox
+	closes int
+}
+
+func (c *closeCounter) Close() error { c.closes++; return nil }
+
+// KeepOpen leaves the connection to the caller, for the next folder.
+func TestKeepOpenLeavesTheConnection(t *testing.T) {
+	box := &closeCounter{Mailbox: fetchtest.NewMailbox()}
+	box.Add(msg("1", "x"))
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, folder := range []string{"INBOX", "Archive"} {
+		if _, err := fetch.Run(context.Background(), box, st, fetch.Options{Account: "a", Folder: folder, KeepOpen: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if box.closes != 0 {
+		t.Fatalf("closed %d times with KeepOpen", box.closes)
+	}
+	if _, err := fetch.Run(context.Background(), box, st, fetch.Options{Account: "a", Folder: "Sent"}); err != nil || box.closes != 1 {
+		t.Fatalf("without KeepOpen: %v, %d closes", err, box.closes)
+	}
 }
