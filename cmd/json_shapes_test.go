@@ -445,6 +445,7 @@ func TestJSONShapesMatchTheDocs(t *testing.T) {
 
 	// fetch: a dry run, a run whose --exec fails, a run that works, a dead server.
 	s.run(jsonLines, "fetch", 0, "", "fetch", "box", "--dry-run")
+	s.run(jsonLines, "fetch", 0, "", "fetch", "box", "--dry-run", "--max-size", "10")
 	s.run(jsonLines, "fetch", 1, "", "fetch", "box")
 	s.run(jsonLines, "fetch", 0, "", "fetch", "box", "--exec", "true")
 	s.run(jsonLines, "fetch", 1, "", "fetch", "dead", "--timeout", "5s")
