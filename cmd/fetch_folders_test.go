@@ -13,7 +13,7 @@ import (
 
 // Several Graph folders by name: one sub-directory, one state and one
 // summary each; a missing --move-to folder stops the run first; a pattern
-// needs IMAP.
+// is matched against the Graph folder listing.
 func TestFetchGraphSeveralFoldersAndMoveToCheck(t *testing.T) {
 	prov := oauthtest.New(oauthtest.Options{User: "support@contoso.com", Tenant: "contoso.com"})
 	defer prov.Close()
@@ -84,8 +84,16 @@ func TestFetchGraphSeveralFoldersAndMoveToCheck(t *testing.T) {
 		t.Fatalf("--json summaries: %v", folders)
 	}
 
-	r = e.run("", "fetch", "support", "--to", to, "--folder", "Inbox/*")
-	if r.code != 1 || !strings.Contains(r.err, `--folder "Inbox/*": folder patterns need an IMAP account; for Microsoft Graph name each folder, e.g. --folder Inbox/Endpoint`) {
-		t.Fatalf("pattern on Graph: exit %d %q", r.code, r.err)
+	g.AddMessage("support@contoso.com", "Inbox/Endpoint", []byte("Subject: e3\r\n\r\nbody\r\n"))
+	r = e.mustRun("", "fetch", "support", "--to", to, "--folder", "Inbox/*")
+	if !strings.Contains(r.out, "Inbox/Endpoint: fetched 1 message (") || strings.Contains(r.out, "Archive") {
+		t.Fatalf("pattern on Graph: %q", r.out)
+	}
+	if emls(filepath.Join(to, "Inbox", "Endpoint")) != 3 {
+		t.Fatalf("%d files in Inbox/Endpoint after the pattern", emls(filepath.Join(to, "Inbox", "Endpoint")))
+	}
+	r = e.run("", "fetch", "support", "--to", to, "--folder", "Nope/*")
+	if r.code != 1 || !strings.Contains(r.err, `--folder "Nope/*" matches no folder on the server`) {
+		t.Fatalf("pattern matching nothing: exit %d %q", r.code, r.err)
 	}
 }

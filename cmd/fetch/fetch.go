@@ -102,7 +102,8 @@ every folder below Inbox), "%" any characters but "/" (one level). It can be rep
 plain --folder fetches into --to itself, as always. Several folders, or a pattern, give each
 folder its own sub-directory and its own state: --to/Inbox/Endpoint/ for eml, the Maildir++
 sub-folder --to/.Inbox.Endpoint/ for maildir (INBOX is the Maildir itself), and one summary
-line per folder. Patterns need IMAP; for Microsoft Graph name each folder.
+line per folder. Patterns match the folders "mailport folders" lists (Graph: without hidden
+folders) that can hold messages.
 
 --all fetches every enabled inbound account (up to 4 at a time) into --to or each account's
 hold_dir, and prints one summary line per account.

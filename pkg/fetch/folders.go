@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/mailport/mailport/pkg/graph"
 	"github.com/mailport/mailport/pkg/mail"
 )
 
@@ -16,14 +15,9 @@ import (
 // in IMAP's LIST.
 func IsPattern(folder string) bool { return strings.ContainsAny(folder, "*%") }
 
-// folderLister is an Inbound that can list its folders (*imap.Client).
-type folderLister interface {
-	Folders(ctx context.Context) ([]string, error)
-}
-
 // ExpandFolders turns --folder values into folder paths: a plain path
 // stays as it is, a pattern (see IsPattern) becomes the server's folders
-// that match it, in the server's order. Each folder comes once, however
+// that match it and can hold messages, in the listing's order. Each folder comes once, however
 // many values name it. A pattern that matches nothing is an error, and
 // so is a pattern on a server that cannot list its folders.
 func ExpandFolders(ctx context.Context, in mail.Inbound, values []string) ([]string, error) {
@@ -46,16 +40,18 @@ func ExpandFolders(ctx context.Context, in mail.Inbound, values []string) ([]str
 			continue
 		}
 		if !listed {
-			l, ok := in.(folderLister)
+			l, ok := in.(mail.FolderLister)
 			if !ok {
-				if _, isGraph := in.(*graph.Client); isGraph {
-					return nil, fmt.Errorf("--folder %q: folder patterns need an IMAP account; for Microsoft Graph name each folder, e.g. --folder Inbox/Endpoint", v)
-				}
 				return nil, fmt.Errorf("--folder %q: this server has no folders to match a pattern against", v)
 			}
-			var err error
-			if all, err = l.Folders(ctx); err != nil {
+			fs, err := l.Folders(ctx, mail.FolderOptions{PathsOnly: true})
+			if err != nil {
 				return nil, fmt.Errorf("list the folders for --folder %q: %w", v, err)
+			}
+			for _, f := range fs {
+				if f.Selectable {
+					all = append(all, f.Path)
+				}
 			}
 			listed = true
 		}

@@ -2,12 +2,14 @@ package fetch_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/mailport/mailport/internal/fetchtest"
 	"github.com/mailport/mailport/pkg/fetch"
+	"github.com/mailport/mailport/pkg/mail"
 	"github.com/mailport/mailport/pkg/store"
 )
 
@@ -47,7 +49,17 @@ type listBox struct {
 	folders []string
 }
 
-func (b *listBox) Folders(context.Context) ([]string, error) { return b.folders, nil }
+func (b *listBox) Folders(_ context.Context, opts mail.FolderOptions) ([]mail.FolderInfo, error) {
+	if !opts.PathsOnly {
+		return nil, errors.New("a pattern needs only the paths: counts cost a STATUS per folder")
+	}
+	var out []mail.FolderInfo
+	for _, p := range b.folders {
+		out = append(out, mail.FolderInfo{Path: p, Selectable: true})
+	}
+	// A level that only holds folders is never fetched.
+	return append(out, mail.FolderInfo{Path: "Shared", Selectable: false}), nil
+}
 
 func TestExpandFolders(t *testing.T) {
 	box := &listBox{Mailbox: fetchtest.NewMailbox(), folders: []string{"INBOX", "INBOX/Endpoint", "INBOX/Endpoint/Deep", "Archive", "Sent"}}

@@ -12,9 +12,9 @@ import (
 	"github.com/mailport/mailport/pkg/mail"
 )
 
-// maxFolders is the most folders a listing accepts: mailboxes with a few
+// MaxFolders is the most folders a listing accepts: mailboxes with a few
 // thousand folders exist, ten thousand is past any of them.
-const maxFolders = 10_000
+const MaxFolders = 10_000
 
 var _ mail.FolderLister = (*Client)(nil)
 
@@ -24,9 +24,9 @@ var _ mail.FolderLister = (*Client)(nil)
 // in one command; otherwise each selectable folder costs one STATUS. Paths
 // use "/" between levels, as Open takes them. A folder whose STATUS the
 // server refuses is listed without counts. opts.Hidden changes nothing:
-// IMAP hides no folders.
+// IMAP hides no folders. opts.PathsOnly skips the counts.
 func (c *Client) Folders(ctx context.Context, opts mail.FolderOptions) ([]mail.FolderInfo, error) {
-	return c.folders(ctx, true)
+	return c.folders(ctx, !opts.PathsOnly)
 }
 
 // folders lists the folders, with their counts when counts is set.
@@ -56,8 +56,8 @@ func (c *Client) folders(ctx context.Context, counts bool) ([]mail.FolderInfo, e
 			if fault != nil {
 				continue // read to the end; the meter bounds how much
 			}
-			if len(out) == maxFolders {
-				fault = c.fault(FaultFlood, fmt.Sprintf("listed more than %d folders in reply to LIST", maxFolders))
+			if len(out) == MaxFolders {
+				fault = c.fault(FaultFlood, fmt.Sprintf("listed more than %d folders in reply to LIST", MaxFolders))
 				continue
 			}
 			f := folderInfo(l)
@@ -132,6 +132,11 @@ func folderInfo(l *imap.ListData) mail.FolderInfo {
 	}
 	if strings.EqualFold(l.Mailbox, "INBOX") {
 		f.Use = mail.UseInbox
+	}
+	if l.Delim != 0 && l.Delim != '/' && strings.ContainsRune(l.Mailbox, '/') {
+		// A level holding "/" reads as two levels in a path, so the
+		// path would open another folder: listed, but not to be fetched.
+		f.Selectable = false
 	}
 	if f.Selectable {
 		setCounts(&f, l.Status)

@@ -12,11 +12,11 @@ import (
 	"github.com/mailport/mailport/pkg/mail"
 )
 
-// FuzzFolders plays arbitrary bytes as the server's answers to a login,
+// FuzzCheckFolder plays arbitrary bytes as the server's answers to a login,
 // Folders and CheckFolder (turns separated by sessionSep, as in
 // FuzzSession), with a 100 ms step timeout. It must never panic, always
 // end, and never return more than MaxFolders folders.
-func FuzzFolders(f *testing.F) {
+func FuzzCheckFolder(f *testing.F) {
 	honest := []string{
 		"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n",
 		"T1 OK logged in\r\n",
@@ -70,7 +70,7 @@ func FuzzFolders(f *testing.F) {
 				}
 			}
 		}()
-		done := make(chan []string, 1)
+		done := make(chan []mail.FolderInfo, 1)
 		go func() {
 			ctx := context.Background()
 			ep := mail.Endpoint{Host: "fuzz.invalid", Port: 143, Encryption: mail.None, AllowPlaintextAuth: true, Timeout: 100 * time.Millisecond}
@@ -81,7 +81,7 @@ func FuzzFolders(f *testing.F) {
 			}
 			defer c.Close()
 			c.Authenticate(ctx, mail.Credentials{Kind: mail.AuthBasic, Username: "u", Password: "p"})
-			fs, _ := c.Folders(ctx)
+			fs, _ := c.Folders(ctx, mail.FolderOptions{})
 			c.CheckFolder(ctx, "Archive/Done")
 			done <- fs
 		}()

@@ -40,6 +40,10 @@ type FolderOptions struct {
 	// Hidden includes folders the server hides from mail clients (Graph's
 	// isHidden folders). IMAP and POP3 have none.
 	Hidden bool
+	// PathsOnly skips the counts, which cost IMAP one STATUS per folder
+	// on a server without LIST-STATUS; a fetch expanding a --folder
+	// pattern needs only the paths.
+	PathsOnly bool
 }
 
 // FolderLister is an Inbound that can list its folders. Callers check for
