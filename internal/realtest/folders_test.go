@@ -37,6 +37,7 @@ func TestFoldersOnDovecot(t *testing.T) {
 		"--port", strconv.Itoa(b.IMAPSPort), "--encryption", "ssl", "--login", dana, "--password-stdin", "--property", "tls_ca_file="+b.CAFile)
 
 	r := c.mustRun("", "folders", "dana")
+	t.Logf("mailport folders dana:\n%s", r.out)
 	want := "INBOX\t1\t1\tInbox\n" +
 		"INBOX/Endpoint\t3\t1\t\n" +
 		"INBOX/Notes\t0\t0\t\n" +
