@@ -104,10 +104,12 @@ func addRun(opts *AddOptions) error {
 	if fl.Provider == "" {
 		missing = append(missing, "--provider")
 	}
-	if fl.ClientID == "" && fl.KeyFile == "" {
+	serviceAccount := fl.KeyFile != "" || fl.Flow == config.FlowServiceAccount
+	if fl.ClientID == "" && !serviceAccount {
 		missing = append(missing, "--client-id")
 	}
-	if fl.Flow == config.FlowServiceAccount && fl.KeyFile == "" {
+	// (Other providers have no service accounts: validation says so.)
+	if serviceAccount && fl.KeyFile == "" && fl.Provider == config.ProviderGoogle {
 		missing = append(missing, "--key-file")
 	}
 	if fl.Provider == config.ProviderMicrosoft && !fl.changed("tenant") && !fl.changed("base-url") && fl.Tenant == "" && !(fl.changed("auth-url") && fl.changed("token-url")) {

@@ -55,7 +55,7 @@ type ServiceAccountKey struct {
 // quoting the key.
 func ParseServiceAccountKey(data []byte) (*ServiceAccountKey, error) {
 	if len(data) > MaxServiceAccountKey {
-		return nil, fmt.Errorf("the service account key is %d bytes, more than a Google key file ever is (%d KB): is it the right file?", len(data), MaxServiceAccountKey>>10)
+		return nil, fmt.Errorf("the service account key is more than %d KB, more than a Google key file ever is: is it the right file?", MaxServiceAccountKey>>10)
 	}
 	var k ServiceAccountKey
 	if err := json.Unmarshal(data, &k); err != nil {
