@@ -27,6 +27,8 @@ const (
 	big   = "big@example.test"   // the 30 MB message
 	carol = "carol@example.test" // refusals
 	dave  = "dave@example.test"  // other programs signing in with `mailport token`
+	erin  = "erin@example.test"  // served by a Google service account
+	frank = "frank@example.test" // served by the same service account
 )
 
 // suiteUsers is how many fresh mailboxes the IMAP suite can hand out: one
@@ -66,7 +68,7 @@ func TestMain(m *testing.M) {
 	prov.AddClient(oauthtest.Client{ID: clientID})
 	prov.RequireIntrospection(outlookAudience, imapScope)
 	users := []testbed.User{}
-	for _, u := range []string{alice, bob, exact, big, carol, dave} {
+	for _, u := range []string{alice, bob, exact, big, carol, dave, erin, frank} {
 		users = append(users, testbed.User{Name: u, Password: password(u)})
 	}
 	for i := 1; i <= suiteUsers; i++ {
