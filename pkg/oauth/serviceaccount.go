@@ -215,11 +215,18 @@ func (e *ServiceAccountError) Fix() string {
 	case strings.Contains(d, "invalid email or user id"):
 		return fmt.Sprintf("%s is not a user of the Google Workspace domain the service account is delegated in: check the account's login", e.Subject)
 	case strings.Contains(d, "signature"):
-		return "the key does not belong to the service account or was deleted: create a new JSON key in the Google Cloud console and store it with mailport token-config edit --key-file"
+		return fmt.Sprintf("the key does not belong to the service account or was deleted: create a new JSON key in the Google Cloud console and store it with mailport token-config edit %s --key-file FILE", orPlaceholder(e.Provider.TokenConfig, "TOKENCONFIG"))
 	case strings.Contains(d, "short-lived") || strings.Contains(d, "timeframe"):
 		return "this machine's clock is off: the assertion's iat and exp must be within an hour of Google's time; synchronise the clock (NTP)"
 	case e.Provider.Code == "invalid_client" || strings.Contains(d, "not found") || strings.Contains(d, "disabled"):
 		return "the service account or its key was deleted or disabled in the Google Cloud console: create a new JSON key"
 	}
 	return "check the service account key and its domain-wide delegation in the Google Admin console"
+}
+
+func orPlaceholder(s, placeholder string) string {
+	if s == "" {
+		return placeholder
+	}
+	return s
 }

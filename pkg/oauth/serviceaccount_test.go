@@ -178,7 +178,7 @@ func TestServiceAccountRefusals(t *testing.T) {
 		words   []string
 	}{
 		{name: "signed with another key", key: otherKey, account: "erin", code: "invalid_grant",
-			words: []string{"Invalid JWT Signature.", "create a new JSON key"}},
+			words: []string{"Invalid JWT Signature.", "create a new JSON key", "mailport token-config edit gsa --key-file FILE"}},
 		{name: "clock two hours ahead", skew: 2 * time.Hour, account: "erin", code: "invalid_grant",
 			words: []string{"Token must be a short-lived token (60 minutes)", "clock"}},
 		{name: "clock two hours behind", skew: -2 * time.Hour, account: "erin", code: "invalid_grant",
@@ -243,5 +243,33 @@ func TestServiceAccountKeyFileChecks(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one saying %q", name, err, c.want)
 		}
+	}
+}
+
+// In CI the key may come from MAILPORT_CLIENT_SECRET_<TOKENCONFIG> instead
+// of the store.
+func TestServiceAccountKeyFromEnvironment(t *testing.T) {
+	w := newSAWorld(t, nil, nil)
+	key, err := w.store.Get(secret.ClientSecretKey("gsa"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.store.Delete(secret.ClientSecretKey("gsa"))
+	if _, err := w.token(t, "erin"); err == nil || !strings.Contains(err.Error(), "token config gsa has no service account key: store it with mailport token-config edit gsa --key-file FILE") {
+		t.Fatalf("without a key: %v", err)
+	}
+	w.m.Secrets.Getenv = func(k string) string {
+		if k == "MAILPORT_CLIENT_SECRET_GSA" {
+			return key
+		}
+		return ""
+	}
+	tok, err := w.token(t, "erin")
+	if err != nil || tok.User != erin {
+		t.Fatalf("with the key in the environment: %v %+v", err, tok)
+	}
+	st, err := w.m.Inspect("erin")
+	if err != nil || st.Source != secret.SourceEnv || st.State != oauth.StateAuthenticated {
+		t.Errorf("status %+v %v, want AUTHENTICATED from the environment", st, err)
 	}
 }
