@@ -141,4 +141,12 @@ func TestServiceAccountBadInput(t *testing.T) {
 	if !strings.Contains(r.out, "Service account key of "+saEmail) || !strings.Contains(e.configText(), "flow: service_account") {
 		t.Errorf("--key-file - : %s\n%s", r.out, e.configText())
 	}
+	// Leaving the flow forgets the key: it must never go out as a client secret.
+	r = e.mustRun("", "token-config", "edit", "ci", "--flow", "user", "--client-id", "1234-abc.apps.googleusercontent.com")
+	if !strings.Contains(r.out, "The service account key was removed from the secret store") {
+		t.Errorf("edit --flow user printed %q", r.out)
+	}
+	if _, err := e.store.Get(secret.ClientSecretKey("ci")); !secret.IsNotFound(err) {
+		t.Errorf("the key is still stored after leaving the service_account flow (err %v)", err)
+	}
 }

@@ -114,12 +114,15 @@ func editRun(opts *EditOptions) error {
 			return fmt.Errorf("store the service account key of token config %q: %w", opts.Name, err)
 		}
 	}
-	if opts.NoSecret {
+	// A service account's key must never be sent as another flow's
+	// client secret: leaving the flow forgets it.
+	dropKey := tc.Flow == config.FlowServiceAccount && updated.Flow != config.FlowServiceAccount && !opts.Fields.Secret.Given()
+	if opts.NoSecret || dropKey {
 		store, err := f.Store()
 		if err != nil {
 			return err
 		}
-		if err := store.Delete(secret.ClientSecretKey(opts.Name)); err != nil {
+		if err := store.Delete(secret.ClientSecretKey(opts.Name)); err != nil && !(dropKey && secret.IsNotFound(err)) {
 			return fmt.Errorf("remove the %s: %w", secretNote(opts.Name), err)
 		}
 	}
@@ -139,6 +142,9 @@ func editRun(opts *EditOptions) error {
 		return cmdutil.PrintJSON(f.IO.Out, d)
 	}
 	fmt.Fprintf(f.IO.Out, "Updated token config %q\n", opts.Name)
+	if dropKey {
+		fmt.Fprintf(f.IO.Out, "The service account key was removed from the secret store: flow %s does not use it.\n", updated.Flow)
+	}
 	if key != nil {
 		store, err := f.Store()
 		if err != nil {
