@@ -411,6 +411,8 @@ func TestJSONShapesMatchTheDocs(t *testing.T) {
 	s.run(oneObject, "token config", 0, "", "token-config", "add", "gen", "--provider", "generic", "--client-id", "mailport-cli",
 		"--auth-url", prov.GoogleAuthURL(), "--token-url", prov.GoogleTokenURL(), "--device-url", prov.GoogleDeviceURL(), "--scopes", "mail offline_access")
 	s.run(oneObject, "token config", 0, "", "token-config", "edit", "web", "--scopes", "openid,email")
+	saKey, _ := oauthtest.NewServiceAccountKey("reader@acme-mail.iam.gserviceaccount.com", "1048576", prov.GoogleTokenURL())
+	s.run(oneObject, "token config", 0, string(saKey), "token-config", "add", "gsa", "--provider", "google", "--key-file", "-")
 
 	// Accounts: OAuth2 over Graph, POP3 with a password and exec, one
 	// whose server is down, one with a wrong password, one outbound.

@@ -42,7 +42,13 @@ func NewCmdAdd(f *cmdutil.Factory, runF func(*AddOptions) error) *cobra.Command 
 
 The client secret is read from stdin (--client-secret-stdin), from a named environment variable
 (--client-secret-env VAR) or from a hidden prompt on a terminal, and kept in the secret store.
-Public clients (desktop apps with PKCE) need no secret.`,
+Public clients (desktop apps with PKCE) need no secret.
+
+A Google service account with domain-wide delegation (--flow service_account --key-file FILE)
+needs no client id, secret or browser: the JSON key is checked and kept whole in the secret store,
+client_id becomes the service account's email, and each account's token is obtained for the
+account's login. Grant the service account's client ID the scope https://mail.google.com/ in the
+Google Admin console (Security → Access and data control → API controls → Domain-wide delegation).`,
 		Example: `  # Microsoft 365 through Microsoft Graph, with mailport's default scopes; the secret comes from stdin
   printf '%s' "$SECRET" | mailport token-config add ms365 --provider microsoft \
       --tenant contoso.com --client-id 3f0c1a2b-0000-4000-8000-123456789abc --client-secret-stdin
@@ -54,7 +60,13 @@ Public clients (desktop apps with PKCE) need no secret.`,
 
   # Google
   mailport token-config add gmail --provider google --client-id 1234-abc.apps.googleusercontent.com \
-      --client-secret-env GOOGLE_SECRET`,
+      --client-secret-env GOOGLE_SECRET
+
+  # Google Workspace: one service account with domain-wide delegation serves every mailbox;
+  # the key is kept in the secret store, so sa.json may be deleted afterwards
+  mailport token-config add workspace --provider google --flow service_account --key-file sa.json
+  # the key from a CI secret, on stdin
+  printf '%s' "$GOOGLE_SA_KEY" | mailport token-config add workspace --provider google --key-file -`,
 		Args: cmdutil.ExactArgs(1, "a token config NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
@@ -92,8 +104,13 @@ func addRun(opts *AddOptions) error {
 	if fl.Provider == "" {
 		missing = append(missing, "--provider")
 	}
-	if fl.ClientID == "" {
+	serviceAccount := fl.KeyFile != "" || fl.Flow == config.FlowServiceAccount
+	if fl.ClientID == "" && !serviceAccount {
 		missing = append(missing, "--client-id")
+	}
+	// (Other providers have no service accounts: validation says so.)
+	if serviceAccount && fl.KeyFile == "" && fl.Provider == config.ProviderGoogle {
+		missing = append(missing, "--key-file")
 	}
 	if fl.Provider == config.ProviderMicrosoft && !fl.changed("tenant") && !fl.changed("base-url") && fl.Tenant == "" && !(fl.changed("auth-url") && fl.changed("token-url")) {
 		missing = append(missing, "--tenant (or --base-url)")
@@ -110,6 +127,16 @@ func addRun(opts *AddOptions) error {
 	if err := fl.apply(tc); err != nil {
 		return err
 	}
+	var keyJSON string
+	var key *oauth.ServiceAccountKey
+	if fl.KeyFile != "" {
+		if keyJSON, key, err = readKeyFile(f, fl.KeyFile); err != nil {
+			return err
+		}
+		if err := applyKey(fl, tc, key); err != nil {
+			return err
+		}
+	}
 	if tc.Flow == "" {
 		tc.Flow = config.FlowUser
 	}
@@ -123,9 +150,11 @@ func addRun(opts *AddOptions) error {
 	if err := cfg.SetTokenConfig(opts.Name, tc); err != nil {
 		return &cmdutil.ConfigError{Err: err}
 	}
-	sec, got, err := fl.Secret.Read(f.IO, f.Getenv, "client-secret", "Client secret (the secret's Value, not its ID; empty for a public client)", false)
-	if err != nil {
-		return err
+	sec, got := keyJSON, key != nil
+	if key == nil {
+		if sec, got, err = fl.Secret.Read(f.IO, f.Getenv, "client-secret", "Client secret (the secret's Value, not its ID; empty for a public client)", false); err != nil {
+			return err
+		}
 	}
 	store, err := f.Store()
 	if err != nil {
@@ -146,7 +175,9 @@ func addRun(opts *AddOptions) error {
 	}
 	warnEndpoints(f, tc)
 	if f.JSON {
-		return cmdutil.PrintJSON(f.IO.Out, describe(cfg, opts.Name, tc, sourceOf(f, opts.Name)))
+		d := describe(cfg, opts.Name, tc, sourceOf(f, opts.Name))
+		d.ServiceAccount = serviceAccountOf(f, opts.Name, tc)
+		return cmdutil.PrintJSON(f.IO.Out, d)
 	}
 	verb := "Added"
 	if had {
@@ -154,6 +185,8 @@ func addRun(opts *AddOptions) error {
 	}
 	fmt.Fprintf(f.IO.Out, "%s token config %q (%s, %s flow) in %s\n", verb, opts.Name, tc.Provider, tc.Flow, cfg.Path)
 	switch {
+	case key != nil:
+		keyNote(f, store, tc, key)
 	case got:
 		fmt.Fprintf(f.IO.Out, "Client secret stored in the %s.\n", cmdutil.StoreWord(store.Name()))
 	case tc.Flow == config.FlowClientCredentials:
@@ -196,8 +229,10 @@ func promptMissing(f *cmdutil.Factory, fl *fields) error {
 	if err := cmdutil.OneOfCanonical("provider", &fl.Provider, config.Providers); err != nil {
 		return err
 	}
-	if err := ask("client-id", &fl.ClientID, "Client (application) id", ""); err != nil {
-		return err
+	if fl.KeyFile == "" {
+		if err := ask("client-id", &fl.ClientID, "Client (application) id", ""); err != nil {
+			return err
+		}
 	}
 	if fl.Provider == config.ProviderMicrosoft && !fl.changed("base-url") {
 		if err := ask("tenant", &fl.Tenant, "Tenant (your domain, e.g. contoso.com, or the tenant id)", ""); err != nil {

@@ -30,6 +30,8 @@ type Description struct {
 	// ClientSecret tells where the secret lives: keyring, file, environment or "not set".
 	ClientSecret string   `json:"client_secret"`
 	UsedBy       []string `json:"used_by"`
+	// ServiceAccount is the stored key's service account (flow service_account).
+	ServiceAccount *ServiceAccount `json:"service_account,omitempty"`
 }
 
 // describe is a token config as show, list, add and edit print it; the
@@ -119,6 +121,7 @@ func showRun(opts *ShowOptions) error {
 		return err
 	}
 	d := describe(cfg, opts.Name, tc, sourceOf(f, opts.Name))
+	d.ServiceAccount = serviceAccountOf(f, opts.Name, tc)
 	if f.JSON {
 		return cmdutil.PrintJSON(f.IO.Out, d)
 	}
@@ -142,7 +145,16 @@ func showRun(opts *ShowOptions) error {
 	row("inbound", fmt.Sprint(d.Inbound))
 	row("outbound", fmt.Sprint(d.Outbound))
 	row("secret expires", d.SecretExpires)
-	row("client secret", d.ClientSecret)
+	if tc.Flow == config.FlowServiceAccount {
+		row("key", d.ClientSecret)
+		if sa := d.ServiceAccount; sa != nil {
+			row("delegation id", sa.ClientID+" (the client ID for domain-wide delegation in the Google Admin console)")
+			row("project", sa.ProjectID)
+			row("key id", sa.PrivateKeyID)
+		}
+	} else {
+		row("client secret", d.ClientSecret)
+	}
 	row("used by", strings.Join(d.UsedBy, ", "))
 	return nil
 }

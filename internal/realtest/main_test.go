@@ -28,6 +28,8 @@ const (
 	carol = "carol@example.test" // refusals
 	dave  = "dave@example.test"  // other programs signing in with `mailport token`
 	dana  = "dana@example.test"  // folder listings
+	erin  = "erin@example.test"  // served by a Google service account
+	frank = "frank@example.test" // served by the same service account
 )
 
 // suiteUsers is how many fresh mailboxes the IMAP suite can hand out: one
@@ -67,7 +69,7 @@ func TestMain(m *testing.M) {
 	prov.AddClient(oauthtest.Client{ID: clientID})
 	prov.RequireIntrospection(outlookAudience, imapScope)
 	users := []testbed.User{}
-	for _, u := range []string{alice, bob, exact, big, carol, dave, dana} {
+	for _, u := range []string{alice, bob, exact, big, carol, dave, dana, erin, frank} {
 		users = append(users, testbed.User{Name: u, Password: password(u)})
 	}
 	for i := 1; i <= suiteUsers; i++ {

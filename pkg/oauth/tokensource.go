@@ -38,6 +38,9 @@ type TokenSource struct {
 	// LockDir holds the lock files that serialise refreshes across
 	// processes (beside the config). Empty: this process only.
 	LockDir string
+	// Login is the account's login: the mailbox a service account acts
+	// for (the assertion's sub).
+	Login string
 	// Scopes are sent with refreshes and client-credentials requests.
 	Scopes []string
 	Skew   time.Duration    // 0 means DefaultSkew
@@ -101,6 +104,8 @@ func (ts *TokenSource) Token(ctx context.Context) (*Token, error) {
 	switch {
 	case ts.Client.Config.Flow == config.FlowClientCredentials:
 		return ts.appOnly(ctx, st)
+	case ts.Client.Config.Flow == config.FlowServiceAccount:
+		return ts.serviceAccount(ctx, st)
 	case ts.Override != "":
 		return ts.fromOverride(ctx, st)
 	}
@@ -276,6 +281,20 @@ func (ts *TokenSource) appOnly(ctx context.Context, st *tokenState) (*Token, err
 		return st.mem, nil
 	}
 	t, err := ts.Client.ClientCredentialsToken(ctx, ts.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	st.mem = t
+	return t, nil
+}
+
+// serviceAccount is appOnly for a Google service account: a new JWT-bearer
+// grant for the account's login whenever the token in memory expires.
+func (ts *TokenSource) serviceAccount(ctx context.Context, st *tokenState) (*Token, error) {
+	if st.mem.Valid(ts.now(), ts.skew()) {
+		return st.mem, nil
+	}
+	t, err := ts.Client.ServiceAccountToken(ctx, ts.Scopes, ts.Login)
 	if err != nil {
 		return nil, err
 	}

@@ -138,6 +138,7 @@ type Server struct {
 	introAud      string
 	introScope    string
 	withhold      bool
+	sa            saState // Google service accounts (serviceaccount.go)
 }
 
 // New starts a server on 127.0.0.1. Close it when done.
@@ -598,6 +599,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, provider, tenant 
 		return
 	}
 
+	if jwtBearerForm(r.PostForm, provider) {
+		s.jwtBearer(w, r) // the signed assertion is the client's credential
+		return
+	}
 	c, cerr := s.clientAuth(r, provider, grant != "urn:ietf:params:oauth:grant-type:device_code")
 	if cerr != nil {
 		writeError(w, provider, *cerr)
