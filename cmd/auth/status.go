@@ -138,6 +138,11 @@ func printStatus(f *cmdutil.Factory, cfg *config.Config, list []*oauth.Status) e
 	for _, n := range notes {
 		fmt.Fprintln(f.IO.ErrOut, n)
 	}
+	// The file backend says which kind of file: a CI job's log shows
+	// whether its tokens are encrypted at rest.
+	if kind, path, err := f.StoreDescription(); err == nil && path != "" {
+		fmt.Fprintf(f.IO.ErrOut, "secret store: %s at %s\n", kind, path)
+	}
 	return nil
 }
 
