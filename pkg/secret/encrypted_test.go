@@ -14,6 +14,8 @@ import (
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
+
+	"github.com/mailport/mailport/internal/heapmeter"
 )
 
 // testWorkFactor keeps scrypt fast in tests (about 5 ms); the default is
@@ -520,4 +522,34 @@ func TestDefaultWorkFactorCost(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("work factor %d: write %v, open %v", DefaultWorkFactor, write, time.Since(start))
+}
+
+// A command that reads the encrypted file and writes it back (a refreshed
+// token) holds one scrypt's memory at a time, not two: at work factor 16
+// scrypt needs 64 MiB, and the read-modify-write stays under 1.5 times
+// that.
+func TestEncryptedFileReadWriteHeapPeak(t *testing.T) {
+	const wf = 16
+	path := filepath.Join(t.TempDir(), FileName)
+	w, _ := newEncrypted(t, path, "pw")
+	w.WorkFactor = wf
+	if err := w.Set(TokenKey("a"), "v"); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := newEncrypted(t, path, "pw")
+	f.WorkFactor = wf
+	var err error
+	peak := heapmeter.Peak(func() {
+		if _, err = f.Get(TokenKey("a")); err == nil {
+			err = f.Set(TokenKey("a"), "rotated")
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const scryptMem = 128 * 8 << wf // 128·r·N bytes with r=8, N=2^wf
+	t.Logf("read and write at work factor %d: heap peak %d MiB (scrypt alone %d MiB)", wf, peak>>20, scryptMem>>20)
+	if peak > scryptMem*3/2 {
+		t.Errorf("heap grew by %d MiB for one read and one write, want under %d MiB: the two scrypt buffers overlapped", peak>>20, scryptMem*3/2>>20)
+	}
 }

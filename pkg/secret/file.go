@@ -11,6 +11,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -191,7 +192,7 @@ func (f *File) warnPlainText() {
 		return
 	}
 	f.warnOnce.Do(func() {
-		fmt.Fprintf(f.warn, "warning: secrets are kept in plain text at %s\n", f.path)
+		fmt.Fprintf(f.warn, "warning: secrets are kept in plain text at %s (set %s to encrypt them)\n", f.path, EnvPassphrase)
 	})
 }
 
@@ -243,6 +244,9 @@ func (f *File) read() (map[string]string, error) {
 		return nil, fmt.Errorf("reading the secrets file: %s is larger than %d MiB, which is not a file mailport wrote", f.path, maxFileSize>>20)
 	}
 	m, encrypted, err := decodeFile(f.path, b, f.pass, MaxWorkFactor)
+	if isAgeFile(b) {
+		releaseScrypt()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -259,6 +263,13 @@ func (f *File) read() (map[string]string, error) {
 	f.mu.Unlock()
 	return m, nil
 }
+
+// releaseScrypt collects the scrypt buffer just used (256 MiB at the
+// default work factor) at once. Left to the collector's pacing, whose
+// goal doubles after a heap that large, the next scrypt of the same
+// command (the write after the read) would allocate beside it and double
+// the process's peak memory.
+func releaseScrypt() { runtime.GC() }
 
 // sameVersion reports whether b is the file a was: a write replaces the
 // file (a new inode), an edit in place changes its size or time.
@@ -327,7 +338,9 @@ func (f *File) write(m map[string]string) (err error) {
 		if wf == 0 {
 			wf = DefaultWorkFactor
 		}
-		if body, err = encrypt(yamlBody, f.pass, wf); err != nil {
+		body, err = encrypt(yamlBody, f.pass, wf)
+		releaseScrypt()
+		if err != nil {
 			return err
 		}
 	}
