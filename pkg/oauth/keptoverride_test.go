@@ -1,6 +1,7 @@
 package oauth_test
 
 import (
+	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -91,5 +92,42 @@ func TestKeptOverrideOnlyWithEncryptedFile(t *testing.T) {
 		if r.KeepsRotatedTokens() {
 			t.Errorf("%T keeps rotated environment tokens", st)
 		}
+	}
+}
+
+// failingSets is a store whose writes fail, as a read-only mounted
+// secrets file's would.
+type failingSets struct{ secret.Store }
+
+func (failingSets) Set(string, string) error { return errors.New("read-only file system") }
+
+// A secrets file that cannot take the rotated token does not fail the
+// run: the token is used from memory, with one warning that says why.
+func TestKeptOverrideUnwritableStoreWarns(t *testing.T) {
+	srv := oauthtest.New(oauthtest.Options{User: user})
+	t.Cleanup(srv.Close)
+	srv.AddClient(oauthtest.Client{ID: clientID})
+	tc := &config.TokenConfig{Provider: config.ProviderMicrosoft, Flow: config.FlowUser, ClientID: clientID,
+		BaseURL: srv.MicrosoftBaseURL(""), Scopes: oauth.ScopesFor(config.ProviderMicrosoft, config.IMAP), Inbound: true, Outbound: true}
+	cfg := &config.Config{Version: 1, TokenConfigs: map[string]*config.TokenConfig{"tc": tc},
+		Accounts: map[string]*config.Account{"support": {Enabled: true, Type: config.Inbound, Protocol: config.IMAP, Host: "mail.example",
+			Encryption: config.SSL, Auth: config.AuthOAuth2, Login: user, TokenConfig: "tc"}}}
+	m := &oauth.Manager{Config: cfg, Secrets: &secret.Resolver{Store: secret.NewMemory()}}
+	c, scopes, err := m.Client("tc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warnings []string
+	ts := &oauth.TokenSource{Account: "support", Client: c, Store: failingSets{secret.NewMemory()}, Scopes: scopes,
+		Override: srv.IssueRefreshToken(clientID, tc.Scopes), KeepOverride: true, LockDir: t.TempDir(),
+		Warn: func(s string) { warnings = append(warnings, s) }}
+	for range 2 {
+		if _, err := ts.AccessToken(ctx(t)); err != nil {
+			t.Fatalf("AccessToken with an unwritable store: %v", err)
+		}
+	}
+	want := "could not keep the rotated refresh token of account support (saving the token of account support in the memory store: read-only file system); it lives only in this run, and the next run starts again from MAILPORT_REFRESH_TOKEN_SUPPORT"
+	if len(warnings) != 1 || warnings[0] != want {
+		t.Errorf("warnings %q, want once %q", warnings, want)
 	}
 }

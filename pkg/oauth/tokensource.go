@@ -317,12 +317,16 @@ func (ts *TokenSource) fromKeptOverride(ctx context.Context, st *tokenState) (*T
 		return nil, err
 	}
 	nt.EnvOrigin = origin
-	// The provider may have invalidated the old refresh token already:
-	// the new one must be safe before the access token is used.
-	if err := SaveToken(ts.Store, ts.Account, nt); err != nil {
-		return nil, fmt.Errorf("refreshed the token of account %s but could not keep the rotated refresh token: %w", ts.Account, err)
-	}
 	st.mem = nt
+	// The provider may have invalidated the old refresh token already:
+	// the new one must be safe before the access token is used. When the
+	// file cannot take it (a read-only mount), the run goes on as it
+	// would without a file, and says so.
+	if err := SaveToken(ts.Store, ts.Account, nt); err != nil && !st.rotatedWarned && ts.Warn != nil {
+		st.rotatedWarned = true
+		ts.Warn(fmt.Sprintf("could not keep the rotated refresh token of account %s (%v); it lives only in this run, and the next run starts again from %s",
+			ts.Account, err, secret.EnvName(secret.EnvRefreshTokenPrefix, ts.Account)))
+	}
 	return nt, nil
 }
 
