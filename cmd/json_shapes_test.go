@@ -173,6 +173,8 @@ type shapeCheck struct {
 	doc  *jsonDoc
 	seen map[string]map[string]bool // shape -> field paths seen
 	ran  map[string]map[string]bool // command path -> shapes it printed
+	// runner, when set, runs mailport instead of e.run (e.g. e.runFile).
+	runner func(stdin string, args ...string) result
 }
 
 // output forms of a command under --json.
@@ -186,7 +188,11 @@ const (
 // but 2), and checks every object printed against shape.
 func (s *shapeCheck) run(form int, shape string, code int, stdin string, args ...string) []map[string]any {
 	s.t.Helper()
-	r := s.e.run(stdin, append(args, "--json")...)
+	runFn := s.e.run
+	if s.runner != nil {
+		runFn = s.runner
+	}
+	r := runFn(stdin, append(args, "--json")...)
 	where := strings.Join(args, " ")
 	if (code >= 0 && r.code != code) || (code < 0 && r.code == 2) {
 		s.t.Fatalf("mailport %s --json: exit %d, want %d\nstdout %s\nstderr %s", where, r.code, code, r.out, r.err)
@@ -483,6 +489,9 @@ func TestJSONShapesMatchTheDocs(t *testing.T) {
 	s.run(oneObject, "removed", 0, "", "token-config", "remove", "gen", "--yes")
 	s.run(oneObject, "config path", 0, "", "config", "path")
 	s.run(oneObject, "config validate", 0, "", "config", "validate")
+	s.runner = e.runFile // the real secrets file: secrets_file
+	s.run(oneObject, "config validate", 0, "", "config", "validate")
+	s.runner = nil
 	bad := filepath.Join(e.dir, "bad.yaml")
 	if err := os.WriteFile(bad, []byte("version: 1\naccounts:\n  x:\n    type: inbound\n    protocol: imap\n    encryption: tls\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -99,7 +99,7 @@ func (m *Manager) TokenSource(account string) (*TokenSource, error) {
 	c.Account = account
 	override, _ := m.Secrets.RefreshTokenOverride(account)
 	return &TokenSource{
-		Account: account, Client: c, Store: m.Secrets.Store, Override: override,
+		Account: account, Client: c, Store: m.Secrets.Store, Override: override, KeepOverride: override != "" && m.Secrets.KeepsRotatedTokens(),
 		LockDir: m.LockDir, Login: acct.Login, Scopes: c.scopes(acct.Protocol), Now: m.Now, Warn: m.Warn,
 		shared: m.sharedState(account),
 	}, nil
