@@ -259,33 +259,39 @@ func (r *Resolver) query(ctx context.Context, name string, qt uint16) ([]dns.RR,
 		default:
 			return nil, &net.DNSError{Err: "server answered " + dns.RcodeToString[in.Rcode], Name: name, Server: r.Server, IsTemporary: in.Rcode == dns.RcodeServerFailure}
 		}
-		var out []dns.RR
-		target := fqdn
-		// Follow the CNAME chain inside the answer.
-		for i := 0; i <= maxCNAME; i++ {
-			next := ""
-			for _, rr := range in.Answer {
-				if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Hdr.Name, target) {
-					next = c.Target
-					break
-				}
-			}
-			if next == "" {
-				break
-			}
-			target = next
-		}
-		for _, rr := range in.Answer {
-			if rr.Header().Rrtype == qt && strings.EqualFold(rr.Header().Name, target) && len(out) < maxRecords {
-				out = append(out, rr)
-			}
-		}
+		out, target := answerRecords(in, fqdn, qt)
 		if len(out) > 0 || strings.EqualFold(target, fqdn) {
 			return out, nil
 		}
 		fqdn = target // an alias without its records: ask for the target
 	}
 	return nil, &net.DNSError{Err: "too many aliases (CNAME)", Name: name, Server: r.Server}
+}
+
+// answerRecords follows the CNAME chain from fqdn inside an answer (at
+// most maxCNAME aliases) and returns the records of type qt for the last
+// name of the chain, at most maxRecords, and that name.
+func answerRecords(in *dns.Msg, fqdn string, qt uint16) (out []dns.RR, target string) {
+	target = fqdn
+	for i := 0; i < maxCNAME; i++ {
+		next := ""
+		for _, rr := range in.Answer {
+			if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Hdr.Name, target) {
+				next = c.Target
+				break
+			}
+		}
+		if next == "" {
+			break
+		}
+		target = next
+	}
+	for _, rr := range in.Answer {
+		if rr.Header().Rrtype == qt && strings.EqualFold(rr.Header().Name, target) && len(out) < maxRecords {
+			out = append(out, rr)
+		}
+	}
+	return out, target
 }
 
 // exchange sends one query over UDP, again over TCP when the answer is
