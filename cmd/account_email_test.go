@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/mailport/mailport/cmd/cmdutil"
 	"github.com/mailport/mailport/internal/dnstest"
+	"github.com/mailport/mailport/internal/testbed"
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/iostreams"
 	"github.com/mailport/mailport/pkg/resolver"
@@ -369,5 +371,42 @@ func TestAddEmailMicrosoftDomainGetsThePresetAndTheTenant(t *testing.T) {
 	}
 	if r.out != "" {
 		t.Errorf("a failed add --json printed %q", r.out)
+	}
+}
+
+// TestAddEmailAccountPassesTestAgainstDovecotAndPostfix is the issue's
+// promise: from the address alone (SRV records in the fake DNS naming the
+// bed's ports), accounts that `mailport test` passes against a real
+// Dovecot and Postfix, with no host, port or encryption typed. The bed's
+// certificate names localhost, so the records point there, outside the
+// address's domain: hence --yes.
+func TestAddEmailAccountPassesTestAgainstDovecotAndPostfix(t *testing.T) {
+	b, err := testbed.Start(testbed.Options{})
+	testbed.Require(t, err)
+	t.Cleanup(b.Stop)
+	b.LogOnFailure(t)
+	dns := withDNS(t)
+	dns.Add(t,
+		fmt.Sprintf("_imaps._tcp.example.test. SRV 0 1 %d localhost.", b.IMAPSPort),
+		fmt.Sprintf("_submissions._tcp.example.test. SRV 0 1 %d localhost.", b.SMTPSPort),
+		"localhost. A 127.0.0.1",
+	)
+	web := newFakeWeb(t)
+	e := newEnv(t)
+	alice := testbed.DefaultUsers[0]
+	for _, c := range []struct{ name, typ, proto string }{{"support", "inbound", "imap"}, {"support-out", "outbound", "smtp"}} {
+		r := e.runWeb(web.client, false, alice.Password, "--no-input", "account", "add", c.name, "--email", alice.Name, "--type", c.typ,
+			"--password-stdin", "--yes", "--property", "tls_ca_file="+b.CAFile)
+		if r.code != 0 {
+			t.Fatalf("account add %s --email: exit %d\n%s", c.name, r.code, r.err)
+		}
+		a := e.account(c.name)
+		if a.Protocol != c.proto || a.Host != "localhost" || a.Encryption != "ssl" || a.Login != alice.Name {
+			t.Fatalf("account add %s --email stored %+v", c.name, a)
+		}
+		r = e.runWeb(nil, false, "", "test", c.name, "--timeout", "10s")
+		if r.code != 0 || !strings.Contains(r.out, "All checks passed.") {
+			t.Errorf("mailport test %s: exit %d\n%s\n%s", c.name, r.code, r.out, r.err)
+		}
 	}
 }
