@@ -479,6 +479,12 @@ func TestJSONShapesMatchTheDocs(t *testing.T) {
 	s.run(oneObject, "explain entry", 0, "", "explain", "wrong-password")
 	s.run(objectArray, "explain entry", 0, "", "explain")
 
+	// account add --email: the discovery object, from SRV records in a
+	// fake DNS (last: MAILPORT_RESOLVER stays set until the test ends).
+	dns := withDNS(t)
+	dns.Add(t, "_imaps._tcp.found.test. SRV 0 1 993 mail.found.test.")
+	s.run(oneObject, "account", 0, "pw", "account", "add", "found", "--email", "support@found.test", "--password-stdin", "--no-input")
+
 	// Every documented field was seen, except the few that need what a
 	// test here cannot set up.
 	for name, sh := range doc.shapes {
