@@ -82,6 +82,10 @@ func ParseAutoconfig(data []byte) (servers []Server, skipped []string, err error
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	dec.Strict = true
 	if err := dec.Decode(&cc); err != nil {
+		var ue xml.UnmarshalError
+		if errors.As(err, &ue) {
+			return nil, nil, fmt.Errorf("not an autoconfig file: %s", clip(string(ue), 100))
+		}
 		return nil, nil, fmt.Errorf("broken XML: %s", xmlWords(err))
 	}
 	if len(cc.Providers) == 0 {
