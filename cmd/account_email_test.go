@@ -376,32 +376,35 @@ func TestAddEmailMicrosoftDomainGetsThePresetAndTheTenant(t *testing.T) {
 
 // TestAddEmailAccountPassesTestAgainstDovecotAndPostfix is the issue's
 // promise: from the address alone (SRV records in the fake DNS naming the
-// bed's ports), accounts that `mailport test` passes against a real
-// Dovecot and Postfix, with no host, port or encryption typed. The bed's
-// certificate names localhost, so the records point there, outside the
-// address's domain: hence --yes.
+// bed's ports on mail.example.test, which the bed's certificate holds),
+// accounts that `mailport test` passes against a real Dovecot and
+// Postfix, with no host, port or encryption typed. mailport test finds
+// mail.example.test through MAILPORT_RESOLVER too.
 func TestAddEmailAccountPassesTestAgainstDovecotAndPostfix(t *testing.T) {
-	b, err := testbed.Start(testbed.Options{})
+	b, err := testbed.Start(testbed.Options{CertNames: []string{"mail.example.test"}})
 	testbed.Require(t, err)
 	t.Cleanup(b.Stop)
 	b.LogOnFailure(t)
 	dns := withDNS(t)
 	dns.Add(t,
-		fmt.Sprintf("_imaps._tcp.example.test. SRV 0 1 %d localhost.", b.IMAPSPort),
-		fmt.Sprintf("_submissions._tcp.example.test. SRV 0 1 %d localhost.", b.SMTPSPort),
-		"localhost. A 127.0.0.1",
+		fmt.Sprintf("_imaps._tcp.example.test. SRV 0 1 %d mail.example.test.", b.IMAPSPort),
+		fmt.Sprintf("_submissions._tcp.example.test. SRV 0 1 %d mail.example.test.", b.SMTPSPort),
+		"mail.example.test. A 127.0.0.1",
 	)
 	web := newFakeWeb(t)
 	e := newEnv(t)
 	alice := testbed.DefaultUsers[0]
 	for _, c := range []struct{ name, typ, proto string }{{"support", "inbound", "imap"}, {"support-out", "outbound", "smtp"}} {
 		r := e.runWeb(web.client, false, alice.Password, "--no-input", "account", "add", c.name, "--email", alice.Name, "--type", c.typ,
-			"--password-stdin", "--yes", "--property", "tls_ca_file="+b.CAFile)
+			"--password-stdin", "--property", "tls_ca_file="+b.CAFile)
 		if r.code != 0 {
 			t.Fatalf("account add %s --email: exit %d\n%s", c.name, r.code, r.err)
 		}
+		if strings.Contains(r.err, "warning") {
+			t.Errorf("account add %s --email warned:\n%s", c.name, r.err)
+		}
 		a := e.account(c.name)
-		if a.Protocol != c.proto || a.Host != "localhost" || a.Encryption != "ssl" || a.Login != alice.Name {
+		if a.Protocol != c.proto || a.Host != "mail.example.test" || a.Encryption != "ssl" || a.Login != alice.Name {
 			t.Fatalf("account add %s --email stored %+v", c.name, a)
 		}
 		r = e.runWeb(nil, false, "", "test", c.name, "--timeout", "10s")
