@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/mailport/mailport/internal/testbed"
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/iostreams"
+	"github.com/mailport/mailport/pkg/pop3/pop3test"
 	"github.com/mailport/mailport/pkg/resolver"
 	"github.com/mailport/mailport/pkg/secret"
 )
@@ -372,6 +374,35 @@ func TestAddEmailMicrosoftDomainGetsThePresetAndTheTenant(t *testing.T) {
 	if r.out != "" {
 		t.Errorf("a failed add --json printed %q", r.out)
 	}
+	// On a terminal with a Microsoft token config at hand, add asks for it.
+	r = e.runWeb(web.client, true, "work\n", "account", "add", "work-tty", "--email", "work@contoso.test")
+	if r.code != 0 || !strings.Contains(r.err, "? Token config (work): ") {
+		t.Fatalf("on a terminal: exit %d\n%s", r.code, r.err)
+	}
+	if a := e.account("work-tty"); a.TokenConfig != "work" || a.Protocol != "microsoft" {
+		t.Errorf("on a terminal stored %+v", a)
+	}
+}
+
+func TestAddEmailGoogleDomainNamesTheGoogleTokenConfig(t *testing.T) {
+	dns := withDNS(t)
+	dns.Add(t, "hosted.test. MX 1 aspmx.l.google.com.")
+	web := newFakeWeb(t)
+	e := newEnv(t)
+	r := e.runWeb(web.client, false, "", "--no-input", "account", "add", "sales", "--email", "sales@hosted.test", "--type", "outbound")
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\n%s%s", r.code, r.out, r.err)
+	}
+	wantLines(t, "google", r.err, "hosted.test is Google, by MX aspmx.l.google.com; the gmail preset signs in with OAuth2 and needs --token-config.",
+		"next: mailport token-config add sales --provider google --client-id <client id>")
+	e.mustRun("", "token-config", "add", "g", "--provider", "google", "--client-id", "1234-abc.apps.googleusercontent.com")
+	r = e.runWeb(web.client, false, "", "--no-input", "account", "add", "sales", "--email", "sales@hosted.test", "--type", "outbound", "--token-config", "g")
+	if r.code != 0 {
+		t.Fatalf("with --token-config: exit %d\n%s", r.code, r.err)
+	}
+	if a := e.account("sales"); a.Protocol != "smtp" || a.Host != "smtp.gmail.com" || a.Encryption != "starttls" || a.Auth != "oauth2" {
+		t.Errorf("stored %+v", a)
+	}
 }
 
 // TestAddEmailAccountPassesTestAgainstDovecotAndPostfix is the issue's
@@ -412,4 +443,49 @@ func TestAddEmailAccountPassesTestAgainstDovecotAndPostfix(t *testing.T) {
 			t.Errorf("mailport test %s: exit %d\n%s\n%s", c.name, r.code, r.out, r.err)
 		}
 	}
+}
+
+func TestAddEmailProbePrefersTheServerThatAnswers(t *testing.T) {
+	withDNS(t)
+	pop := pop3test.NewServer(t, pop3test.Options{Users: map[string]string{"jo@probe.test": "pw"}})
+	host, port, _ := strings.Cut(pop.Addr(), ":")
+	closed := freePort(t)
+	web := newFakeWeb(t)
+	server := func(port string) string {
+		return `<incomingServer type="pop3"><hostname>` + host + `</hostname><port>` + port + `</port><socketType>plain</socketType>
+<authentication>password-cleartext</authentication><username>%EMAILADDRESS%</username></incomingServer>`
+	}
+	web.serve("autoconfig.probe.test/mail/config-v1.1.xml", `<?xml version="1.0"?>
+<clientConfig version="1.1"><emailProvider id="probe.test"><domain>probe.test</domain>`+server(closed)+server(port)+`
+</emailProvider></clientConfig>`)
+	e := newEnv(t)
+	// Without --probe the file's first server is taken, dead or not.
+	r := e.runWeb(web.client, false, "pw", "--no-input", "account", "add", "blind", "--email", "jo@probe.test", "--password-stdin", "--yes")
+	if r.code != 0 {
+		t.Fatalf("without --probe: exit %d\n%s", r.code, r.err)
+	}
+	if a := e.account("blind"); a.Port != atoi(t, closed) {
+		t.Errorf("without --probe: port %d, want the file's first, %s", a.Port, closed)
+	}
+	r = e.runWeb(web.client, false, "pw", "--no-input", "account", "add", "probed", "--email", "jo@probe.test", "--password-stdin", "--yes", "--probe")
+	if r.code != 0 {
+		t.Fatalf("--probe: exit %d\n%s", r.code, r.err)
+	}
+	if a := e.account("probed"); a.Port != atoi(t, port) {
+		t.Errorf("--probe: port %d, want the live server's %s\n%s", a.Port, port, r.out)
+	}
+	wantLines(t, "--probe", r.out, "host "+host+" (from autoconfig https://autoconfig.probe.test/mail/config-v1.1.xml?emailaddress=jo%40probe.test, verified live)")
+	// --probe without --email is a usage error.
+	if r := e.run("", "account", "add", "x", "--probe", "--type", "inbound"); r.code != 2 || !strings.Contains(r.err, "--probe checks the servers --email discovers") {
+		t.Errorf("--probe alone: exit %d %q", r.code, r.err)
+	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
