@@ -197,6 +197,16 @@ func TestAddEmailFlagsWinOverDiscovery(t *testing.T) {
 	if a := e.account("box2"); a.Port != 10993 {
 		t.Errorf("discovered port 10993 stored as %d", a.Port)
 	}
+	// --preset wins over the servers discovery found.
+	e.mustRun("", "token-config", "add", "g", "--provider", "google", "--client-id", "1234-abc.apps.googleusercontent.com")
+	r = e.runWeb(web.client, false, "", "account", "add", "box3", "--email", "support@example.test", "--preset", "gmail", "--token-config", "g")
+	if r.code != 0 {
+		t.Fatalf("--preset gmail: exit %d\n%s", r.code, r.err)
+	}
+	wantLines(t, "--preset", r.out, "preset gmail (given)", "host imap.gmail.com (from the gmail preset)")
+	if a := e.account("box3"); a.Host != "imap.gmail.com" || a.Port != 0 || a.Auth != "oauth2" {
+		t.Errorf("--preset gmail stored %+v", a)
+	}
 }
 
 func TestAddEmailAutoconfigSubstitutesTheLogin(t *testing.T) {

@@ -111,7 +111,8 @@ func discoverFields(ctx context.Context, opts *AddOptions, cfg *config.Config) (
 	s := &emailSetup{res: res}
 	s.note("type", typ, sourceOf(fl.changed("type") && !given["type"], "the default"))
 
-	if res.Preset != "" {
+	if res.Preset != "" || opts.Preset != "" {
+		// A provider's preset (or --preset) names the servers.
 		if opts.Preset == "" {
 			s.preset = res.Preset
 			opts.Preset = res.Preset
@@ -122,8 +123,9 @@ func discoverFields(ctx context.Context, opts *AddOptions, cfg *config.Config) (
 		if err := s.login(fl, set, res.Email); err != nil {
 			return nil, err
 		}
-		if !fl.changed("token-config") && !(f.IO.CanPrompt() && hasTokenConfig(cfg, res.Provider)) {
-			return nil, needTokenConfig(opts, res, typ, cfg)
+		provider := presetProvider(opts.Preset)
+		if !fl.changed("token-config") && (!fl.changed("auth") || fl.Auth == config.AuthOAuth2) && !(f.IO.CanPrompt() && hasTokenConfig(cfg, provider)) {
+			return nil, needTokenConfig(opts, res, provider, cfg)
 		}
 		if fl.changed("token-config") {
 			s.note("token-config", fl.TokenConfig, "given")
@@ -138,7 +140,7 @@ func discoverFields(ctx context.Context, opts *AddOptions, cfg *config.Config) (
 			undecided = append(undecided, "protocol")
 			settle = append(settle, "--protocol "+strings.Join(protocolsFor(typ), "|"))
 		}
-		if !fl.changed("host") {
+		if !fl.changed("host") && !(fl.changed("protocol") && fl.Protocol == config.Microsoft) {
 			undecided = append(undecided, "host")
 			settle = append(settle, "--host HOST (with --port N and --encryption ssl|starttls|none unless the defaults)")
 		}
@@ -476,6 +478,14 @@ func protocolsFor(typ string) []string {
 	return []string{config.IMAP, config.POP3, config.Microsoft}
 }
 
+// presetProvider is the identity provider of a preset's servers.
+func presetProvider(preset string) string {
+	if preset == config.PresetGmail {
+		return config.ProviderGoogle
+	}
+	return config.ProviderMicrosoft
+}
+
 // hasTokenConfig reports whether cfg has a token config of provider.
 func hasTokenConfig(cfg *config.Config, provider string) bool {
 	for _, tc := range cfg.TokenConfigs {
@@ -488,10 +498,10 @@ func hasTokenConfig(cfg *config.Config, provider string) bool {
 
 // needTokenConfig is the error for a Microsoft or Google address without
 // --token-config: it names the command that creates one, tenant filled in.
-func needTokenConfig(opts *AddOptions, res *discover.Result, typ string, cfg *config.Config) error {
+func needTokenConfig(opts *AddOptions, res *discover.Result, provider string, cfg *config.Config) error {
 	name := opts.Name
 	var cmd string
-	switch res.Provider {
+	switch provider {
 	case config.ProviderMicrosoft:
 		tenant := res.Tenant
 		if tenant == "" {
@@ -507,21 +517,28 @@ func needTokenConfig(opts *AddOptions, res *discover.Result, typ string, cfg *co
 			cmd += " --for " + p
 		}
 	default:
-		cmd = fmt.Sprintf("mailport token-config add %s --provider %s --client-id <client id>", name, res.Provider)
+		cmd = fmt.Sprintf("mailport token-config add %s --provider %s --client-id <client id>", name, provider)
 	}
 	what := providerSource(res)
+	if res.Preset == "" {
+		what = "set up with the " + opts.Preset + " preset"
+	}
 	if res.Tenant != "" {
 		what += ", tenant " + res.Tenant
 	}
 	var existing []string
 	for _, n := range cmdutil.SortedNames(cfg.TokenConfigs) {
-		if tc := cfg.TokenConfigs[n]; tc != nil && tc.Provider == res.Provider {
+		if tc := cfg.TokenConfigs[n]; tc != nil && tc.Provider == provider {
 			existing = append(existing, "--token-config "+n)
 		}
 	}
 	also := ""
 	if len(existing) > 0 {
 		also = fmt.Sprintf(" (or use an existing one: %s)", joinOr(existing))
+	}
+	if res.Preset == "" {
+		return cmdutil.FlagErrorf("%s is %s; it signs in with OAuth2 and needs --token-config%s.\nnext: %s\nthen: mailport account add %s --email %s --preset %s --token-config %s",
+			res.Email, what, also, cmd, opts.Name, res.Email, opts.Preset, name)
 	}
 	return cmdutil.FlagErrorf("%s is %s; the %s preset signs in with OAuth2 and needs --token-config%s.\nnext: %s\nthen: mailport account add %s --email %s --token-config %s",
 		res.Domain, what, opts.Preset, also, cmd, opts.Name, res.Email, name)
