@@ -20,11 +20,13 @@ import (
 	"github.com/mailport/mailport/cmd/configcmd"
 	"github.com/mailport/mailport/cmd/demo"
 	"github.com/mailport/mailport/cmd/diagnose"
+	"github.com/mailport/mailport/cmd/discover"
 	"github.com/mailport/mailport/cmd/explain"
 	"github.com/mailport/mailport/cmd/fetch"
 	"github.com/mailport/mailport/cmd/send"
 	"github.com/mailport/mailport/cmd/tokencmd"
 	"github.com/mailport/mailport/cmd/tokenconfig"
+	"github.com/mailport/mailport/pkg/resolver"
 )
 
 // NewCmdRoot builds the command tree on a factory.
@@ -49,6 +51,11 @@ Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configurati
 		Version:       build.Version,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			f.IO.SetNeverPrompt(f.NoInput)
+			// Every lookup and dial reads MAILPORT_RESOLVER; an invalid
+			// value is a configuration error before anything runs.
+			if _, err := resolver.FromEnv(); err != nil {
+				return &cmdutil.ConfigError{Err: fmt.Errorf("%w; unset it to use the system's resolver", err)}
+			}
 			return nil
 		},
 	}
@@ -73,6 +80,7 @@ Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configurati
 		auth.NewCmdLogout(f, nil),
 		tokencmd.NewCmdToken(f, nil),
 		diagnose.NewCmdTest(f, nil),
+		discover.NewCmdDiscover(f, nil),
 		explain.NewCmdExplain(f, nil),
 		fetch.NewCmdFetch(f, nil),
 		send.NewCmdSend(f, nil),

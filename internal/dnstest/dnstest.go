@@ -39,15 +39,24 @@ type key struct {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{records: map[key][]dns.RR{}, names: map[string]bool{}}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("dnstest: %v", err)
-	}
-	port := pc.LocalAddr().(*net.UDPAddr).Port
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
+	// UDP and TCP on one port: the TCP port may be taken, so try again.
+	var pc net.PacketConn
+	var ln net.Listener
+	for attempt := 0; ; attempt++ {
+		var err error
+		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("dnstest: %v", err)
+		}
+		port := pc.LocalAddr().(*net.UDPAddr).Port
+		ln, err = net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err == nil {
+			break
+		}
 		pc.Close()
-		t.Fatalf("dnstest: tcp on the UDP port: %v", err)
+		if attempt == 20 {
+			t.Fatalf("dnstest: tcp on the UDP port: %v", err)
+		}
 	}
 	s.Addr = pc.LocalAddr().String()
 	udp := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(s.serve(true))}

@@ -60,12 +60,22 @@ func (p *ProbeReport) Summary(protocol string, enc string) string {
 	if f := p.Failed; f != nil {
 		why := f.Saw
 		for _, fd := range f.Findings {
-			if fd.Status == Fail && fd.Cause != "" {
-				why = fd.Cause
-				break
+			if fd.Status != Fail {
+				continue
 			}
+			detail := fd.Said
+			if detail == "" {
+				detail = fd.Error
+			}
+			if detail == "" {
+				detail = fd.Cause
+			}
+			if detail != "" && !strings.Contains(why, detail) {
+				why += ": " + clip(strings.TrimSuffix(detail, "."), 160)
+			}
+			break
 		}
-		return f.Name + " failed: " + strings.TrimSuffix(why, ".")
+		return f.Name + " failed: " + why
 	}
 	var parts []string
 	switch enc {
