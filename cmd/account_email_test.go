@@ -144,7 +144,7 @@ func TestAddEmailFromSRVFillsEveryField(t *testing.T) {
 		"host          mail.example.test  (from srv _imaps._tcp.example.test)",
 		"port          993                (from srv _imaps._tcp.example.test)",
 		"encryption    ssl                (from srv _imaps._tcp.example.test)",
-		"login         support@example.test (from srv _imaps._tcp.example.test)",
+		"login         support@example.test (the address)",
 		`Added inbound account "support": imap on mail.example.test:993 (ssl, basic)`)
 	a := e.account("support")
 	if a.Type != "inbound" || a.Protocol != "imap" || a.Host != "mail.example.test" || a.Port != 0 || a.Encryption != "ssl" || a.Auth != "basic" || a.Login != "support@example.test" {

@@ -207,7 +207,7 @@ func discoverFields(ctx context.Context, opts *AddOptions, cfg *config.Config) (
 		s.note("auth", c.Auth, from)
 	}
 	if !fl.changed("login") {
-		if c.Login != "" {
+		if c.Login != "" && c.Login != res.Email {
 			set("login", &fl.Login, c.Login)
 			s.note("login", c.Login, from)
 		} else if err := s.login(fl, set, res.Email); err != nil {
