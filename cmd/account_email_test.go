@@ -303,6 +303,20 @@ func TestAddEmailNothingFoundUnderNoInputListsWhatIsUndecided(t *testing.T) {
 	if a := e.account("box"); a.Host != "imap.nothing.test" || a.Login != "support@nothing.test" {
 		t.Errorf("stored %+v", a)
 	}
+	// On a terminal it says so and asks for what is missing, as a plain add does.
+	e.vars["PW"] = "pw"
+	r = e.runWeb(web.client, true, "pop3\npop.nothing.test\n", "account", "add", "tty", "--email", "support@nothing.test", "--password-env", "PW")
+	if r.code != 0 {
+		t.Fatalf("on a terminal: exit %d\n%s", r.code, r.err)
+	}
+	wantLines(t, "on a terminal", r.err, "discovery found no inbound server for nothing.test (tried mx,", "; asking instead.",
+		"? Protocol (imap, pop3, microsoft, smtp) (imap): ", "? Host: ")
+	if strings.Contains(r.err, "? Type") || strings.Contains(r.err, "? Login") {
+		t.Errorf("asked for what --email settles:\n%s", r.err)
+	}
+	if a := e.account("tty"); a.Protocol != "pop3" || a.Host != "pop.nothing.test" || a.Login != "support@nothing.test" {
+		t.Errorf("on a terminal stored %+v", a)
+	}
 }
 
 func TestAddEmailOutsideTheDomainNeedsConfirmation(t *testing.T) {
