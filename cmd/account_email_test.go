@@ -197,6 +197,24 @@ func TestAddEmailFlagsWinOverDiscovery(t *testing.T) {
 	if a := e.account("box2"); a.Port != 10993 {
 		t.Errorf("discovered port 10993 stored as %d", a.Port)
 	}
+	// --encryption picks the server found for it, with its port; a
+	// server found only for the other encryption lends no port.
+	dns.Add(t, "_imap._tcp.example.test. SRV 0 1 1143 mail2.example.test.")
+	r = e.runWeb(web.client, false, "pw", "account", "add", "box4", "--email", "support@example.test", "--encryption", "starttls", "--password-stdin")
+	if r.code != 0 {
+		t.Fatalf("--encryption starttls: exit %d\n%s", r.code, r.err)
+	}
+	if a := e.account("box4"); a.Host != "mail2.example.test" || a.Port != 1143 || a.Encryption != "starttls" {
+		t.Errorf("--encryption starttls with an _imap record stored %+v", a)
+	}
+	r = e.runWeb(web.client, false, "pw", "account", "add", "box5", "--email", "support@example.test", "--encryption", "none", "--password-stdin",
+		"--property", "allow_plaintext_auth=true")
+	if r.code != 0 {
+		t.Fatalf("--encryption none: exit %d\n%s", r.code, r.err)
+	}
+	if a := e.account("box5"); a.Host != "mail.example.test" || a.Port != 0 || a.Encryption != "none" {
+		t.Errorf("--encryption none stored %+v (a port found for ssl must not be kept)", a)
+	}
 	// --preset wins over the servers discovery found.
 	e.mustRun("", "token-config", "add", "g", "--provider", "google", "--client-id", "1234-abc.apps.googleusercontent.com")
 	r = e.runWeb(web.client, false, "", "account", "add", "box3", "--email", "support@example.test", "--preset", "gmail", "--token-config", "g")
@@ -239,6 +257,19 @@ func TestAddEmailAutoconfigSubstitutesTheLogin(t *testing.T) {
 		d.Discovery.Fields["host"] != src || d.Discovery.Fields["login"] != src || d.Discovery.Fields["type"] != "the default" {
 		t.Errorf("--json = %s", r.out)
 	}
+	// A server that takes OAuth2 only needs a token config, and says so.
+	web.serve("autoconfig.oauth.test/mail/config-v1.1.xml", `<?xml version="1.0"?>
+<clientConfig version="1.1"><emailProvider id="oauth.test"><domain>oauth.test</domain>
+<incomingServer type="imap"><hostname>imap.oauth.test</hostname><port>993</port><socketType>SSL</socketType>
+<authentication>OAuth2</authentication><username>%EMAILADDRESS%</username></incomingServer>
+<outgoingServer type="smtp"><hostname>smtp.oauth.test</hostname><port>465</port><socketType>SSL</socketType>
+<authentication>OAuth2</authentication><username>%EMAILADDRESS%</username></outgoingServer>
+</emailProvider></clientConfig>`)
+	r = e.runWeb(web.client, false, "", "--no-input", "account", "add", "o", "--email", "jo@oauth.test")
+	if r.code != 2 {
+		t.Fatalf("an OAuth2 server without --token-config: exit %d, want 2\n%s", r.code, r.err)
+	}
+	wantLines(t, "OAuth2", r.err, "error: the imap server imap.oauth.test signs in with OAuth2 (from autoconfig https://autoconfig.oauth.test/mail/config-v1.1.xml?emailaddress=jo%40oauth.test): pass --token-config NAME")
 }
 
 func TestAddEmailImapOrPop3IsAskedOrNamed(t *testing.T) {

@@ -194,7 +194,9 @@ func discoverFields(ctx context.Context, opts *AddOptions, cfg *config.Config) (
 		set("encryption", &fl.Encryption, c.Encryption)
 		s.note("encryption", c.Encryption, from)
 	}
-	if !fl.changed("port") && c.Port > 0 {
+	// The port goes with the encryption: a server found for implicit TLS
+	// on 993 says nothing of the port for --encryption starttls.
+	if !fl.changed("port") && c.Port > 0 && enc == c.Encryption {
 		fl.Port = c.Port
 		if c.Port == config.DefaultPort(fl.Protocol, enc) {
 			fl.Port = 0 // stored as "the default", shown as the number
@@ -203,6 +205,10 @@ func discoverFields(ctx context.Context, opts *AddOptions, cfg *config.Config) (
 		s.note("port", strconv.Itoa(c.Port), from)
 	}
 	if !fl.changed("auth") && !fl.changed("token-config") && c.Auth != "" {
+		if c.Auth == config.AuthOAuth2 {
+			return nil, cmdutil.FlagErrorf("the %s server %s signs in with OAuth2 (from %s): pass --token-config NAME (create one with `mailport token-config add NAME --provider generic --client-id ID --auth-url URL --token-url URL`), or --auth basic if it takes a password",
+				c.Protocol, c.Host, from)
+		}
 		set("auth", &fl.Auth, c.Auth)
 		s.note("auth", c.Auth, from)
 	}
@@ -393,7 +399,8 @@ func triedSummary(res *discover.Result) string {
 }
 
 // candidatesFor are the servers of the account's direction (and of
-// --protocol when given), live-verified ones first.
+// --protocol when given), live-verified ones first, then those of the
+// --encryption given.
 func candidatesFor(res *discover.Result, typ string, fl *fields) []discover.Candidate {
 	list := res.Inbound
 	if typ == config.Outbound {
@@ -407,9 +414,20 @@ func candidatesFor(res *discover.Result, typ string, fl *fields) []discover.Cand
 		out = append(out, c)
 	}
 	slices.SortStableFunc(out, func(a, b discover.Candidate) int {
-		return verified(b) - verified(a)
+		if v := verified(b) - verified(a); v != 0 {
+			return v
+		}
+		return wanted(fl, b) - wanted(fl, a)
 	})
 	return out
+}
+
+// wanted is 1 for a candidate of the --encryption given.
+func wanted(fl *fields, c discover.Candidate) int {
+	if fl.changed("encryption") && c.Encryption == fl.Encryption {
+		return 1
+	}
+	return 0
 }
 
 func verified(c discover.Candidate) int {
