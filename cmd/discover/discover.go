@@ -245,12 +245,12 @@ func nextSteps(r *dsc.Result) []string {
 			fmt.Sprintf("mailport account add NAME --preset %s --type inbound --protocol %s --login %s --token-config %s", r.Preset, in.Protocol, in.Login, tc),
 		}
 	}
-	line := func(c dsc.Candidate, typ string) string {
-		s := fmt.Sprintf("mailport account add NAME --type %s --protocol %s --host %s --port %d --encryption %s --auth %s --login %s", typ, c.Protocol, c.Host, c.Port, c.Encryption, c.Auth, c.Login)
+	line := func(c dsc.Candidate, name, typ string) string {
+		s := fmt.Sprintf("mailport account add %s --type %s --protocol %s --host %s --port %d --encryption %s --auth %s --login %s", name, typ, c.Protocol, c.Host, c.Port, c.Encryption, c.Auth, c.Login)
 		if c.Auth == config.AuthBasic {
 			s += " --password-stdin"
 		}
 		return s
 	}
-	return []string{line(in, config.Inbound), line(out, config.Outbound)}
+	return []string{line(in, "NAME", config.Inbound), line(out, "NAME-out", config.Outbound)}
 }

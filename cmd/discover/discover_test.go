@@ -238,3 +238,39 @@ func verified(t *testing.T, out, prefix string) {
 	}
 	t.Errorf("no line starting %q in:\n%s", prefix, out)
 }
+
+func TestTextNamesSourcesWarningsAndNextSteps(t *testing.T) {
+	d := startDNS(t)
+	w := newWeb(t)
+	d.Add(t, "corp.test. MX 10 mx.corp.test.")
+	w.page("autoconfig.corp.test/mail/config-v1.1.xml", `<clientConfig version="1.1"><emailProvider id="corp.test">
+<incomingServer type="imap"><hostname>imap.elsewhere.test</hostname><port>993</port><socketType>SSL</socketType><username>%EMAILLOCALPART%</username><authentication>password-cleartext</authentication></incomingServer>
+<outgoingServer type="smtp"><hostname>smtp.corp.test</hostname><port>465</port><socketType>SSL</socketType><username>%EMAILADDRESS%</username><authentication>password-cleartext</authentication></outgoingServer>
+</emailProvider></clientConfig>`)
+	r := mailport(t, w, nil, "discover", "kim@corp.test")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	want := `Servers for kim@corp.test (from the domain's autoconfig file):
+
+Inbound:
+  imap  imap.elsewhere.test:993  ssl  basic  login kim  (outside corp.test)
+
+Outbound:
+  smtp  smtp.corp.test:465  ssl  basic  login kim@corp.test
+
+Sources tried:
+  mx          corp.test                                                                       mail exchanger mx.corp.test: no known provider
+  autoconfig  https://autoconfig.corp.test/mail/config-v1.1.xml?emailaddress=kim%40corp.test  2 servers (1 inbound, 1 outbound)
+
+Warnings:
+  imap.elsewhere.test is outside corp.test and its mail exchanger's domain (from autoconfig): make sure you trust it before giving it your password.
+
+Next:
+  mailport account add NAME --type inbound --protocol imap --host imap.elsewhere.test --port 993 --encryption ssl --auth basic --login kim --password-stdin
+  mailport account add NAME-out --type outbound --protocol smtp --host smtp.corp.test --port 465 --encryption ssl --auth basic --login kim@corp.test --password-stdin
+`
+	if r.out != want {
+		t.Errorf("output:\n%s\nwant:\n%s", r.out, want)
+	}
+}

@@ -419,3 +419,21 @@ func TestCancelledContext(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// Without an HTTPClient, the autoconfig hosts are looked up where every
+// other name is: in the resolver's DNS server.
+func TestDefaultClientLooksUpWebHostsInTheResolver(t *testing.T) {
+	w := newWorld(t)
+	res, err := discover.Discover(context.Background(), "x@corp.test", discover.Options{Resolver: w.opts().Resolver, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"autoconfig.corp.test", "corp.test", "autoconfig.thunderbird.net"} {
+		if !w.dns.Asked("A", name) {
+			t.Errorf("%s was not looked up in the resolver's server: %v", name, w.dns.Queries())
+		}
+	}
+	if got := res.Tried[1].Outcome; !strings.HasPrefix(got, "no such host: none (autoconfig.corp.test has no such record)") {
+		t.Errorf("outcome %q", got)
+	}
+}

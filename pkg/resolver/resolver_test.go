@@ -176,3 +176,18 @@ func TestDialerAndTransportUseMAILPORT_RESOLVER(t *testing.T) {
 		t.Errorf("dial with an invalid MAILPORT_RESOLVER = %v, want the variable named", err)
 	}
 }
+
+func TestCNAMELoopEnds(t *testing.T) {
+	dns := dnstest.Start(t)
+	dns.Add(t, "a.corp.test. CNAME b.corp.test.", "b.corp.test. CNAME c.corp.test.", "c.corp.test. CNAME a.corp.test.")
+	r := &resolver.Resolver{Server: dns.Addr, Timeout: time.Second}
+	start := time.Now()
+	addrs, err := r.LookupHost(context.Background(), "a.corp.test")
+	if err == nil {
+		t.Fatalf("LookupHost of a CNAME loop = %v, want an error", addrs)
+	}
+	if n := len(dns.Queries()); n > 2*10 {
+		t.Errorf("%d queries for a CNAME loop", n)
+	}
+	t.Logf("CNAME loop: %v after %d queries in %s", err, len(dns.Queries()), time.Since(start).Round(time.Millisecond))
+}
