@@ -163,6 +163,9 @@ func TestAddEmailFromSRVFillsEveryField(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("account add --email --type outbound: exit %d\n%s", r.code, r.err)
 	}
+	if r.err != "" {
+		t.Errorf("an inbound-only domain's outbound add printed on stderr:\n%s", r.err)
+	}
 	wantLines(t, "outbound", r.out, "host          mail.example.test  (from srv _submission._tcp.example.test)",
 		`Added outbound account "support-out": smtp on mail.example.test:587 (starttls, basic)`)
 	if a := e.account("support-out"); a.Protocol != "smtp" || a.Encryption != "starttls" || a.Port != 0 {
@@ -296,6 +299,9 @@ func TestAddEmailImapOrPop3IsAskedOrNamed(t *testing.T) {
 	if a := e.account("box"); a.Protocol != "pop3" || a.Host != "pop.example.test" {
 		t.Errorf("--protocol pop3 stored %+v", a)
 	}
+	if strings.Contains(r.err, "outbound") {
+		t.Errorf("an inbound add warned about the missing outbound server:\n%s", r.err)
+	}
 	// On a terminal the servers are offered, IMAP first; "2" picks POP3.
 	e.vars["PW"] = "pw"
 	r = e.runWeb(web.client, true, "2\n", "account", "add", "tty", "--email", "support@example.test", "--password-env", "PW")
@@ -342,6 +348,9 @@ func TestAddEmailNothingFoundUnderNoInputListsWhatIsUndecided(t *testing.T) {
 	}
 	wantLines(t, "on a terminal", r.err, "discovery found no inbound server for nothing.test (tried mx,", "; asking instead.",
 		"? Protocol (imap, pop3, microsoft, smtp) (imap): ", "? Host: ")
+	if strings.Contains(r.err, "No source named") {
+		t.Errorf("discovery's own 'nothing found' warning was repeated:\n%s", r.err)
+	}
 	if strings.Contains(r.err, "? Type") || strings.Contains(r.err, "? Login") {
 		t.Errorf("asked for what --email settles:\n%s", r.err)
 	}

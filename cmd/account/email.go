@@ -28,6 +28,8 @@ type emailSetup struct {
 	preset string
 	// from says, per field, where its value came from, in print order.
 	from []fieldFrom
+	// warnings are discovery's warnings that concern the account.
+	warnings []string
 }
 
 // fieldFrom is one line of what add --email prints.
@@ -49,7 +51,7 @@ type DiscoveryDescription struct {
 
 func (s *emailSetup) description() *DiscoveryDescription {
 	d := &DiscoveryDescription{Email: s.res.Email, Source: s.source(), Provider: s.res.Provider, Tenant: s.res.Tenant,
-		Fields: map[string]string{}, Warnings: s.res.Warnings}
+		Fields: map[string]string{}, Warnings: s.warnings}
 	if d.Warnings == nil {
 		d.Warnings = []string{}
 	}
@@ -105,10 +107,16 @@ func discoverFields(ctx context.Context, opts *AddOptions, cfg *config.Config) (
 		}
 		return nil, &cmdutil.ConfigError{Err: fmt.Errorf("discover %s: %w", opts.Email, err)}
 	}
+	s := &emailSetup{res: res}
 	for _, w := range res.Warnings {
+		// "No source named an outbound server" concerns the other
+		// direction, or is said below with what it leaves undecided.
+		if strings.HasPrefix(w, "No source named") {
+			continue
+		}
+		s.warnings = append(s.warnings, w)
 		fmt.Fprintln(f.IO.ErrOut, "warning: "+w)
 	}
-	s := &emailSetup{res: res}
 	s.note("type", typ, sourceOf(fl.changed("type") && !given["type"], "the default"))
 
 	if res.Preset != "" || opts.Preset != "" {
