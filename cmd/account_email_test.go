@@ -448,6 +448,22 @@ func TestAddEmailMicrosoftDomainGetsThePresetAndTheTenant(t *testing.T) {
 	}
 }
 
+func TestAddEmailMicrosoftNationalCloudNamesItsAuthority(t *testing.T) {
+	const tenant = "2a3b4c5d-0000-4000-8000-000000000001"
+	dns := withDNS(t)
+	web := newFakeWeb(t)
+	dns.Add(t, "agency.test. MX 0 agency-test.mail.protection.outlook.com.")
+	web.serve("login.microsoftonline.com/agency.test/v2.0/.well-known/openid-configuration",
+		`{"issuer":"https://login.microsoftonline.us/`+tenant+`/v2.0","token_endpoint":"https://login.microsoftonline.us/`+tenant+`/oauth2/v2.0/token"}`)
+	e := newEnv(t)
+	r := e.runWeb(web.client, false, "", "--no-input", "account", "add", "gov", "--email", "gov@agency.test", "--type", "outbound", "--protocol", "smtp")
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\n%s%s", r.code, r.out, r.err)
+	}
+	wantLines(t, "national cloud", r.err,
+		"next: mailport token-config add gov --provider microsoft --base-url https://login.microsoftonline.us/"+tenant+"/ --client-id <application id> --for smtp")
+}
+
 func TestAddEmailGoogleDomainNamesTheGoogleTokenConfig(t *testing.T) {
 	dns := withDNS(t)
 	dns.Add(t, "hosted.test. MX 1 aspmx.l.google.com.")
