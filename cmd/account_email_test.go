@@ -559,6 +559,9 @@ func TestAddEmailProbePrefersTheServerThatAnswers(t *testing.T) {
 	if r := e.run("", "account", "add", "x", "--probe", "--type", "inbound"); r.code != 2 || !strings.Contains(r.err, "--probe checks the servers --email discovers") {
 		t.Errorf("--probe alone: exit %d %q", r.code, r.err)
 	}
+	if r := e.run("", "account", "add", "x", "--yes", "--type", "inbound"); r.code != 2 || !strings.Contains(r.err, "--yes accepts a server --email discovers") {
+		t.Errorf("--yes alone: exit %d %q", r.code, r.err)
+	}
 }
 
 func atoi(t *testing.T, s string) int {

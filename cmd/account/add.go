@@ -96,6 +96,9 @@ and outlook presets need an email address as --login. A relative --hold-dir is s
 			if opts.Probe && opts.Email == "" {
 				return cmdutil.FlagErrorf("--probe checks the servers --email discovers: pass --email ADDRESS")
 			}
+			if opts.Yes && opts.Email == "" {
+				return cmdutil.FlagErrorf("--yes accepts a server --email discovers outside the address's domain: pass --email ADDRESS, or leave --yes out")
+			}
 			if cmd.Flags().Changed("preset") {
 				if err := cmdutil.OneOf("preset", opts.Preset, config.Presets); err != nil {
 					return err
