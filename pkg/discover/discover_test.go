@@ -437,3 +437,23 @@ func TestDefaultClientLooksUpWebHostsInTheResolver(t *testing.T) {
 		t.Errorf("outcome %q", got)
 	}
 }
+
+// A DNS server that never answers costs one timeout for the MX lookup and
+// one for all six SRV names together, not one per name.
+func TestSilentDNSIsBounded(t *testing.T) {
+	w := newWorld(t)
+	w.dns.Silent()
+	start := time.Now()
+	res := w.discover("x@corp.test", func(o *discover.Options) { o.Timeout = 300 * time.Millisecond })
+	elapsed := time.Since(start)
+	if got := res.Tried[0].Outcome; got != "no MX records: no answer from the DNS server" {
+		t.Errorf("MX outcome %q", got)
+	}
+	if got := res.Tried[len(res.Tried)-1].Outcome; got != "no answer from the DNS server" {
+		t.Errorf("last SRV outcome %q", got)
+	}
+	if elapsed > 1500*time.Millisecond {
+		t.Errorf("discovery against a silent DNS server took %s, want about 600ms", elapsed)
+	}
+	t.Logf("silent DNS server: discovery done in %s", elapsed.Round(time.Millisecond))
+}

@@ -5,6 +5,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/mailport/mailport/pkg/config"
 )
@@ -30,21 +31,35 @@ var srvServices = []srvService{
 // maxSRV bounds the records taken from one SRV name.
 const maxSRV = 16
 
-// srv looks up the domain's RFC 6186 SRV records.
+// srv looks up the domain's RFC 6186 SRV records, the six names side by
+// side (each bounded by the timeout), reported in the order of preference.
 func (d *run) srv(ctx context.Context) bool {
+	type answer struct {
+		recs []*net.SRV
+		err  error
+	}
+	answers := make([]answer, len(srvServices))
+	var wg sync.WaitGroup
+	for i, s := range srvServices {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+			defer cancel()
+			answers[i].recs, answers[i].err = d.opts.Resolver.LookupSRV(lctx, s.service, "tcp", d.domain)
+		}()
+	}
+	wg.Wait()
 	var cands []Candidate
-	for _, s := range srvServices {
+	for i, s := range srvServices {
 		name := "_" + s.service + "._tcp." + d.domain
-		lctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
-		recs, err := d.opts.Resolver.LookupSRV(lctx, s.service, "tcp", d.domain)
-		cancel()
-		if err != nil {
+		if err := answers[i].err; err != nil {
 			d.try(SourceSRV, name, dnsWords(err))
 			continue
 		}
-		got, outcome := SRVCandidates(recs, s.protocol, s.encryption)
-		for i := range got {
-			got[i].Login = d.email
+		got, outcome := SRVCandidates(answers[i].recs, s.protocol, s.encryption)
+		for j := range got {
+			got[j].Login = d.email
 		}
 		cands = append(cands, got...)
 		d.try(SourceSRV, name, outcome)
