@@ -511,6 +511,9 @@ func TestJSONShapesMatchTheDocs(t *testing.T) {
 	t.Setenv("MAILPORT_RESOLVER", dns.Addr)
 	s.run(oneObject, "discover", 0, "", "discover", "someone@corp.test", "--probe", "--timeout", "2s")
 	s.run(oneObject, "discover", 1, "", "discover", "someone@nowhere.test", "--timeout", "2s")
+	// account add --email: the discovery object, from the same fake DNS.
+	dns.Add(t, "_imaps._tcp.found.test. SRV 0 1 993 mail.found.test.")
+	s.run(oneObject, "account", 0, "pw", "account", "add", "found", "--email", "support@found.test", "--password-stdin", "--no-input")
 
 	// Every documented field was seen, except the few that need what a
 	// test here cannot set up.
