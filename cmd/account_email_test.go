@@ -474,7 +474,7 @@ func TestAddEmailGoogleDomainNamesTheGoogleTokenConfig(t *testing.T) {
 		t.Fatalf("exit %d, want 2\n%s%s", r.code, r.out, r.err)
 	}
 	wantLines(t, "google", r.err, "hosted.test is Google, by MX aspmx.l.google.com; the gmail preset signs in with OAuth2 and needs --token-config.",
-		"next: mailport token-config add sales --provider google --client-id <client id>")
+		"next: mailport token-config add sales --provider google --client-id <OAuth client id> --client-secret-stdin")
 	e.mustRun("", "token-config", "add", "g", "--provider", "google", "--client-id", "1234-abc.apps.googleusercontent.com")
 	r = e.runWeb(web.client, false, "", "--no-input", "account", "add", "sales", "--email", "sales@hosted.test", "--type", "outbound", "--token-config", "g")
 	if r.code != 0 {

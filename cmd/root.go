@@ -54,7 +54,11 @@ Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configurati
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			f.IO.SetNeverPrompt(f.NoInput)
 			// Every lookup and dial reads MAILPORT_RESOLVER; an invalid
-			// value is a configuration error before anything runs.
+			// value is a configuration error before anything runs, except
+			// for the commands that never look anything up.
+			if offline(cmd) {
+				return nil
+			}
 			if _, err := resolver.FromEnv(); err != nil {
 				return &cmdutil.ConfigError{Err: fmt.Errorf("%w; unset it to use the system's resolver", err)}
 			}
@@ -220,4 +224,20 @@ func plainFlagError(err error) string {
 		return fmt.Sprintf("%s: %q is not a duration like 30s, 5m or 1h", flag, value)
 	}
 	return fmt.Sprintf("%s: %q: %s", flag, value, why)
+}
+
+// offline reports whether cmd is one that never looks up or dials a host
+// (version, help, completion, explain), so a bad MAILPORT_RESOLVER cannot
+// stop it.
+func offline(cmd *cobra.Command) bool {
+	for c := cmd; c != nil && c.HasParent(); c = c.Parent() {
+		if c.Parent().HasParent() {
+			continue
+		}
+		switch c.Name() {
+		case "version", "help", "completion", "explain", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
+			return true
+		}
+	}
+	return false
 }

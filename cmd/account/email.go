@@ -13,7 +13,6 @@ import (
 	"github.com/mailport/mailport/internal/plural"
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/discover"
-	"github.com/mailport/mailport/pkg/oauth"
 )
 
 // emailSetup is what `account add --email` decided: the discovery's
@@ -526,25 +525,11 @@ func hasTokenConfig(cfg *config.Config, provider string) bool {
 // --token-config: it names the command that creates one, tenant filled in.
 func needTokenConfig(opts *AddOptions, res *discover.Result, provider string, cfg *config.Config) error {
 	name := opts.Name
-	var cmd string
-	switch provider {
-	case config.ProviderMicrosoft:
-		tenant := res.Tenant
-		if tenant == "" {
-			tenant = res.Domain
-		}
-		where := "--tenant " + tenant
-		if c := oauth.CloudNamed(res.Cloud); c != nil && c.Name != oauth.GlobalCloud().Name && len(c.Authorities) > 0 {
-			// --tenant gives the global cloud's authority.
-			where = "--base-url https://" + c.Authorities[0] + "/" + tenant + "/"
-		}
-		cmd = fmt.Sprintf("mailport token-config add %s --provider microsoft %s --client-id <application id>", name, where)
-		if p := opts.Fields.Protocol; opts.Fields.changed("protocol") && p != config.Microsoft {
-			cmd += " --for " + p
-		}
-	default:
-		cmd = fmt.Sprintf("mailport token-config add %s --provider %s --client-id <client id>", name, provider)
+	protocol := ""
+	if p := opts.Fields.Protocol; opts.Fields.changed("protocol") {
+		protocol = p
 	}
+	cmd := discover.TokenConfigCommand(&discover.Result{Provider: provider, Tenant: res.Tenant, Cloud: res.Cloud, Domain: res.Domain}, name, protocol)
 	what := providerSource(res)
 	if res.Preset == "" {
 		what = "set up with the " + opts.Preset + " preset"

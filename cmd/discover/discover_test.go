@@ -56,6 +56,12 @@ func TestInvalidResolverIsAConfigurationError(t *testing.T) {
 	if r := mailport(t, nil, nil, "test", "box"); r.code != 2 || !strings.Contains(r.err, "MAILPORT_RESOLVER") {
 		t.Errorf("test: exit %d, stderr %q", r.code, r.err)
 	}
+	// Commands that look nothing up still run.
+	for _, args := range [][]string{{"version"}, {"explain", "wrong-protocol"}, {"completion", "bash"}} {
+		if r := mailport(t, nil, nil, args...); r.code != 0 || r.err != "" {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.err)
+		}
+	}
 }
 
 func TestNothingFoundExitsOne(t *testing.T) {
@@ -86,7 +92,7 @@ func TestMicrosoftDomainNamesTheTokenConfigCommand(t *testing.T) {
 		"Servers for support@contoso.test (from the domain's MX records):\n",
 		"Provider: Microsoft 365 (preset office365), tenant "+tenantID+"\n",
 		"  microsoft  graph.microsoft.com:443    ssl  oauth2  login support@contoso.test\n",
-		"mailport token-config add ms365 --provider microsoft --tenant "+tenantID+" --client-id <your app's client id> --for graph\n",
+		"mailport token-config add ms365 --provider microsoft --tenant "+tenantID+" --client-id <application id>\n",
 		"mailport account add NAME --preset office365 --type inbound --protocol microsoft --login support@contoso.test --token-config ms365\n")
 	r = mailport(t, w, nil, "discover", "support@contoso.test", "--protocol", "imap")
 	mustContain(t, "output with --protocol imap", r.out, "--for imap\n", "--protocol imap --login")

@@ -23,6 +23,7 @@ func providerOfHost(host string) string {
 	h := strings.TrimSuffix(strings.ToLower(host), ".")
 	switch {
 	case strings.HasSuffix(h, ".mail.protection.outlook.com"), strings.HasSuffix(h, ".mail.protection.outlook.us"),
+		strings.HasSuffix(h, ".mail.protection.office365.us"), // GCC High
 		strings.HasSuffix(h, ".mail.protection.partner.outlook.cn"):
 		return ProviderMicrosoft
 	case h == "google.com", strings.HasSuffix(h, ".google.com"), h == "googlemail.com", strings.HasSuffix(h, ".googlemail.com"):
