@@ -231,6 +231,7 @@ func (v *validator) tokenConfig(name string, tc *TokenConfig) {
 			v.add(p+".secret_expires", "%q is not a date like 2027-05-01", tc.SecretExpires)
 		}
 	}
+	v.credential(p, tc)
 }
 
 // guessWhat names what a wrong client id most likely is.
