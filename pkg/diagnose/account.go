@@ -80,13 +80,16 @@ func (r *runner) checkConfig(ctx context.Context, c *Check) {
 			ev.own = true
 			r.find(c, Warn, ev, "", "")
 		}
-		if w := oauth.SecretExpiryWarning(a.TokenConfig, tc, r.now()); w != "" {
+		if w := oauth.CredentialExpiryWarning(a.TokenConfig, tc, r.now()); w != "" {
 			st := Warn
 			if strings.Contains(w, "expired on") {
 				st = Fail
 			}
 			ev := r.evidence("config")
 			ev.Reason, ev.Text = "secret-expiry", w
+			if tc.CredentialKind() == config.CredentialCertificate {
+				ev.Reason = "certificate-expiry"
+			}
 			ev.own = true
 			r.find(c, st, ev, "", "")
 			// The warning's remedy is the entry's fix; its fact is the cause.
@@ -293,7 +296,22 @@ func (r *runner) checkSecrets(ctx context.Context, c *Check) {
 	}
 	var saw []string
 	_, src, err := o.Secrets.ClientSecret(a.TokenConfig)
+	assertion := r.tc.CredentialKind() != config.CredentialSecret && o.OAuth != nil
+	if assertion {
+		// A certificate or a federated token stands in for the secret.
+		s, cerr := o.OAuth.CredentialSaw(a.TokenConfig, r.tc)
+		if cerr != nil {
+			ev := r.evidence("secrets")
+			ev.Text, ev.Reason = cerr.Error(), "credential"
+			ev.own = true
+			r.find(c, Fail, ev, upperFirst(cerr.Error())+".", "")
+			r.block(needCreds, "the token config's credential is unusable")
+			s = "no usable " + r.tc.CredentialKind() + " credential"
+		}
+		saw = append(saw, s)
+	}
 	switch {
+	case assertion:
 	case err == nil:
 		saw = append(saw, "client secret from the "+sourceWords(src))
 	case secret.IsNotFound(err) && r.tc.Flow == config.FlowClientCredentials:

@@ -149,8 +149,7 @@ func (m *Manager) inspectCredential(name string, tc *config.TokenConfig, st *Sta
 // secret_expires) or certificate (by its notAfter: from the file when
 // certificate_path is set, else certificate_expires) expires within 30
 // days or has expired; "" otherwise.
-func (m *Manager) CredentialExpiryWarning(name string, tc *config.TokenConfig) string {
-	now := m.now()
+func CredentialExpiryWarning(name string, tc *config.TokenConfig, now time.Time) string {
 	if tc.CredentialKind() != config.CredentialCertificate {
 		return SecretExpiryWarning(name, tc, now)
 	}
@@ -163,6 +162,36 @@ func (m *Manager) CredentialExpiryWarning(name string, tc *config.TokenConfig) s
 		expires = cert.Expires()
 	}
 	return CertificateExpiryWarning(name, tc.CertificatePath, expires, now)
+}
+
+// CredentialSaw says what credential a token config has and where it
+// comes from, for the diagnosis ("certificate 1a2b... from the keyring"),
+// or why it is unusable.
+func (m *Manager) CredentialSaw(name string, tc *config.TokenConfig) (string, error) {
+	switch tc.CredentialKind() {
+	case config.CredentialCertificate:
+		cert, src, err := m.Certificate(name, tc)
+		if err != nil {
+			return "", err
+		}
+		where := "the " + string(src)
+		if src == SourceCertificatePath {
+			where = tc.CertificatePath
+		}
+		return fmt.Sprintf("certificate %s (SHA-256) from %s, valid until %s", cert.Thumbprint(), where, cert.Expires()), nil
+	case config.CredentialFederated:
+		a, what, err := m.federated(name, tc)
+		if err != nil {
+			return "", err
+		}
+		if tc.FederatedToken == "" {
+			if _, err := a(context.Background()); err != nil {
+				return "", err
+			}
+		}
+		return "federated credential: " + what, nil
+	}
+	return "", nil
 }
 
 // CertificateExpiryWarning is the warning for a certificate that expires

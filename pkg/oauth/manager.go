@@ -302,7 +302,7 @@ func (m *Manager) Inspect(account string) (*Status, error) {
 		}
 	} else {
 		st.Flow = tc.Flow
-		if w := m.CredentialExpiryWarning(acct.TokenConfig, tc); w != "" {
+		if w := CredentialExpiryWarning(acct.TokenConfig, tc, m.now()); w != "" {
 			st.Warnings = append(st.Warnings, w)
 		}
 		if err := m.inspectToken(account, acct, tc, st); err != nil {
