@@ -37,7 +37,8 @@ func (m *Manager) setCredential(c *Client) error {
 		if err != nil {
 			return err
 		}
-		c.Assertion = CertificateAssertions(cert, tc.ClientID, c.Endpoints.TokenURL, tc.Alg(), c.now)
+		// Signed with the machine's clock, which Microsoft compares with its own.
+		c.Assertion = CertificateAssertions(cert, tc.ClientID, c.Endpoints.TokenURL, tc.Alg(), time.Now)
 	case config.CredentialFederated:
 		a, _, err := m.federated(name, tc)
 		if err != nil {
