@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -90,7 +91,7 @@ func parsePEMCertificate(data []byte) (*Certificate, error) {
 			}
 			key = k
 		case "RSA PRIVATE KEY":
-			if x509.IsEncryptedPEMBlock(b) { //nolint:staticcheck // only to say it is encrypted
+			if strings.Contains(b.Headers["Proc-Type"], "ENCRYPTED") {
 				return nil, errors.New("holds a passphrase-protected private key: export it without a passphrase, or as PKCS#12 with --certificate-password-env")
 			}
 			k, err := x509.ParsePKCS1PrivateKey(b.Bytes)
