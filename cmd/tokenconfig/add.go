@@ -110,6 +110,13 @@ func addRun(opts *AddOptions) error {
 	if err := fl.apply(tc); err != nil {
 		return err
 	}
+	cred, err := fl.applyCredential(f.Getenv, tc)
+	if err != nil {
+		return err
+	}
+	if tc.Flow == "" && tc.Credential == config.CredentialFederated {
+		tc.Flow = config.FlowClientCredentials // a federated token stands for no user
+	}
 	if tc.Flow == "" {
 		tc.Flow = config.FlowUser
 	}
@@ -123,19 +130,27 @@ func addRun(opts *AddOptions) error {
 	if err := cfg.SetTokenConfig(opts.Name, tc); err != nil {
 		return &cmdutil.ConfigError{Err: err}
 	}
-	sec, got, err := fl.Secret.Read(f.IO, f.Getenv, "client-secret", "Client secret (the secret's Value, not its ID; empty for a public client)", false)
-	if err != nil {
-		return err
+	var sec string
+	var got bool
+	if tc.CredentialKind() == config.CredentialSecret {
+		sec, got, err = fl.Secret.Read(f.IO, f.Getenv, "client-secret", "Client secret (the secret's Value, not its ID; empty for a public client)", false)
+		if err != nil {
+			return err
+		}
 	}
 	store, err := f.Store()
 	if err != nil {
 		return err
 	}
-	if got {
+	if cred.PEM != "" {
+		if err := store.Set(secret.ClientSecretKey(opts.Name), cred.PEM); err != nil {
+			return fmt.Errorf("store the certificate of token config %q: %w", opts.Name, err)
+		}
+	} else if got {
 		if err := store.Set(secret.ClientSecretKey(opts.Name), sec); err != nil {
 			return fmt.Errorf("store the %s: %w", secretNote(opts.Name), err)
 		}
-	} else if had {
+	} else if had || cred.Drop {
 		// A replaced token config must not keep the old client's secret.
 		if err := store.Delete(secret.ClientSecretKey(opts.Name)); err != nil && !secret.IsNotFound(err) {
 			return fmt.Errorf("remove the old %s: %w", secretNote(opts.Name), err)
@@ -153,7 +168,10 @@ func addRun(opts *AddOptions) error {
 		verb = "Replaced"
 	}
 	fmt.Fprintf(f.IO.Out, "%s token config %q (%s, %s flow) in %s\n", verb, opts.Name, tc.Provider, tc.Flow, cfg.Path)
+	note := credentialNote(tc, cred, cmdutil.StoreWord(store.Name()))
 	switch {
+	case note != "":
+		fmt.Fprintln(f.IO.Out, note)
 	case got:
 		fmt.Fprintf(f.IO.Out, "Client secret stored in the %s.\n", cmdutil.StoreWord(store.Name()))
 	case tc.Flow == config.FlowClientCredentials:

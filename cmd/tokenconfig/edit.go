@@ -70,7 +70,11 @@ func editRun(opts *EditOptions) error {
 	if err := opts.Fields.apply(&updated); err != nil {
 		return err
 	}
-	if opts.NoSecret && updated.Flow == config.FlowClientCredentials {
+	cred, err := opts.Fields.applyCredential(f.Getenv, &updated)
+	if err != nil {
+		return err
+	}
+	if opts.NoSecret && updated.Flow == config.FlowClientCredentials && updated.CredentialKind() == config.CredentialSecret {
 		return cmdutil.FlagErrorf("token config %s uses the client_credentials flow, which needs its client secret; change --flow first", opts.Name)
 	}
 	if err := cfg.SetTokenConfig(opts.Name, &updated); err != nil {
@@ -89,7 +93,16 @@ func editRun(opts *EditOptions) error {
 			return fmt.Errorf("store the %s: %w", secretNote(opts.Name), err)
 		}
 	}
-	if opts.NoSecret {
+	if cred.PEM != "" {
+		store, err := f.Store()
+		if err != nil {
+			return err
+		}
+		if err := store.Set(secret.ClientSecretKey(opts.Name), cred.PEM); err != nil {
+			return fmt.Errorf("store the certificate of token config %q: %w", opts.Name, err)
+		}
+	}
+	if opts.NoSecret || cred.Drop {
 		store, err := f.Store()
 		if err != nil {
 			return err
@@ -112,5 +125,14 @@ func editRun(opts *EditOptions) error {
 		return cmdutil.PrintJSON(f.IO.Out, describe(cfg, opts.Name, &updated, src))
 	}
 	fmt.Fprintf(f.IO.Out, "Updated token config %q\n", opts.Name)
+	word := ""
+	if cred.PEM != "" {
+		if st, err := f.Store(); err == nil {
+			word = cmdutil.StoreWord(st.Name())
+		}
+	}
+	if note := credentialNote(&updated, cred, word); note != "" {
+		fmt.Fprintln(f.IO.Out, note)
+	}
 	return nil
 }
