@@ -107,15 +107,15 @@ func addRun(opts *AddOptions) error {
 		return cmdutil.FlagErrorf("missing %s: pass %s, or run on a terminal without --no-input to be asked", strings.Join(missing, ", "), plural.Word(len(missing), "it", "them"))
 	}
 	tc := config.TokenConfigPreset(fl.Provider, fl.Tenant)
+	if fl.credentialKind() == config.CredentialFederated {
+		tc.Flow = config.FlowClientCredentials // a federated token stands for no user; --flow wins
+	}
 	if err := fl.apply(tc); err != nil {
 		return err
 	}
 	cred, err := fl.applyCredential(f.Getenv, tc)
 	if err != nil {
 		return err
-	}
-	if tc.Flow == "" && tc.Credential == config.CredentialFederated {
-		tc.Flow = config.FlowClientCredentials // a federated token stands for no user
 	}
 	if tc.Flow == "" {
 		tc.Flow = config.FlowUser

@@ -55,7 +55,7 @@ var aadstsTable = []AADSTSAdvice{
 		Title:   "AADSTS700027: the client assertion's certificate is not registered (or has expired)",
 		Message: "AADSTS700027: Client assertion failed signature validation. [Reason - The key was not found., Thumbprint of key used by client: '<thumbprint>']",
 		Cause:   "The token config signs its client assertions with a certificate the app registration does not have: it was never uploaded, another certificate was uploaded, or it has expired (Microsoft then says the key has expired). `mailport status` and `mailport test` warn from 30 days before the certificate's expiry.",
-		Fix:     "Compare the thumbprint `mailport token-config show <token-config>` prints with the app registration's Certificates & secrets page; upload the certificate's public part (the .cer or the PEM without its key) there, or store the registered one with `mailport token-config edit <token-config> --certificate FILE`.",
+		Fix:     "Upload the certificate's public part (the .cer, or the PEM without its key) to the app registration's Certificates & secrets page, a new one when it has expired or expires soon, and give mailport the same certificate with its key: `mailport token-config edit <token-config> --certificate FILE` (or replace the file at certificate_path). `mailport token-config show <token-config>` prints the thumbprint to compare with the page's.",
 	},
 	{
 		Codes:   []int{700024},
