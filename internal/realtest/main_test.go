@@ -27,6 +27,7 @@ const (
 	big   = "big@example.test"   // the 30 MB message
 	carol = "carol@example.test" // refusals
 	dave  = "dave@example.test"  // other programs signing in with `mailport token`
+	robot = "robot@example.test" // app-only access with certificate and federated credentials
 )
 
 // suiteUsers is how many fresh mailboxes the IMAP suite can hand out: one
@@ -66,7 +67,7 @@ func TestMain(m *testing.M) {
 	prov.AddClient(oauthtest.Client{ID: clientID})
 	prov.RequireIntrospection(outlookAudience, imapScope)
 	users := []testbed.User{}
-	for _, u := range []string{alice, bob, exact, big, carol, dave} {
+	for _, u := range []string{alice, bob, exact, big, carol, dave, robot} {
 		users = append(users, testbed.User{Name: u, Password: password(u)})
 	}
 	for i := 1; i <= suiteUsers; i++ {
