@@ -42,7 +42,24 @@ func NewCmdAdd(f *cmdutil.Factory, runF func(*AddOptions) error) *cobra.Command 
 
 The client secret is read from stdin (--client-secret-stdin), from a named environment variable
 (--client-secret-env VAR) or from a hidden prompt on a terminal, and kept in the secret store.
-Public clients (desktop apps with PKCE) need no secret.`,
+Public clients (desktop apps with PKCE) need no secret.
+
+Instead of a secret, a Microsoft app can prove itself with a certificate or a federated token,
+neither of which expires the way a secret does (see docs/providers/microsoft.md):
+
+  --certificate FILE        PEM with the certificate and its RSA key, or PKCS#12 (.pfx/.p12) with
+                            --certificate-password-env VAR; kept in the secret store, the file may
+                            be deleted. Every token request carries a fresh signed assertion
+                            (RS256, or PS256 with --assertion-alg PS256).
+  --certificate-path FILE   the same from a PEM file read at every run (a mounted Kubernetes secret).
+  --federated-token-file F  workload identity federation: the token in F (a Kubernetes projected
+                            service-account token) is sent as the assertion, re-read on every request;
+                            without a file, AZURE_FEDERATED_TOKEN_FILE names it at run time.
+  --federated-token github  GitHub Actions' OIDC token (the job needs permissions: id-token: write),
+                            for --federated-audience (default api://AzureADTokenExchange).
+
+A federated token config uses the client_credentials flow unless --flow says otherwise; nothing is
+stored for it. status and test warn 30 days before a certificate expires.`,
 		Example: `  # Microsoft 365 through Microsoft Graph, with mailport's default scopes; the secret comes from stdin
   printf '%s' "$SECRET" | mailport token-config add ms365 --provider microsoft \
       --tenant contoso.com --client-id 3f0c1a2b-0000-4000-8000-123456789abc --client-secret-stdin
@@ -54,7 +71,26 @@ Public clients (desktop apps with PKCE) need no secret.`,
 
   # Google
   mailport token-config add gmail --provider google --client-id 1234-abc.apps.googleusercontent.com \
-      --client-secret-env GOOGLE_SECRET`,
+      --client-secret-env GOOGLE_SECRET
+
+  # app-only IMAP with a certificate from a .pfx whose password is in $PFX_PASSWORD; the .pfx may go
+  mailport token-config add ms365-app --provider microsoft --tenant contoso.com \
+      --client-id 3f0c1a2b-0000-4000-8000-123456789abc --flow client_credentials --for imap \
+      --certificate mail-app.pfx --certificate-password-env PFX_PASSWORD
+
+  # a Kubernetes CronJob: the mounted certificate, read at every run
+  mailport token-config add ms365-app --provider microsoft --tenant contoso.com \
+      --client-id 3f0c1a2b-0000-4000-8000-123456789abc --flow client_credentials --for imap \
+      --certificate-path /var/run/secrets/mail/tls.pem
+
+  # workload identity federation with the pod's projected service-account token
+  mailport token-config add ms365-app --provider microsoft --tenant contoso.com \
+      --client-id 3f0c1a2b-0000-4000-8000-123456789abc --for imap \
+      --federated-token-file /var/run/secrets/azure/tokens/azure-identity-token
+
+  # GitHub Actions (permissions: id-token: write), Microsoft Graph
+  mailport token-config add ms365-gh --provider microsoft --tenant contoso.com \
+      --client-id 3f0c1a2b-0000-4000-8000-123456789abc --for graph --federated-token github`,
 		Args: cmdutil.ExactArgs(1, "a token config NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]

@@ -32,7 +32,9 @@ func NewCmdEdit(f *cmdutil.Factory, runF func(*EditOptions) error) *cobra.Comman
   # switch to IMAP scopes
   mailport token-config edit ms365 --for imap
   # the app is a public client (Mobile and desktop): drop the stored secret
-  mailport token-config edit ms365 --no-client-secret`,
+  mailport token-config edit ms365 --no-client-secret
+  # the certificate was renewed: store the new one (its thumbprint and expiry are updated)
+  mailport token-config edit ms365-app --certificate renewed.pem`,
 		Args: cmdutil.ExactArgs(1, "a token config NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
