@@ -132,10 +132,8 @@ func (m *Manager) inspectCredential(name string, tc *config.TokenConfig, st *Sta
 		st.Source = SourceFederated
 		var a AssertionFunc
 		a, _, err = m.federated(name, tc)
-		if err == nil && tc.FederatedToken == "" {
-			// A file that is not there yet fails every request: say so
-			// now. GitHub's token is asked for only when needed.
-			_, err = a(context.Background())
+		if err == nil {
+			err = m.federatedReady(tc, a)
 		}
 	}
 	if err != nil {
@@ -185,10 +183,8 @@ func (m *Manager) CredentialSaw(name string, tc *config.TokenConfig) (string, er
 		if err != nil {
 			return "", err
 		}
-		if tc.FederatedToken == "" {
-			if _, err := a(context.Background()); err != nil {
-				return "", err
-			}
+		if err := m.federatedReady(tc, a); err != nil {
+			return "", err
 		}
 		return "federated credential: " + what, nil
 	}
@@ -218,4 +214,20 @@ func CertificateExpiryWarning(name, path, expires string, now time.Time) string 
 		return fmt.Sprintf("the certificate of token config %s expires on %s, in %s: %s", name, expires, plural.Of(days, "day", "days"), fix)
 	}
 	return ""
+}
+
+// federatedReady says why a federated credential cannot work now: a token
+// file that is missing or empty, or GitHub's variables not set. GitHub is
+// not asked for a token.
+func (m *Manager) federatedReady(tc *config.TokenConfig, a AssertionFunc) error {
+	if tc.FederatedToken == config.FederatedGitHub {
+		for _, k := range []string{EnvGitHubTokenURL, EnvGitHubTokenRequestToken} {
+			if m.getenv(k) == "" {
+				return fmt.Errorf("%s is not set: the workflow needs `permissions: id-token: write` (or this is not a GitHub Actions job)", k)
+			}
+		}
+		return nil
+	}
+	_, err := a(context.Background())
+	return err
 }

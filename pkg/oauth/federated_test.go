@@ -159,12 +159,19 @@ func TestFederatedGitHubActions(t *testing.T) {
 	if want := "ACTIONS_ID_TOKEN_REQUEST_URL is not set: the workflow needs `permissions: id-token: write`"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("err = %v, want %q", err, want)
 	}
+	st, err := e.m.Inspect("support")
+	if err != nil || st.State != oauth.StateNotAuthenticated || !strings.HasPrefix(st.Cause, "ACTIONS_ID_TOKEN_REQUEST_URL is not set: the workflow needs `permissions: id-token: write`") {
+		t.Fatalf("status outside GitHub Actions: %v %s %q", err, st.State, st.Cause)
+	}
 	e.envVars[oauth.EnvGitHubTokenURL] = gh.URL
 	_, err = c.ClientCredentialsToken(ctx(t), nil)
 	if want := "ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set: the workflow needs `permissions: id-token: write`"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("err = %v, want %q", err, want)
 	}
 	e.envVars[oauth.EnvGitHubTokenRequestToken] = gh.RequestToken
+	if st, err := e.m.Inspect("support"); err != nil || st.State != oauth.StateAuthenticated {
+		t.Fatalf("status in a job: %v %s %q", err, st.State, st.Cause)
+	}
 	if _, err := c.ClientCredentialsToken(ctx(t), nil); err != nil {
 		t.Fatal(err)
 	}
