@@ -1,6 +1,7 @@
 package oauth_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -218,6 +219,19 @@ func TestCertificateAssertionInUserFlows(t *testing.T) {
 	form = e.srv.LastTokenRequest()
 	if form.Get("grant_type") != "refresh_token" || form.Get("client_assertion") == "" || form.Get("client_secret") != "" {
 		t.Fatalf("refresh sent %s, want a client assertion", redacted(form))
+	}
+	// The device flow's polls carry one too, each a fresh one.
+	e.srv.SetDeviceScript("authorization_pending")
+	noWait := func(context.Context, time.Duration) error { return nil }
+	if _, err := e.m.Authenticate(ctx(t), "support", oauth.AuthenticateOptions{Device: true, Out: e.out, Sleep: noWait}); err != nil {
+		t.Fatalf("device flow: %v", err)
+	}
+	form = e.srv.LastTokenRequest()
+	if !strings.HasSuffix(form.Get("grant_type"), "device_code") || form.Get("client_assertion") == "" || form.Get("client_secret") != "" {
+		t.Fatalf("device poll sent %s, want a client assertion", redacted(form))
+	}
+	if n := e.srv.Count("token:urn:ietf:params:oauth:grant-type:device_code"); n != 2 {
+		t.Errorf("%d device polls, want 2 (one pending, one approved: a reused assertion would be refused)", n)
 	}
 }
 
