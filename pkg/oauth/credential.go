@@ -156,7 +156,7 @@ func CredentialExpiryWarning(name string, tc *config.TokenConfig, now time.Time)
 	if tc.CertificatePath != "" {
 		cert, err := ReadCertificateFile(tc.CertificatePath, "")
 		if err != nil {
-			return fmt.Sprintf("token config %s: %v", name, err)
+			return "" // an unreadable file is the credential's own failure, reported with it
 		}
 		expires = cert.Expires()
 	}
