@@ -37,7 +37,7 @@ func TestCIRefreshTokenIsRedeemedOncePerRun(t *testing.T) {
 	e.mustRun("", "account", "add", "support", "--type", "inbound", "--protocol", "microsoft", "--auth", "oauth2", "--token-config", "ms",
 		"--login", alice, "--property", "graph_url="+g.URL)
 	const warning = "warning: the provider replaced the refresh token of account support from MAILPORT_REFRESH_TOKEN_SUPPORT, and mailport cannot write the new one back to the environment: " +
-		"if the provider refuses the old one next time, the variable stops working; keep the token in a persistent secrets file (--secrets file) or use client credentials, see docs/ci.md\n"
+		"if the provider refuses the old one next time, the variable stops working; keep it in an encrypted secrets file that persists between runs (--secrets file with MAILPORT_SECRETS_PASSPHRASE) or use client credentials, see docs/ci.md\n"
 
 	refreshes := 0
 	for _, args := range [][]string{

@@ -17,6 +17,7 @@ import (
 func addCompletions(root *cobra.Command, f *cmdutil.Factory) {
 	args := map[string]cmdutil.CompleteFunc{
 		"fetch":               cmdutil.AccountNames(f, config.Inbound, 1),
+		"folders":             cmdutil.AccountNames(f, config.Inbound, 1),
 		"send":                cmdutil.AccountNames(f, config.Outbound, 1),
 		"test":                cmdutil.AccountNames(f, "", 1),
 		"authenticate":        cmdutil.AccountNames(f, "", 1),

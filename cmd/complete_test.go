@@ -67,6 +67,8 @@ func TestCompletionOffersTheConfigsNames(t *testing.T) {
 	}{
 		{[]string{"fetch", ""}, "popbox support"},
 		{[]string{"send", ""}, "outbox"},
+		{[]string{"folders", ""}, "popbox support"},
+		{[]string{"folders", "support", ""}, ""},
 		{[]string{"test", ""}, all},
 		{[]string{"authenticate", ""}, all},
 		{[]string{"logout", ""}, all},
@@ -85,7 +87,7 @@ func TestCompletionOffersTheConfigsNames(t *testing.T) {
 		{[]string{"account", "add", "x", "--token-config", ""}, "gmail ms365"},
 		{[]string{"account", "edit", "support", "--token-config", "g"}, "gmail"},
 		{[]string{"account", "add", "x", "--encryption", ""}, "ssl starttls none"},
-		{[]string{"token-config", "add", "x", "--flow", ""}, "user device client_credentials"},
+		{[]string{"token-config", "add", "x", "--flow", ""}, "user device client_credentials service_account"},
 		{[]string{"fetch", "support", "--format", ""}, "eml maildir"},
 		{[]string{"--secrets", ""}, "keyring file"},
 	}

@@ -35,6 +35,10 @@ func TestFetchRefusesBeforeConnecting(t *testing.T) {
 		{[]string{"fetch", "imapbox", "--to", to, "--format", "mbox"}, "error: --format: \"mbox\" is not one of eml, maildir\n"},
 		{[]string{"fetch", "imapbox", "--to", to, "--since", "yesterday"}, "error: --since: \"yesterday\" is not a date like 2026-11-25 or 2026-11-25T10:15:00Z\n"},
 		{[]string{"fetch", "imapbox", "--all"}, "error: give either an ACCOUNT or --all, not both\n"},
+		{[]string{"fetch", "imapbox", "--to", to, "--max-size", "lots"}, "error: --max-size: \"lots\" is not a size like 512K, 10M or 1G\n"},
+		{[]string{"fetch", "popbox", "--folder", "INBOX", "--folder", "Archive"}, "error: several folders or a folder pattern need IMAP or Microsoft Graph; account popbox uses POP3, which has only its inbox\n"},
+		{[]string{"fetch", "popbox", "--folder", "*"}, "error: several folders or a folder pattern need IMAP or Microsoft Graph; account popbox uses POP3, which has only its inbox\n"},
+		{[]string{"fetch", "imapbox", "--to", to, "--folder", ""}, "error: --folder needs a folder path or pattern, e.g. Inbox/Endpoint or 'Inbox/*'\n"},
 		{[]string{"fetch"}, ""},
 	} {
 		r := e.run("", tt.args...)

@@ -174,6 +174,8 @@ type shapeCheck struct {
 	doc  *jsonDoc
 	seen map[string]map[string]bool // shape -> field paths seen
 	ran  map[string]map[string]bool // command path -> shapes it printed
+	// runner, when set, runs mailport instead of e.run (e.g. e.runFile).
+	runner func(stdin string, args ...string) result
 }
 
 // output forms of a command under --json.
@@ -187,7 +189,11 @@ const (
 // but 2), and checks every object printed against shape.
 func (s *shapeCheck) run(form int, shape string, code int, stdin string, args ...string) []map[string]any {
 	s.t.Helper()
-	r := s.e.run(stdin, append(args, "--json")...)
+	runFn := s.e.run
+	if s.runner != nil {
+		runFn = s.runner
+	}
+	r := runFn(stdin, append(args, "--json")...)
 	where := strings.Join(args, " ")
 	if (code >= 0 && r.code != code) || (code < 0 && r.code == 2) {
 		s.t.Fatalf("mailport %s --json: exit %d, want %d\nstdout %s\nstderr %s", where, r.code, code, r.out, r.err)
@@ -390,7 +396,12 @@ func TestJSONShapesMatchTheDocs(t *testing.T) {
 	for i := 1; i <= 2; i++ {
 		pop.AddMessage([]byte(fmt.Sprintf("From: Jo <jo@example.com>\r\nSubject: ticket %d\r\nDate: Thu, 26 Nov 2026 10:15:00 +0100\r\n\r\nbody %d\r\n", i, i)))
 	}
-	smtpSrv := startSMTP(t, smtptest.Options{Security: smtptest.StartTLS, Users: map[string]string{"out@example.com": "pw"}})
+	smtpSrv := startSMTP(t, smtptest.Options{Security: smtptest.StartTLS, Users: map[string]string{"out@example.com": "pw"}, Rcpt: func(to string) error {
+		if to == "nobody@example.com" {
+			return smtptest.ParseReply("550 5.1.1 User unknown")
+		}
+		return nil
+	}})
 
 	e := newEnv(t)
 	e.open = browser(t)
@@ -422,6 +433,8 @@ func TestJSONShapesMatchTheDocs(t *testing.T) {
 		"--for", "imap", "--federated-token-file", filepath.Join(e.dir, "token"))
 	s.run(oneObject, "token config", 0, "", "token-config", "add", "gh", "--provider", "microsoft", "--tenant", "contoso.com", "--client-id", clientID,
 		"--for", "graph", "--federated-token", "github", "--federated-audience", "api://mail-jobs")
+	saKey, _ := oauthtest.NewServiceAccountKey("reader@acme-mail.iam.gserviceaccount.com", "1048576", prov.GoogleTokenURL())
+	s.run(oneObject, "token config", 0, string(saKey), "token-config", "add", "gsa", "--provider", "google", "--key-file", "-")
 
 	// Accounts: OAuth2 over Graph, POP3 with a password and exec, one
 	// whose server is down, one with a wrong password, one outbound.
@@ -456,9 +469,13 @@ func TestJSONShapesMatchTheDocs(t *testing.T) {
 
 	// fetch: a dry run, a run whose --exec fails, a run that works, a dead server.
 	s.run(jsonLines, "fetch", 0, "", "fetch", "box", "--dry-run")
+	s.run(jsonLines, "fetch", 0, "", "fetch", "box", "--dry-run", "--max-size", "10")
 	s.run(jsonLines, "fetch", 1, "", "fetch", "box")
 	s.run(jsonLines, "fetch", 0, "", "fetch", "box", "--exec", "true")
 	s.run(jsonLines, "fetch", 1, "", "fetch", "dead", "--timeout", "5s")
+
+	s.run(oneObject, "folders", 0, "", "folders", "support")
+	s.run(oneObject, "folders", 0, "", "folders", "box")
 
 	st := s.run(objectArray, "status", 0, "", "status")
 	if len(st) != 7 {
@@ -471,6 +488,8 @@ func TestJSONShapesMatchTheDocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.run(oneObject, "send", 0, "", "send", "outbox", "--raw", raw)
+	s.run(oneObject, "send", 0, "", "send", "outbox", "--to", "a@example.com,nobody@example.com", "--partial", "--body", "hello")
+	s.run(oneObject, "send dry run", 0, "", "send", "outbox", "--raw", raw, "--dry-run")
 
 	s.run(oneObject, "test report", 1, "", "test", "wrongpw", "--timeout", "5s")
 	s.run(oneObject, "test report", 1, "", "test", "dead", "--timeout", "5s")
@@ -486,6 +505,9 @@ func TestJSONShapesMatchTheDocs(t *testing.T) {
 	s.run(oneObject, "removed", 0, "", "token-config", "remove", "gen", "--yes")
 	s.run(oneObject, "config path", 0, "", "config", "path")
 	s.run(oneObject, "config validate", 0, "", "config", "validate")
+	s.runner = e.runFile // the real secrets file: secrets_file
+	s.run(oneObject, "config validate", 0, "", "config", "validate")
+	s.runner = nil
 	bad := filepath.Join(e.dir, "bad.yaml")
 	if err := os.WriteFile(bad, []byte("version: 1\naccounts:\n  x:\n    type: inbound\n    protocol: imap\n    encryption: tls\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"github.com/mailport/mailport/cmd/diagnose"
 	"github.com/mailport/mailport/cmd/explain"
 	"github.com/mailport/mailport/cmd/fetch"
+	"github.com/mailport/mailport/cmd/folders"
 	"github.com/mailport/mailport/cmd/send"
 	"github.com/mailport/mailport/cmd/tokencmd"
 	"github.com/mailport/mailport/cmd/tokenconfig"
@@ -35,7 +36,8 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		Short: "Set up mail accounts and run one-shot mail operations",
 		Long: `mailport connects to mailboxes at Microsoft 365, Google and any IMAP, POP3 or SMTP server,
 with OAuth2 or passwords. Set up a token config and an account, authenticate, then test,
-fetch or send. Configuration is YAML; secrets live in the OS keyring (or a file for CI).
+fetch or send. Configuration is YAML; secrets live in the OS keyring (or a file for CI,
+encrypted when MAILPORT_SECRETS_PASSPHRASE or MAILPORT_SECRETS_PASSPHRASE_FILE is set).
 
 Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configuration error,
 3 authentication required, 130 interrupted.`,
@@ -75,6 +77,7 @@ Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configurati
 		diagnose.NewCmdTest(f, nil),
 		explain.NewCmdExplain(f, nil),
 		fetch.NewCmdFetch(f, nil),
+		folders.NewCmdFolders(f, nil),
 		send.NewCmdSend(f, nil),
 		demo.NewCmdDemo(f, Run, nil),
 		configcmd.NewCmdConfig(f),

@@ -16,8 +16,9 @@ import (
 )
 
 // runFile runs mailport like e.run, but with MAILPORT_SECRETS=file and
-// the real file backend (secrets.yaml beside e.config), whose plain-text
-// warning goes to stderr as it would for a user. It fails the test when
+// the real file backend (secrets.yaml beside e.config, encrypted when
+// e.vars sets a passphrase), whose warnings go to stderr as they would for
+// a user. It fails the test when
 // the process opens the store more than once.
 func (e *env) runFile(stdin string, args ...string) result {
 	e.t.Helper()
@@ -38,7 +39,7 @@ func (e *env) runFile(stdin string, args ...string) result {
 				return nil, errors.New("this test keeps secrets in the file backend, not " + backend)
 			}
 			opened++
-			return secret.Open(backend, configPath, ios.ErrOut)
+			return secret.OpenEnv(backend, configPath, func(k string) string { return vars[k] }, ios.ErrOut)
 		},
 	}
 	code := Run(f, append([]string{"--config", e.config}, args...))

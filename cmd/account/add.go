@@ -1,6 +1,7 @@
 package account
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -171,6 +172,7 @@ func addRun(opts *AddOptions) error {
 			fmt.Fprintln(f.IO.ErrOut, "warning: "+err.Error())
 		}
 	}
+	warnMissingFolder(context.Background(), f, opts.Name, a, a.Folder)
 	if f.JSON {
 		return cmdutil.PrintJSON(f.IO.Out, describe(f, cfg, opts.Name, a))
 	}

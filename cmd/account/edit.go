@@ -1,6 +1,7 @@
 package account
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -83,6 +84,7 @@ func editRun(opts *EditOptions) error {
 	if err := cfg.Save(); err != nil {
 		return err
 	}
+	warnMissingFolder(context.Background(), f, opts.Name, &updated, opts.Fields.Folder)
 	if f.JSON {
 		return cmdutil.PrintJSON(f.IO.Out, describe(f, cfg, opts.Name, &updated))
 	}

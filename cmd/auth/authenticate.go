@@ -12,6 +12,7 @@ import (
 
 	"github.com/mailport/mailport/cmd/account"
 	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/oauth"
 )
 
@@ -43,6 +44,9 @@ secret store. Later commands refresh it on use.
                        fails at once naming --no-browser on a terminal and --device.
   device (--device)    prints a code to enter at the provider's device page, on any machine.
   client_credentials   app-only: checks that a token can be obtained; tokens are fetched on demand.
+  service_account      Google service account with domain-wide delegation: obtains a token for the
+                       account's login with the stored JSON key; no browser is needed, and tokens are
+                       fetched on demand.
 
 Before anything opens, the token config's scopes are checked against the account's protocol:
 a token serves one resource, and IMAP/POP3/SMTP need https://outlook.office.com/... scopes
@@ -112,6 +116,14 @@ func authenticateRun(cmd *cobra.Command, opts *AuthenticateOptions) error {
 	who := res.User
 	if who == "" {
 		who = "the signed-in user"
+	}
+	if res.Flow == config.FlowServiceAccount {
+		fmt.Fprintf(f.IO.Out, "Account %s obtained a token as %s through the service account; no browser is needed: a new token is obtained on demand whenever one expires.\n", opts.Account, who)
+		if len(res.Scopes) > 0 {
+			fmt.Fprintf(f.IO.Out, "Scopes: %s\n", strings.Join(res.Scopes, " "))
+		}
+		fmt.Fprintf(f.IO.Out, "Next: mailport test %s\n", opts.Account)
+		return nil
 	}
 	if !res.Stored {
 		fmt.Fprintf(f.IO.Out, "Account %s can obtain app-only tokens (client credentials); they are fetched on demand.\n", opts.Account)

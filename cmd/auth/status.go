@@ -35,7 +35,9 @@ config's client secret expires within 30 days, and for an inbound account its la
 messages, error; into its hold_dir or a --to directory). No server is contacted: run mailport
 test for that. An account whose secret cannot be read (a locked keyring, a damaged secrets
 file) is listed as ERROR with the reason; the other accounts are still shown, and the exit
-code is 1.`,
+code is 1. An encrypted secrets file that cannot be opened (no passphrase or a wrong one, a
+damaged file) ends it at once with exit code 2. With the file backend the last line on stderr
+names the store: "secret store: file (encrypted, age scrypt) at PATH" or "file (plain)".`,
 		Example: `  mailport status
   mailport status support --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -137,6 +139,11 @@ func printStatus(f *cmdutil.Factory, cfg *config.Config, list []*oauth.Status) e
 	}
 	for _, n := range notes {
 		fmt.Fprintln(f.IO.ErrOut, n)
+	}
+	// The file backend says which kind of file: a CI job's log shows
+	// whether its tokens are encrypted at rest.
+	if kind, path, err := f.StoreDescription(); err == nil && path != "" {
+		fmt.Fprintf(f.IO.ErrOut, "secret store: %s at %s\n", kind, path)
 	}
 	return nil
 }

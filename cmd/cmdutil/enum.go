@@ -63,7 +63,9 @@ var (
 		"device_code": config.FlowDevice, "devicecode": config.FlowDevice,
 		"clientcredentials": config.FlowClientCredentials, "credentials": config.FlowClientCredentials,
 		"app": config.FlowClientCredentials, "app_only": config.FlowClientCredentials,
-	}, Descriptions: map[string]string{config.FlowUser: "browser sign-in", config.FlowDevice: "code entered on another device", config.FlowClientCredentials: "app-only"}}
+		"serviceaccount": config.FlowServiceAccount, "jwt_bearer": config.FlowServiceAccount,
+	}, Descriptions: map[string]string{config.FlowUser: "browser sign-in", config.FlowDevice: "code entered on another device", config.FlowClientCredentials: "app-only",
+		config.FlowServiceAccount: "Google service account with domain-wide delegation"}}
 	EnumFor = Enum{Values: []string{"imap", "pop3", "smtp", "graph"}, Aliases: map[string]string{
 		"imaps": "imap", "pop": "pop3", "pop3s": "pop3", "smtps": "smtp", "submission": "smtp",
 		"microsoft": "graph", "msgraph": "graph", "microsoft_graph": "graph",

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mailport/mailport/pkg/connect"
 	"github.com/mailport/mailport/pkg/oauth"
+	"github.com/mailport/mailport/pkg/secret"
 )
 
 // Exit codes, as documented in the README and design.
@@ -66,7 +67,8 @@ func ExitCode(err error) int {
 		return ExitAuth
 	case oauth.IsAuthRequired(err), errors.As(err, new(*connect.NoPasswordError)):
 		return ExitAuth
-	case errors.As(err, &flagErr), errors.As(err, &cfgErr), errors.As(err, new(*oauth.ScopeError)), errors.Is(err, oauth.ErrGoogleDeviceMail):
+	case errors.As(err, &flagErr), errors.As(err, &cfgErr), errors.As(err, new(*oauth.ScopeError)), errors.Is(err, oauth.ErrGoogleDeviceMail),
+		errors.As(err, new(*secret.FileError)): // a secrets file the passphrase does not open
 		// A token config whose scopes cannot serve the account is a
 		// configuration error: the fix is an edit, not a retry.
 		return ExitUsage

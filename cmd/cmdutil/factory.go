@@ -53,6 +53,8 @@ type Factory struct {
 	store        secret.Store
 	openErr      error
 	sOnce        sync.Once
+	cOnce        sync.Once
+	checkErr     error
 
 	tOnce    sync.Once
 	trace    *os.File
@@ -212,8 +214,29 @@ func (f *Factory) SecretsBackend() string {
 	return "keyring"
 }
 
-// Store opens the secret store once.
+// Store opens the secret store once. An encrypted secrets file is
+// opened here, so a missing or wrong passphrase or a damaged file ends the
+// command before it starts its work, as a *ConfigError (exit 2).
 func (f *Factory) Store() (secret.Store, error) {
+	st, err := f.openStore()
+	if err != nil {
+		return nil, err
+	}
+	f.cOnce.Do(func() {
+		if c, ok := st.(interface{ Check() error }); ok {
+			if err := c.Check(); err != nil {
+				f.checkErr = &ConfigError{Err: err}
+			}
+		}
+	})
+	if f.checkErr != nil {
+		return nil, f.checkErr
+	}
+	return st, nil
+}
+
+// openStore opens the secret store once, without reading it.
+func (f *Factory) openStore() (secret.Store, error) {
 	f.sOnce.Do(func() {
 		path, err := f.ConfigPath()
 		if err != nil {
@@ -223,7 +246,7 @@ func (f *Factory) Store() (secret.Store, error) {
 		open := f.OpenStore
 		if open == nil {
 			open = func(backend, configPath string) (secret.Store, error) {
-				return secret.Open(backend, configPath, f.IO.ErrOut)
+				return secret.OpenEnv(backend, configPath, f.Getenv, f.IO.ErrOut)
 			}
 		}
 		f.store, f.openErr = open(f.SecretsBackend(), path)
@@ -232,6 +255,21 @@ func (f *Factory) Store() (secret.Store, error) {
 		}
 	})
 	return f.store, f.openErr
+}
+
+// StoreDescription says which secret store the command uses, for status
+// and config validate: "keyring", or for the file backend "file
+// (encrypted, age scrypt)" or "file (plain)" (see secret.File.Describe)
+// and the file's path. It does not read the store.
+func (f *Factory) StoreDescription() (kind, path string, err error) {
+	st, err := f.openStore()
+	if err != nil {
+		return "", "", err
+	}
+	if file, ok := st.(*secret.File); ok {
+		return file.Describe(), file.Path(), nil
+	}
+	return st.Name(), "", nil
 }
 
 // Resolver gives secrets with environment overrides applied.

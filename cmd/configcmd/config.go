@@ -19,6 +19,10 @@ type Validation struct {
 	TokenConfigs *int      `json:"token_configs,omitempty"` // valid files only
 	Accounts     *int      `json:"accounts,omitempty"`
 	Problems     []Problem `json:"problems,omitempty"`
+	// SecretStore is "keyring", "file (plain)" or "file (encrypted, age
+	// scrypt)" (secret.File.Describe), SecretsFile the file's path.
+	SecretStore string `json:"secret_store,omitempty"`
+	SecretsFile string `json:"secrets_file,omitempty"`
 }
 
 // Problem is one problem of an invalid config file.
@@ -82,10 +86,18 @@ func NewCmdConfig(f *cmdutil.Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			kind, secretsFile, err := f.StoreDescription()
+			if err != nil {
+				return err
+			}
 			if f.JSON {
-				return cmdutil.PrintJSON(f.IO.Out, Validation{Path: cfg.Path, Valid: true, TokenConfigs: ptr(len(cfg.TokenConfigs)), Accounts: ptr(len(cfg.Accounts))})
+				return cmdutil.PrintJSON(f.IO.Out, Validation{Path: cfg.Path, Valid: true, TokenConfigs: ptr(len(cfg.TokenConfigs)), Accounts: ptr(len(cfg.Accounts)),
+					SecretStore: kind, SecretsFile: secretsFile})
 			}
 			fmt.Fprintf(f.IO.Out, "%s is valid: %s, %s\n", cfg.Path, plural.Of(len(cfg.TokenConfigs), "token config", "token configs"), plural.Of(len(cfg.Accounts), "account", "accounts"))
+			if secretsFile != "" {
+				fmt.Fprintf(f.IO.Out, "secret store: %s at %s\n", kind, secretsFile)
+			}
 			return nil
 		},
 	})

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,10 +42,11 @@ type Options struct {
 	All      bool
 	To       string
 	Format   string
-	Folder   string
+	Folders  []string
 	Unseen   bool
 	Since    string
 	Limit    int
+	MaxSize  string
 	MarkSeen bool
 	Delete   bool
 	MoveTo   string
@@ -55,7 +57,8 @@ type Options struct {
 	// ExecTimeout bounds one --exec run (0: no limit).
 	ExecTimeout time.Duration
 
-	since time.Time
+	since   time.Time
+	maxSize int64
 }
 
 // NewCmdFetch is `mailport fetch`.
@@ -75,7 +78,9 @@ Nothing is lost and nothing is fetched twice, even when the fetch is killed: eac
 streamed to a temporary file, synced and renamed into place, then recorded in the state file
 .mailport-state.jsonl in the directory; only after that is it marked seen (--mark-seen), moved
 (--move-to) or deleted (--delete) on the server, or handed to --exec. A rerun skips what the
-directory already holds and finishes what an interrupted run left. Without --mark-seen,
+directory already holds and finishes what an interrupted run left: a message stored but not
+yet moved, marked or deleted is acted on then, without being stored again. A --move-to folder
+that does not exist on the server stops the fetch before anything is fetched (exit 1). Without --mark-seen,
 --move-to or --delete the messages stay on the server as they were. POP3 deletes only when the
 server accepts the end of the session. When the server renumbers an IMAP folder (UIDVALIDITY),
 messages are matched by Message-ID and size, so none is stored twice; the change is reported.
@@ -91,17 +96,32 @@ listed as failed, and the next fetch runs the command on it again. --exec defaul
 account's exec when its on_received is exec. --exec-timeout stops a command that hangs (the
 message counts as failed and is retried); by default there is no limit.
 
+--folder takes a folder path (Inbox/Endpoint; default: the account's folder) or a pattern, as
+in IMAP: "*" matches any characters including "/" (--folder '*' is every folder, 'Inbox/*'
+every folder below Inbox), "%" any characters but "/" (one level). It can be repeated. One
+plain --folder fetches into --to itself, as always. Several folders, or a pattern, give each
+folder its own sub-directory and its own state: --to/Inbox/Endpoint/ for eml, the Maildir++
+sub-folder --to/.Inbox.Endpoint/ for maildir (INBOX is the Maildir itself), and one summary
+line per folder. Patterns match the folders "mailport folders" lists (Graph: without hidden
+folders) that can hold messages.
+
 --all fetches every enabled inbound account (up to 4 at a time) into --to or each account's
 hold_dir, and prints one summary line per account.
 
 Output: a progress bar on standard error on a terminal (not with --json, --all, --dry-run or
 NO_COLOR), then
-one line per account: "fetched 42 messages (3.1 MB) into ./in, 0 failed". With --json,
+one line per account and folder: "fetched 42 messages (3.1 MB) into ./in, 0 failed" (with
+several folders "Inbox/Endpoint: fetched ..."). With --json,
 standard output is JSON lines: one {"type":"message"} record per message (account, folder,
 id, file, size, from, subject, date, status: fetched|matched|recovered|failed|would-fetch,
-action: deleted|moved|seen|kept|none, error) and one {"type":"summary"} record per account
+action: deleted|moved|seen|kept|none, error) and one {"type":"summary"} record per account and folder
 (account, folder, dir, fetched, matched, recovered, skipped, failed, gone, bytes; and, only
-when there is one, would_fetch, validity_change, error).
+when there is one, would_fetch, too_large, validity_change, error).
+
+--max-size SIZE leaves messages larger than SIZE (bytes, or 512K, 10M, 1G with 1K = 1024) on
+the server, as the server's listing sizes them (IMAP RFC822.SIZE, POP3 LIST, Graph size), and
+reports them: "left 2 messages larger than 10 MiB on the server". They are not recorded, so
+every run considers them again, and a run with a larger --max-size, or none, fetches them.
 
 Exit status: 0 when every message went through; 1 when any message or account failed
 (the others are kept); 2 for a usage or configuration error, found before connecting;
@@ -116,6 +136,14 @@ Exit status: 0 when every message went through; 1 when any message or account fa
   mailport fetch support --to ./in --delete --exec 'process-ticket "$1"'
   # what would be fetched, from the last day, unread only
   mailport fetch support --to ./in --unseen --since 2026-11-25 --dry-run
+  # leave anything over 10 MiB on the server (reported; fetched once the limit allows)
+  mailport fetch support --to ./in --max-size 10M
+  # every folder below Inbox, each into its own sub-directory of ./in
+  mailport fetch support --to ./in --folder 'Inbox/*'
+  # the whole mailbox as a Maildir++ (INBOX in ~/Maildir, the others in ~/Maildir/.Name/)
+  mailport fetch support --to ~/Maildir --format maildir --folder '*'
+  # two folders by name
+  mailport fetch support --to ./in --folder Inbox/Endpoint --folder Inbox/Orders
   # every enabled inbound account into its hold_dir
   mailport fetch --all
   mailport fetch support --to ./in --json | jq -r 'select(.type=="message") | .file'`,
@@ -145,10 +173,11 @@ Exit status: 0 when every message went through; 1 when any message or account fa
 	fl.BoolVar(&opts.All, "all", false, "fetch every enabled inbound account")
 	fl.StringVar(&opts.To, "to", "", "target `DIR` (default: the account's hold_dir)")
 	cmdutil.EnumVar(cmd, fl, &opts.Format, "format", "eml", "eml (one .eml file per message) or maildir", cmdutil.EnumFormat)
-	fl.StringVar(&opts.Folder, "folder", "", "folder path to fetch, e.g. Inbox/Endpoint (default: the account's folder)")
+	fl.StringArrayVar(&opts.Folders, "folder", nil, "folder path to fetch, e.g. Inbox/Endpoint, or a pattern: Inbox/* (every folder below Inbox), % (one level), * (all); repeatable (default: the account's folder)")
 	fl.BoolVar(&opts.Unseen, "unseen", false, "only messages not yet seen/read on the server (IMAP, Graph)")
 	fl.StringVar(&opts.Since, "since", "", "only messages received on or after `DATE` (2026-11-25 or RFC 3339; IMAP, Graph)")
 	fl.IntVar(&opts.Limit, "limit", 0, "fetch at most `N` new messages, oldest first")
+	fl.StringVar(&opts.MaxSize, "max-size", "", "leave messages larger than `SIZE` (bytes, or with K, M, G: 1K = 1024) on the server; later runs consider them again")
 	fl.BoolVar(&opts.MarkSeen, "mark-seen", false, "mark fetched messages seen/read on the server (IMAP, Graph)")
 	fl.BoolVar(&opts.Delete, "delete", false, "delete fetched messages from the server")
 	fl.StringVar(&opts.MoveTo, "move-to", "", "move fetched messages to `FOLDER` on the server (IMAP, Graph)")
@@ -178,6 +207,13 @@ func (o *Options) check() error {
 	}
 	if o.ExecTimeout < 0 {
 		return cmdutil.FlagErrorf("--exec-timeout must not be negative")
+	}
+	if o.MaxSize != "" {
+		n, err := parseSize(o.MaxSize)
+		if err != nil {
+			return cmdutil.FlagErrorf("--max-size: %v", err)
+		}
+		o.maxSize = n
 	}
 	if o.Since != "" {
 		t, err := parseDate(o.Since)
@@ -210,6 +246,7 @@ type Summary struct {
 	Gone           int             `json:"gone"`
 	Bytes          int64           `json:"bytes"`
 	WouldFetch     int             `json:"would_fetch,omitempty"`
+	TooLarge       int             `json:"too_large,omitempty"`
 	ValidityChange *ValidityChange `json:"validity_change,omitempty"`
 	Error          string          `json:"error,omitempty"`
 }
@@ -226,7 +263,14 @@ type job struct {
 	acct   *config.Account
 	dir    string // as the user gave it, for messages
 	exec   string
-	folder string
+	folder string // the folder being fetched
+	// folders are the --folder values (paths or patterns); multi says
+	// each folder goes to its own sub-directory of root (store.FolderDir):
+	// several folders, or a pattern. One plain folder keeps the directory
+	// itself, as before.
+	folders []string
+	multi   bool
+	root    string
 }
 
 func run(ctx context.Context, opts *Options) error {
@@ -246,44 +290,14 @@ func run(ctx context.Context, opts *Options) error {
 	out := &output{f: f, json: f.JSON, all: opts.All, dry: opts.DryRun}
 
 	// One Store per directory: accounts sharing a directory share its lock.
-	stores := map[string]*store.Store{}
-	defer func() {
-		for _, st := range stores {
-			if err := st.Close(); err != nil {
-				fmt.Fprintf(f.IO.ErrOut, "error: closing %s: %v\n", st.Dir(), err)
-			}
-		}
-	}()
+	// The target directories are opened before connecting, so a directory
+	// of the wrong format or locked by another fetch stops the run first;
+	// the sub-directories of several folders are opened as they come.
+	stores := &storeSet{format: store.Format(opts.Format), wait: opts.Wait, dry: opts.DryRun, m: map[string]*store.Store{}}
+	defer stores.close(f.IO.ErrOut)
 	for _, j := range jobs {
-		if _, ok := stores[j.dir]; ok {
-			continue
-		}
-		if opts.DryRun {
-			if _, err := os.Stat(j.dir); errors.Is(err, os.ErrNotExist) {
-				stores[j.dir] = nil
-				continue
-			}
-		}
-		st, err := store.Open(j.dir, store.Options{Format: store.Format(opts.Format), Wait: opts.Wait})
-		if err != nil {
-			var fe *store.FormatError
-			if errors.As(err, &fe) {
-				return &cmdutil.FlagError{Err: errors.New(fe.Describe(j.dir))}
-			}
-			var le *store.LockedError
-			if errors.As(err, &le) {
-				if le.Waited == 0 {
-					return fmt.Errorf("%w (--wait 10m waits up to ten minutes)", err)
-				}
-				return err
-			}
-			return fmt.Errorf("open the target directory %s: %w", j.dir, err)
-		}
-		stores[j.dir] = st
-	}
-	for dir, st := range stores {
-		if st == nil {
-			delete(stores, dir)
+		if _, err := stores.get(j.dir); err != nil {
+			return err
 		}
 	}
 
@@ -296,8 +310,9 @@ func run(ctx context.Context, opts *Options) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			results[i] = opts.fetchOne(ctx, o, stores[j.dir], j, out)
-			if stores[j.dir] != nil && !opts.DryRun {
+			st, _ := stores.get(j.dir) // opened above
+			results[i] = opts.fetchOne(ctx, o, stores, st, j, out)
+			if st != nil && !opts.DryRun {
 				// Best effort: only `status` reads it, and a read-only
 				// config directory (a mounted ConfigMap) must not fail
 				// the fetch.
@@ -331,6 +346,68 @@ func run(ctx context.Context, opts *Options) error {
 		return &cmdutil.AuthRequiredError{Err: cmdutil.ErrSilent}
 	}
 	return cmdutil.ErrSilent
+}
+
+// storeSet holds the open target directories, one Store each, for the
+// concurrent fetches of one command.
+type storeSet struct {
+	format store.Format
+	wait   time.Duration
+	dry    bool
+	mu     sync.Mutex
+	m      map[string]*store.Store // nil: a dry run's directory that does not exist
+}
+
+// get opens dir (once) and returns its Store; nil for a dry run into a
+// directory that does not exist yet.
+func (s *storeSet) get(dir string) (*store.Store, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Keyed by the absolute path: "./in" and "in" are one directory, and
+	// a second Open of it would wait for our own lock.
+	key, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("target directory %s: %w", dir, err)
+	}
+	if st, ok := s.m[key]; ok {
+		return st, nil
+	}
+	if s.dry {
+		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			s.m[key] = nil
+			return nil, nil
+		}
+	}
+	st, err := store.Open(dir, store.Options{Format: s.format, Wait: s.wait})
+	if err != nil {
+		var fe *store.FormatError
+		if errors.As(err, &fe) {
+			return nil, &cmdutil.FlagError{Err: errors.New(fe.Describe(dir))}
+		}
+		var le *store.LockedError
+		if errors.As(err, &le) {
+			if le.Waited == 0 {
+				return nil, fmt.Errorf("%w (--wait 10m waits up to ten minutes)", err)
+			}
+			return nil, err
+		}
+		return nil, fmt.Errorf("open the target directory %s: %w", dir, err)
+	}
+	s.m[key] = st
+	return st, nil
+}
+
+func (s *storeSet) close(errOut io.Writer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range s.m {
+		if st == nil {
+			continue
+		}
+		if err := st.Close(); err != nil {
+			fmt.Fprintf(errOut, "error: closing %s: %v\n", st.Dir(), err)
+		}
+	}
 }
 
 // jobs resolves the accounts to fetch and checks everything that can be
@@ -371,6 +448,9 @@ func (o *Options) jobs(cfg *config.Config) ([]job, error) {
 					return nil, cmdutil.FlagErrorf("%s needs IMAP or Microsoft Graph; account %s uses POP3, which has no folders, flags or dates", c.flag, name)
 				}
 			}
+			if len(o.Folders) > 1 || len(o.Folders) == 1 && fetch.IsPattern(o.Folders[0]) {
+				return nil, cmdutil.FlagErrorf("several folders or a folder pattern need IMAP or Microsoft Graph; account %s uses POP3, which has only its inbox", name)
+			}
 		}
 		dir := o.To
 		if dir == "" {
@@ -386,17 +466,22 @@ func (o *Options) jobs(cfg *config.Config) ([]job, error) {
 		if ex == "" && o.ExecTimeout > 0 && !o.All {
 			return nil, cmdutil.FlagErrorf("--exec-timeout bounds --exec, and account %s runs no command: give --exec CMD too", name)
 		}
-		folder := o.Folder
-		if folder == "" {
-			folder = a.FolderOrDefault()
+		folders := o.Folders
+		if len(folders) == 0 {
+			folders = []string{a.FolderOrDefault()}
 		}
-		jobs = append(jobs, job{name: name, acct: a, dir: dir, exec: ex, folder: folder})
+		for _, f := range folders {
+			if strings.TrimSpace(f) == "" {
+				return nil, cmdutil.FlagErrorf("--folder needs a folder path or pattern, e.g. Inbox/Endpoint or 'Inbox/*'")
+			}
+		}
+		multi := len(folders) > 1 || fetch.IsPattern(folders[0])
+		jobs = append(jobs, job{name: name, acct: a, dir: dir, exec: ex, folder: folders[0], folders: folders, multi: multi, root: dir})
 	}
 	return jobs, nil
 }
 
-func (o *Options) fetchOne(ctx context.Context, op *connect.Opener, st *store.Store, j job, out *output) error {
-	f := o.F
+func (o *Options) fetchOne(ctx context.Context, op *connect.Opener, stores *storeSet, st *store.Store, j job, out *output) error {
 	sum := &fetch.Summary{Account: j.name, Folder: j.folder}
 	fail := func(err error) error {
 		if connect.IsAuthFailure(err) {
@@ -419,51 +504,167 @@ func (o *Options) fetchOne(ctx context.Context, op *connect.Opener, st *store.St
 	}
 	// A Graph token that may only read would fetch every message and then
 	// fail to mark, move or delete them, on every run: refuse first.
-	var tok *oauth.Token
-	tcName := j.acct.TokenConfig
-	tc := op.Config.TokenConfigs[tcName]
+	a := &acctRun{j: j, action: action, tcName: j.acct.TokenConfig}
+	a.tc = op.Config.TokenConfigs[a.tcName]
 	if j.acct.Protocol == config.Microsoft && j.acct.Auth == config.AuthOAuth2 && action != fetch.Keep && !o.DryRun {
 		if ts, err := op.OAuth.TokenSource(j.name); err == nil {
 			// An error here is the connection's to report, below.
-			if tok, err = ts.Token(ctx); err == nil {
-				if err := fetch.CheckGraphWrite(j.name, tcName, tc, tok, action); err != nil {
+			if a.tok, err = ts.Token(ctx); err == nil {
+				if err := fetch.CheckGraphWrite(j.name, a.tcName, a.tc, a.tok, action); err != nil {
 					return fail(&cmdutil.ConfigError{Err: fmt.Errorf("fetch %s: %w", j.name, err)})
 				}
 			}
 		}
 	}
+	in, err := o.connect(ctx, op, j)
+	if err != nil {
+		return fail(err)
+	}
+	if !j.multi {
+		return o.fetchFolder(ctx, in, st, a, out)
+	}
+
+	// Several folders: each into its own sub-directory, over its own
+	// connection (a folder's run ends by closing it), one summary each.
+	folders, err := fetch.ExpandFolders(ctx, in, j.folders)
+	if err != nil {
+		_ = in.Close()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fail(fmt.Errorf("fetch %s: %w", j.name, err))
+	}
+	started := time.Now()
+	total := store.Run{Account: j.name, Started: started}
+	var firstErr error
+	failed, authFailed := 0, 0
+	count := func(err error) {
+		failed++
+		firstErr = cmp(firstErr, err)
+		if cmdutil.ExitCode(err) == cmdutil.ExitAuth {
+			authFailed++
+		}
+	}
+	for _, folder := range folders {
+		fj := j
+		fj.folder, fj.dir = folder, store.FolderDir(j.root, stores.format, folder)
+		fa := *a
+		fa.j, fa.keepOpen = fj, true
+		if in == nil {
+			// The last folder's run broke off: a fresh connection.
+			if in, err = o.connect(ctx, op, fj); err != nil {
+				count(out.finish(fj, &fetch.Summary{Account: j.name, Folder: folder}, err))
+				continue
+			}
+		}
+		fst, err := stores.get(fj.dir)
+		if err != nil {
+			count(out.finish(fj, &fetch.Summary{Account: j.name, Folder: folder}, fmt.Errorf("fetch %s: folder %s: %w", j.name, folder, err)))
+			continue
+		}
+		fa.sum = func(s *fetch.Summary) {
+			total.Messages += int64(s.Fetched + s.Matched)
+			total.Bytes += s.Bytes
+			total.Failed += int64(s.Failed)
+		}
+		if err := o.fetchFolder(ctx, in, fst, &fa, out); err != nil {
+			_ = in.Close()
+			in = nil
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			count(err)
+		}
+	}
+	if in != nil {
+		if err := in.Close(); err != nil && failed == 0 {
+			// Every folder is stored and recorded; the logout is all
+			// that failed.
+			fmt.Fprintf(out.lockedErr(), "warning: %s: logging out: %v\n", j.name, err)
+		}
+	}
+	if st != nil && !o.DryRun {
+		// The account's line in `mailport status`: every folder together.
+		if failed > 0 {
+			total.Error = plural.Of(failed, "folder", "folders") + " failed"
+		} else if total.Failed > 0 {
+			total.Error = plural.Of(int(total.Failed), "message", "messages") + " failed"
+		}
+		_ = st.RecordRun(total)
+	}
+	switch {
+	case failed == 0:
+		return firstErr
+	case authFailed == failed:
+		return &cmdutil.AuthRequiredError{Err: cmdutil.ErrSilent}
+	}
+	return cmdutil.ErrSilent
+}
+
+func cmp(first, err error) error {
+	if first != nil {
+		return first
+	}
+	return err
+}
+
+// acctRun is what every folder of one account's fetch shares.
+type acctRun struct {
+	j      job
+	action fetch.Action
+	tok    *oauth.Token
+	tcName string
+	tc     *config.TokenConfig
+	sum    func(*fetch.Summary) // told each folder's summary; may be nil
+	// keepOpen leaves the connection open after the folder, for the next.
+	keepOpen bool
+}
+
+// connect opens the account's inbound connection.
+func (o *Options) connect(ctx context.Context, op *connect.Opener, j job) (mail.Inbound, error) {
 	in, err := op.Inbound(ctx, j.name)
 	if err != nil {
 		if oauth.IsAuthRequired(err) {
-			return fail(err) // it names the account and the command; no server was contacted
+			return nil, err // it names the account and the command; no server was contacted
 		}
-		return fail(fmt.Errorf("fetch %s: connect to %s: %w (run `mailport test %s` for the cause and the fix)", j.name, connect.Describe(j.acct), err, j.name))
+		return nil, fmt.Errorf("fetch %s: connect to %s: %w (run `mailport test %s` for the cause and the fix)", j.name, connect.Describe(j.acct), err, j.name)
 	}
+	return in, nil
+}
+
+// fetchFolder fetches a.j.folder over in into st and prints its summary.
+func (o *Options) fetchFolder(ctx context.Context, in mail.Inbound, st *store.Store, a *acctRun, out *output) error {
+	f, j := o.F, a.j
 	fo := fetch.Options{
 		Account:     j.name,
 		Folder:      j.folder,
 		Criteria:    mail.Criteria{Unseen: o.Unseen, Since: o.since},
 		Limit:       o.Limit,
-		Action:      action,
+		MaxSize:     o.maxSize,
+		Action:      a.action,
 		MoveTo:      o.MoveTo,
 		Exec:        j.exec,
 		ExecOutput:  out.lockedErr(),
 		ExecTimeout: o.ExecTimeout,
 		DryRun:      o.DryRun,
+		KeepOpen:    a.keepOpen,
 		Report:      out.message,
 	}
-	if !o.All && !f.JSON && !o.DryRun && f.IO.IsStderrTTY() && f.Getenv("NO_COLOR") == "" {
+	if !o.All && !j.multi && !f.JSON && !o.DryRun && f.IO.IsStderrTTY() && f.Getenv("NO_COLOR") == "" {
 		bar := newBar(f.IO.ErrOut)
 		fo.Start, fo.Progress = bar.start, bar.progress
 		defer bar.finish()
 	}
-	sum, err = fetch.Run(ctx, in, st, fo)
+	sum, err := fetch.Run(ctx, in, st, fo)
+	if a.sum != nil {
+		a.sum(sum)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if j.acct.Protocol == config.Microsoft {
-			err = fetch.AccessDenied(err, j.name, tcName, tc, tok, action)
+			err = fetch.AccessDenied(err, j.name, a.tcName, a.tc, a.tok, a.action)
 		}
 		if testExplains(err) {
 			err = fmt.Errorf("%w (run `mailport test %s` for the cause and the fix)", err, j.name)
@@ -540,7 +741,7 @@ func (o *output) finish(j job, s *fetch.Summary, err error) error {
 	}
 	if o.json {
 		rec := Summary{Type: "summary", Account: j.name, Folder: s.Folder, Dir: j.dir, Fetched: s.Fetched, Matched: s.Matched,
-			Recovered: s.Recovered, Skipped: s.Skipped, Failed: s.Failed, Gone: s.Gone, Bytes: s.Bytes, WouldFetch: s.WouldFetch}
+			Recovered: s.Recovered, Skipped: s.Skipped, Failed: s.Failed, Gone: s.Gone, Bytes: s.Bytes, WouldFetch: s.WouldFetch, TooLarge: s.TooLarge}
 		if vc := s.ValidityChange; vc != nil {
 			rec.ValidityChange = &ValidityChange{Old: vc.Old, New: vc.New}
 		}
@@ -552,6 +753,9 @@ func (o *output) finish(j job, s *fetch.Summary, err error) error {
 		prefix := ""
 		if o.all {
 			prefix = j.name + ": "
+		}
+		if j.multi {
+			prefix += j.folder + ": "
 		}
 		if vc := s.ValidityChange; vc != nil {
 			fmt.Fprintf(o.f.IO.ErrOut, "warning: %sthe server renumbered folder %s (UIDVALIDITY %s, was %s); messages already in %s are recognised by Message-ID and size and not stored again\n",
@@ -580,12 +784,15 @@ func (o *output) finish(j job, s *fetch.Summary, err error) error {
 			}
 			fmt.Fprintln(o.f.IO.Out, line)
 		}
-		if err != nil && o.all {
+		if s.TooLarge > 0 && (err == nil || stored) {
+			fmt.Fprintf(o.f.IO.Out, "%sleft %s larger than %s on the server\n", prefix, plural.Of(s.TooLarge, "message", "messages"), formatLimit(s.MaxSize))
+		}
+		if err != nil && (o.all || j.multi) {
 			fmt.Fprintf(o.f.IO.ErrOut, "error: %v\n", err)
 		}
 	}
 	switch {
-	case err != nil && o.all:
+	case err != nil && (o.all || j.multi):
 		if cmdutil.ExitCode(err) == cmdutil.ExitAuth {
 			return &cmdutil.AuthRequiredError{Err: cmdutil.ErrSilent}
 		}

@@ -6,12 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mailport/mailport/internal/plural"
 
 	"github.com/mailport/mailport/cmd/account"
 	"github.com/mailport/mailport/cmd/cmdutil"
@@ -19,8 +19,8 @@ import (
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/connect"
 	"github.com/mailport/mailport/pkg/graph"
-	"github.com/mailport/mailport/pkg/mail"
 	"github.com/mailport/mailport/pkg/oauth"
+	"github.com/mailport/mailport/pkg/smtp"
 )
 
 // Options are the inputs of `mailport send`.
@@ -39,6 +39,12 @@ type Options struct {
 	Headers  []string
 	Raw      string
 	Timeout  time.Duration
+
+	DryRun       bool
+	Partial      bool
+	DSN          string
+	DSNRet       string
+	EnvelopeFrom string
 
 	bodyGiven bool
 }
@@ -60,13 +66,41 @@ unless --to/--cc/--bcc are given.
 
 Everything that can be checked is checked before connecting: an inbound or disabled account,
 no recipient, a bad address, a missing attachment, a body too large. The Message-ID is printed
-(a --raw message without one is sent without one, and the output says so).`,
+(a --raw message without one is sent without one, and the output says so).
+
+--dry-run writes the message to stdout instead of sending it: the same bytes, made by the same
+composer (with its own Message-ID and Date), that a send would hand to the server; Bcc addresses
+are in the envelope only. It connects to nothing and needs no password or token. With --json it prints the
+envelope, the Message-ID and the size instead of the message.
+
+With an SMTP account, mailport reads the server's EHLO before MAIL FROM and refuses, sending
+nothing, a message larger than the server's SIZE limit (both sizes are named), a --raw message
+with 8-bit octets to a server without 8BITMIME (mailport's own composer writes 7-bit mail), and
+--dsn to a server without DSN. The size is declared with SIZE=: a --raw message's is its file's;
+a composed message is streamed, so for a server with a SIZE limit it is first composed into a
+counter (its attachments are read twice) to learn its size.
+
+Every recipient is tried. If the server refuses any, nothing is sent and the command exits 1,
+naming each refused address with the server's reply. With --partial the message goes to the
+accepted recipients, the refused ones are listed on stderr (and under "refused" with --json),
+and the command exits 0; it exits 1 if every recipient is refused.
+
+--dsn asks the server for delivery status notifications to the envelope sender: a
+comma-separated list of success, failure and delay, or never; --dsn-ret says whether a
+notification returns the full message or only its header (hdrs). --envelope-from sets the
+envelope sender (MAIL FROM, where bounces and notifications go, the Return-Path of the delivered
+mail) apart from the From: header. These, and --partial, need an SMTP account.`,
 		Example: `  mailport send outbox --to ops@example.com --subject "nightly report" --body-file report.txt
   mailport send outbox --to a@example.com,b@example.com --cc boss@example.com \
       --subject "Q3 figures" --body "See the attachment." --attach q3.pdf
   echo "it works" | mailport send outbox --to me@example.com --subject test
   mailport send outbox --raw message.eml
-  mailport send outbox --json --to me@example.com --subject hi --body hi | jq -r .message_id`,
+  mailport send outbox --json --to me@example.com --subject hi --body hi | jq -r .message_id
+  mailport send outbox --dry-run --to me@example.com --subject test --body hi > message.eml
+  mailport send outbox --dry-run --json --raw message.eml | jq .bytes
+  mailport send outbox --to a@example.com,b@example.com --partial --body-file news.txt
+  mailport send outbox --to ops@example.com --dsn success,failure --dsn-ret hdrs \
+      --envelope-from bounces@example.com --body "with a receipt"`,
 		Args: cmdutil.ExactArgs(1, "an outbound ACCOUNT name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Account = args[0]
@@ -93,10 +127,30 @@ no recipient, a bad address, a missing attachment, a body too large. The Message
 	fl.StringArrayVar(&opts.Headers, "header", nil, "extra header field `K:V` (repeatable)")
 	fl.StringVar(&opts.Raw, "raw", "", "send an existing message from `FILE` (- for stdin) unchanged")
 	fl.DurationVar(&opts.Timeout, "timeout", 30*time.Second, "bound each network step")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "write the message to stdout instead of sending it (--json: its envelope and size)")
+	fl.BoolVar(&opts.Partial, "partial", false, "when the server refuses some recipients, send to the others (SMTP)")
+	fl.StringVar(&opts.DSN, "dsn", "", "ask for delivery notifications: `WHEN` is success,failure,delay or never (SMTP)")
+	fl.StringVar(&opts.DSNRet, "dsn-ret", "", "what a notification returns: `WHAT` is full (the message) or hdrs (its header) (SMTP)")
+	fl.StringVar(&opts.EnvelopeFrom, "envelope-from", "", "envelope sender `ADDR` (MAIL FROM) apart from the From: header (SMTP)")
 	return cmd
 }
 
 func (o *Options) check() error {
+	if o.DSN != "" {
+		if _, err := smtp.ParseNotify(o.DSN); err != nil {
+			return cmdutil.FlagErrorf("--dsn: %v", err)
+		}
+	}
+	if o.DSNRet != "" {
+		if _, err := smtp.ParseReturn(o.DSNRet); err != nil {
+			return cmdutil.FlagErrorf("--dsn-ret: %v", err)
+		}
+	}
+	if o.EnvelopeFrom != "" {
+		if _, err := compose.ParseAddress(o.EnvelopeFrom); err != nil {
+			return cmdutil.FlagErrorf("--envelope-from: %v", err)
+		}
+	}
 	if o.Raw != "" {
 		for _, c := range []struct {
 			name string
@@ -119,11 +173,18 @@ func (o *Options) check() error {
 
 // Result is the documented JSON shape of a sent message.
 type Result struct {
-	Account    string   `json:"account"`
-	MessageID  string   `json:"message_id"`
-	From       string   `json:"from"`
-	Recipients []string `json:"recipients"`
-	Bytes      int64    `json:"bytes,omitempty"`
+	Account    string    `json:"account"`
+	MessageID  string    `json:"message_id"`
+	From       string    `json:"from"`
+	Recipients []string  `json:"recipients"`
+	Bytes      int64     `json:"bytes,omitempty"`
+	Refused    []Refusal `json:"refused,omitempty"`
+}
+
+// Refusal is a recipient the server refused, in Result (with --partial).
+type Refusal struct {
+	Address string `json:"address"`
+	Reply   string `json:"reply"` // e.g. "550 5.1.1 <x@example.com>: Recipient address rejected: User unknown"
 }
 
 func run(cmd *cobra.Command, opts *Options) error {
@@ -142,93 +203,23 @@ func run(cmd *cobra.Command, opts *Options) error {
 	if !a.Enabled {
 		return cmdutil.ConfigErrorf("account %s is disabled; enable it with `mailport account enable %s`", opts.Account, opts.Account)
 	}
-	to, err := compose.SplitAddresses(opts.To)
-	if err != nil {
-		return cmdutil.FlagErrorf("--to: %v", err)
-	}
-	cc, err := compose.SplitAddresses(opts.Cc)
-	if err != nil {
-		return cmdutil.FlagErrorf("--cc: %v", err)
-	}
-	bcc, err := compose.SplitAddresses(opts.Bcc)
-	if err != nil {
-		return cmdutil.FlagErrorf("--bcc: %v", err)
-	}
-	from := opts.From
-	if from == "" {
-		from = a.Login
-	} else {
-		// Checked here for --raw too, whose envelope takes the bare address.
-		bare, err := compose.ParseAddress(opts.From)
-		if err != nil {
-			return cmdutil.FlagErrorf("--from: %v", err)
-		}
-		if opts.Raw != "" {
-			from = bare
-		}
-	}
-
-	var (
-		body      io.ReadCloser
-		env       mail.Envelope
-		messageID string
-		size      int64
-	)
-	if opts.Raw != "" {
-		raw, err := compose.OpenRaw(opts.Raw, f.IO.In)
-		if err != nil {
-			return cmdutil.FlagErrorf("--raw: %v", err)
-		}
-		defer raw.Close()
-		rcpts := append(append(append([]string{}, to...), cc...), bcc...)
-		if len(rcpts) == 0 {
-			rcpts = raw.Recipients()
-			if len(raw.Bcc) > 0 {
-				fmt.Fprintln(f.IO.ErrOut, "warning: the message has a Bcc field, which is sent as it is and so visible to every recipient")
+	if a.Protocol != config.SMTP {
+		for _, fl := range []struct {
+			name string
+			set  bool
+		}{{"--dsn", opts.DSN != ""}, {"--dsn-ret", opts.DSNRet != ""}, {"--envelope-from", opts.EnvelopeFrom != ""}, {"--partial", opts.Partial}} {
+			if fl.set {
+				return cmdutil.FlagErrorf("%s needs an SMTP account; %s sends through %s", fl.name, opts.Account, a.Protocol)
 			}
 		}
-		if len(rcpts) == 0 {
-			return cmdutil.FlagErrorf("no recipients: the message has no To, Cc or Bcc field; give --to")
-		}
-		if opts.From == "" && raw.From != "" {
-			from = raw.From
-		}
-		env = mail.Envelope{From: from, To: rcpts}
-		messageID, size = raw.MessageID, raw.Size
-		rd, err := raw.Reader()
-		if err != nil {
-			return err
-		}
-		body = io.NopCloser(rd)
-	} else {
-		text, err := opts.body(f)
-		if err != nil {
-			return err
-		}
-		m := &compose.Message{From: from, To: to, Cc: cc, Bcc: bcc, Subject: opts.Subject, Text: text, Attachments: opts.Attach}
-		if opts.HTMLFile != "" {
-			b, err := os.ReadFile(opts.HTMLFile)
-			if err != nil {
-				return cmdutil.FlagErrorf("--html-file: %v", err)
-			}
-			m.HTML = string(b)
-		}
-		for _, h := range opts.Headers {
-			hdr, err := compose.ParseHeader(h)
-			if err != nil {
-				return cmdutil.FlagErrorf("--header %q: %v", h, err)
-			}
-			m.Headers = append(m.Headers, hdr)
-		}
-		if err := m.Validate(); err != nil {
-			return cmdutil.FlagErrorf("%v", err)
-		}
-		env = mail.Envelope{From: m.Sender(), To: m.Recipients()}
-		body, messageID, err = m.Stream()
-		if err != nil {
-			return err
-		}
-		defer body.Close()
+	}
+	msg, err := opts.message(f, a)
+	if err != nil {
+		return err
+	}
+	defer msg.body.Close()
+	if opts.DryRun {
+		return dryRun(f, opts.Account, msg)
 	}
 
 	o, err := f.Opener(opts.Timeout)
@@ -239,7 +230,13 @@ func run(cmd *cobra.Command, opts *Options) error {
 	if err != nil {
 		return sendError(cmd.Context(), opts.Account, err)
 	}
-	if err := out.Send(cmd.Context(), env, body); err != nil {
+	var rep *smtp.Report
+	if sc, ok := out.(*smtp.Client); ok {
+		rep, err = sc.SendMessage(cmd.Context(), msg.env, msg.opts, msg.body)
+	} else {
+		err = out.Send(cmd.Context(), msg.env, msg.body)
+	}
+	if err != nil {
 		out.Close()
 		var tooLarge *graph.TooLargeError
 		if errors.As(err, &tooLarge) {
@@ -250,52 +247,30 @@ func run(cmd *cobra.Command, opts *Options) error {
 	if err := out.Close(); err != nil {
 		fmt.Fprintf(f.IO.ErrOut, "warning: the message was accepted, but closing the connection failed: %v\n", err)
 	}
-	res := Result{Account: opts.Account, MessageID: messageID, From: env.From, Recipients: env.To, Bytes: size}
+	res := Result{Account: opts.Account, MessageID: msg.messageID, From: msg.env.From, Recipients: msg.env.To, Bytes: msg.opts.Size}
+	if rep != nil {
+		res.Recipients = rep.Accepted
+		for _, r := range rep.Refused {
+			res.Refused = append(res.Refused, Refusal{Address: r.Address, Reply: r.Reply()})
+		}
+	}
+	if len(res.Refused) > 0 {
+		fmt.Fprintf(f.IO.ErrOut, "warning: the server refused %d of %s, so the message was not sent to %s:\n",
+			len(res.Refused), plural.Of(len(msg.env.To), "recipient", "recipients"), plural.Word(len(res.Refused), "it", "them"))
+		for _, r := range res.Refused {
+			fmt.Fprintf(f.IO.ErrOut, "  %s: %s\n", r.Address, r.Reply)
+		}
+	}
 	if f.JSON {
 		return cmdutil.PrintJSON(f.IO.Out, res)
 	}
-	if messageID == "" {
+	if msg.messageID == "" {
 		// A --raw message is sent as it is: mailport adds no header.
-		fmt.Fprintf(f.IO.Out, "Sent a message without a Message-ID to %s\n", strings.Join(env.To, ", "))
+		fmt.Fprintf(f.IO.Out, "Sent a message without a Message-ID to %s\n", strings.Join(res.Recipients, ", "))
 		return nil
 	}
-	fmt.Fprintf(f.IO.Out, "Sent %s to %s\n", messageID, strings.Join(env.To, ", "))
+	fmt.Fprintf(f.IO.Out, "Sent %s to %s\n", msg.messageID, strings.Join(res.Recipients, ", "))
 	return nil
-}
-
-// body returns the text body: --body, --body-file, or stdin when it is not a terminal.
-func (o *Options) body(f *cmdutil.Factory) (string, error) {
-	switch {
-	case o.bodyGiven:
-		return o.Body, nil
-	case o.BodyFile != "":
-		file, err := os.Open(o.BodyFile)
-		if err != nil {
-			return "", cmdutil.FlagErrorf("--body-file: %v", err)
-		}
-		defer file.Close()
-		return readBody(file, "--body-file "+o.BodyFile)
-	case !f.IO.IsStdinTTY():
-		return readBody(f.IO.In, "the body on stdin")
-	}
-	return "", nil
-}
-
-// maxBody bounds a text body, which is held in memory to be encoded;
-// attachments and --raw messages are streamed and have no such bound.
-const maxBody = 64 << 20
-
-// readBody reads a text body, refusing one above maxBody instead of
-// sending it cut short.
-func readBody(r io.Reader, what string) (string, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxBody+1))
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", what, err)
-	}
-	if len(b) > maxBody {
-		return "", cmdutil.FlagErrorf("%s is larger than 64 MiB: send big content as an attachment (--attach FILE) or as a whole message (--raw)", what)
-	}
-	return string(b), nil
 }
 
 // sendError says which account failed to send and, when `mailport test`
@@ -303,7 +278,10 @@ func readBody(r io.Reader, what string) (string, error) {
 // with the hint to run it, as fetch's errors do. An account that must
 // authenticate first already names the command that fixes it.
 func sendError(ctx context.Context, account string, err error) error {
-	if oauth.IsAuthRequired(err) || ctx.Err() != nil || errors.As(err, new(*connect.NoPasswordError)) {
+	// A refusal of this message, not of the account, needs no diagnosis.
+	refused := errors.As(err, new(*smtp.RecipientsRefusedError)) || errors.Is(err, smtp.ErrTooLarge) ||
+		errors.Is(err, smtp.ErrNo8BitMIME) || errors.Is(err, smtp.ErrNoDSN)
+	if refused || oauth.IsAuthRequired(err) || ctx.Err() != nil || errors.As(err, new(*connect.NoPasswordError)) {
 		return fmt.Errorf("send through %s: %w", account, err)
 	}
 	return fmt.Errorf("send through %s: %w (run `mailport test %s` for the cause and the fix)", account, err, account)

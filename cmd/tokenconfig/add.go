@@ -59,7 +59,13 @@ neither of which expires the way a secret does (see docs/providers/microsoft.md)
                             for --federated-audience (default api://AzureADTokenExchange).
 
 A federated token config uses the client_credentials flow unless --flow says otherwise; nothing is
-stored for it. status and test warn 30 days before a certificate expires.`,
+stored for it. status and test warn 30 days before a certificate expires.
+
+A Google service account with domain-wide delegation (--flow service_account --key-file FILE)
+needs no client id, secret or browser: the JSON key is checked and kept whole in the secret store,
+client_id becomes the service account's email, and each account's token is obtained for the
+account's login. Grant the service account's client ID the scope https://mail.google.com/ in the
+Google Admin console (Security → Access and data control → API controls → Domain-wide delegation).`,
 		Example: `  # Microsoft 365 through Microsoft Graph, with mailport's default scopes; the secret comes from stdin
   printf '%s' "$SECRET" | mailport token-config add ms365 --provider microsoft \
       --tenant contoso.com --client-id 3f0c1a2b-0000-4000-8000-123456789abc --client-secret-stdin
@@ -90,7 +96,13 @@ stored for it. status and test warn 30 days before a certificate expires.`,
 
   # GitHub Actions (permissions: id-token: write), Microsoft Graph
   mailport token-config add ms365-gh --provider microsoft --tenant contoso.com \
-      --client-id 3f0c1a2b-0000-4000-8000-123456789abc --for graph --federated-token github`,
+      --client-id 3f0c1a2b-0000-4000-8000-123456789abc --for graph --federated-token github
+
+  # Google Workspace: one service account with domain-wide delegation serves every mailbox;
+  # the key is kept in the secret store, so sa.json may be deleted afterwards
+  mailport token-config add workspace --provider google --flow service_account --key-file sa.json
+  # the key from a CI secret, on stdin
+  printf '%s' "$GOOGLE_SA_KEY" | mailport token-config add workspace --provider google --key-file -`,
 		Args: cmdutil.ExactArgs(1, "a token config NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
@@ -128,8 +140,13 @@ func addRun(opts *AddOptions) error {
 	if fl.Provider == "" {
 		missing = append(missing, "--provider")
 	}
-	if fl.ClientID == "" {
+	serviceAccount := fl.KeyFile != "" || fl.Flow == config.FlowServiceAccount
+	if fl.ClientID == "" && !serviceAccount {
 		missing = append(missing, "--client-id")
+	}
+	// (Other providers have no service accounts: validation says so.)
+	if serviceAccount && fl.KeyFile == "" && fl.Provider == config.ProviderGoogle {
+		missing = append(missing, "--key-file")
 	}
 	if fl.Provider == config.ProviderMicrosoft && !fl.changed("tenant") && !fl.changed("base-url") && fl.Tenant == "" && !(fl.changed("auth-url") && fl.changed("token-url")) {
 		missing = append(missing, "--tenant (or --base-url)")
@@ -153,6 +170,16 @@ func addRun(opts *AddOptions) error {
 	if err != nil {
 		return err
 	}
+	var keyJSON string
+	var key *oauth.ServiceAccountKey
+	if fl.KeyFile != "" {
+		if keyJSON, key, err = readKeyFile(f, fl.KeyFile); err != nil {
+			return err
+		}
+		if err := applyKey(fl, tc, key); err != nil {
+			return err
+		}
+	}
 	if tc.Flow == "" {
 		tc.Flow = config.FlowUser
 	}
@@ -166,11 +193,9 @@ func addRun(opts *AddOptions) error {
 	if err := cfg.SetTokenConfig(opts.Name, tc); err != nil {
 		return &cmdutil.ConfigError{Err: err}
 	}
-	var sec string
-	var got bool
-	if tc.CredentialKind() == config.CredentialSecret {
-		sec, got, err = fl.Secret.Read(f.IO, f.Getenv, "client-secret", "Client secret (the secret's Value, not its ID; empty for a public client)", false)
-		if err != nil {
+	sec, got := keyJSON, key != nil
+	if key == nil && tc.CredentialKind() == config.CredentialSecret {
+		if sec, got, err = fl.Secret.Read(f.IO, f.Getenv, "client-secret", "Client secret (the secret's Value, not its ID; empty for a public client)", false); err != nil {
 			return err
 		}
 	}
@@ -197,7 +222,9 @@ func addRun(opts *AddOptions) error {
 	}
 	warnEndpoints(f, tc)
 	if f.JSON {
-		return cmdutil.PrintJSON(f.IO.Out, describe(cfg, opts.Name, tc, sourceOf(f, opts.Name)))
+		d := describe(cfg, opts.Name, tc, sourceOf(f, opts.Name))
+		d.ServiceAccount = serviceAccountOf(f, opts.Name, tc)
+		return cmdutil.PrintJSON(f.IO.Out, d)
 	}
 	verb := "Added"
 	if had {
@@ -206,6 +233,8 @@ func addRun(opts *AddOptions) error {
 	fmt.Fprintf(f.IO.Out, "%s token config %q (%s, %s flow) in %s\n", verb, opts.Name, tc.Provider, tc.Flow, cfg.Path)
 	note := credentialNote(tc, cred, cmdutil.StoreWord(store.Name()))
 	switch {
+	case key != nil:
+		keyNote(f, store, tc, key)
 	case note != "":
 		fmt.Fprintln(f.IO.Out, note)
 	case got:
@@ -250,8 +279,10 @@ func promptMissing(f *cmdutil.Factory, fl *fields) error {
 	if err := cmdutil.OneOfCanonical("provider", &fl.Provider, config.Providers); err != nil {
 		return err
 	}
-	if err := ask("client-id", &fl.ClientID, "Client (application) id", ""); err != nil {
-		return err
+	if fl.KeyFile == "" {
+		if err := ask("client-id", &fl.ClientID, "Client (application) id", ""); err != nil {
+			return err
+		}
 	}
 	if fl.Provider == config.ProviderMicrosoft && !fl.changed("base-url") {
 		if err := ask("tenant", &fl.Tenant, "Tenant (your domain, e.g. contoso.com, or the tenant id)", ""); err != nil {

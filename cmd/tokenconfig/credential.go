@@ -55,6 +55,8 @@ func (fl *fields) checkCredential() error {
 		return cmdutil.FlagErrorf("use either --certificate (stored) or --certificate-path (read at every run), not both")
 	case cert && fed:
 		return cmdutil.FlagErrorf("use either a certificate or a federated token, not both")
+	case (cert || fed) && fl.changed("key-file"):
+		return cmdutil.FlagErrorf("a Google service account signs in with its --key-file: give no certificate or federated token with it")
 	case (cert || fed) && fl.Secret.Given():
 		return cmdutil.FlagErrorf("a certificate or a federated token replaces the client secret: drop --client-secret-stdin / --client-secret-env")
 	case fl.changed("certificate-password-env") && !fl.changed("certificate"):

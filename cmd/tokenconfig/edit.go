@@ -7,6 +7,7 @@ import (
 
 	"github.com/mailport/mailport/cmd/cmdutil"
 	"github.com/mailport/mailport/pkg/config"
+	"github.com/mailport/mailport/pkg/oauth"
 	"github.com/mailport/mailport/pkg/secret"
 )
 
@@ -34,7 +35,9 @@ func NewCmdEdit(f *cmdutil.Factory, runF func(*EditOptions) error) *cobra.Comman
   # the app is a public client (Mobile and desktop): drop the stored secret
   mailport token-config edit ms365 --no-client-secret
   # the certificate was renewed: store the new one (its thumbprint and expiry are updated)
-  mailport token-config edit ms365-app --certificate renewed.pem`,
+  mailport token-config edit ms365-app --certificate renewed.pem
+  # a new JSON key of the Google service account (the old one can then be deleted in Google Cloud)
+  mailport token-config edit workspace --key-file sa-new.json`,
 		Args: cmdutil.ExactArgs(1, "a token config NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
@@ -79,6 +82,19 @@ func editRun(opts *EditOptions) error {
 	if opts.NoSecret && updated.Flow == config.FlowClientCredentials && updated.CredentialKind() == config.CredentialSecret {
 		return cmdutil.FlagErrorf("token config %s uses the client_credentials flow, which needs its client secret; change --flow first", opts.Name)
 	}
+	var keyJSON string
+	var key *oauth.ServiceAccountKey
+	if opts.Fields.KeyFile != "" {
+		if opts.NoSecret {
+			return cmdutil.FlagErrorf("use either --no-client-secret or --key-file, not both")
+		}
+		if keyJSON, key, err = readKeyFile(f, opts.Fields.KeyFile); err != nil {
+			return err
+		}
+		if err := applyKey(&opts.Fields, &updated, key); err != nil {
+			return err
+		}
+	}
 	if err := cfg.SetTokenConfig(opts.Name, &updated); err != nil {
 		return &cmdutil.ConfigError{Err: err}
 	}
@@ -104,12 +120,25 @@ func editRun(opts *EditOptions) error {
 			return fmt.Errorf("store the certificate of token config %q: %w", opts.Name, err)
 		}
 	}
-	if opts.NoSecret || cred.Drop {
+	if key != nil {
 		store, err := f.Store()
 		if err != nil {
 			return err
 		}
-		if err := store.Delete(secret.ClientSecretKey(opts.Name)); err != nil {
+		if err := store.Set(secret.ClientSecretKey(opts.Name), keyJSON); err != nil {
+			return fmt.Errorf("store the service account key of token config %q: %w", opts.Name, err)
+		}
+	}
+	// A service account's key must never be sent as another flow's
+	// client secret: leaving the flow forgets it.
+	dropKey := tc.Flow == config.FlowServiceAccount && updated.Flow != config.FlowServiceAccount && !opts.Fields.Secret.Given() && cred.PEM == ""
+	// A certificate path or a federated token needs nothing stored either.
+	if opts.NoSecret || dropKey || cred.Drop {
+		store, err := f.Store()
+		if err != nil {
+			return err
+		}
+		if err := store.Delete(secret.ClientSecretKey(opts.Name)); err != nil && !((dropKey || cred.Drop) && secret.IsNotFound(err)) {
 			return fmt.Errorf("remove the %s: %w", secretNote(opts.Name), err)
 		}
 	}
@@ -124,7 +153,9 @@ func editRun(opts *EditOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "warning: %s is set and still supplies a client secret; unset it too\n", secret.EnvName(secret.EnvClientSecretPrefix, opts.Name))
 	}
 	if f.JSON {
-		return cmdutil.PrintJSON(f.IO.Out, describe(cfg, opts.Name, &updated, src))
+		d := describe(cfg, opts.Name, &updated, src)
+		d.ServiceAccount = serviceAccountOf(f, opts.Name, &updated)
+		return cmdutil.PrintJSON(f.IO.Out, d)
 	}
 	fmt.Fprintf(f.IO.Out, "Updated token config %q\n", opts.Name)
 	word := ""
@@ -135,6 +166,16 @@ func editRun(opts *EditOptions) error {
 	}
 	if note := credentialNote(&updated, cred, word); note != "" {
 		fmt.Fprintln(f.IO.Out, note)
+	}
+	if dropKey {
+		fmt.Fprintf(f.IO.Out, "The service account key was removed from the secret store: flow %s does not use it.\n", updated.Flow)
+	}
+	if key != nil {
+		store, err := f.Store()
+		if err != nil {
+			return err
+		}
+		keyNote(f, store, &updated, key)
 	}
 	return nil
 }

@@ -31,6 +31,8 @@ type fields struct {
 	SecretExpires string
 	Secret        cmdutil.SecretInput
 	Cred          credFields
+	// KeyFile is a Google service account's JSON key ("-": stdin).
+	KeyFile string
 
 	changed func(name string) bool
 }
@@ -45,7 +47,7 @@ func (fl *fields) bind(cmd *cobra.Command) {
 	f.StringVar(&fl.TokenURL, "token-url", "", "token endpoint URL (google, generic)")
 	f.StringVar(&fl.DeviceURL, "device-url", "", "device authorization endpoint URL (generic, device flow)")
 	f.StringVar(&fl.RedirectURL, "redirect-url", "", "fixed loopback redirect URL registered for a Web app, e.g. http://localhost:8400/receiveTokenAuthentication.htm")
-	cmdutil.EnumVar(cmd, f, &fl.Flow, "flow", "", "OAuth2 flow: user (browser), device, or client_credentials (app-only)", cmdutil.EnumFlow)
+	cmdutil.EnumVar(cmd, f, &fl.Flow, "flow", "", "OAuth2 flow: user (browser), device, client_credentials (app-only) or service_account (Google, with --key-file)", cmdutil.EnumFlow)
 	f.StringVar(&fl.Scopes, "scopes", "", "space- or comma-separated scopes (default: the provider's)")
 	cmdutil.EnumVar(cmd, f, &fl.For, "for", "", "pick Microsoft scopes for one protocol: imap, pop3, smtp or graph", cmdutil.EnumFor)
 	f.StringVar(&fl.IdentityClaim, "identity-claim", "", "token claim naming the signed-in user (default per provider)")
@@ -55,6 +57,7 @@ func (fl *fields) bind(cmd *cobra.Command) {
 	f.BoolVar(&fl.Secret.Stdin, "client-secret-stdin", false, "read the client secret from stdin")
 	f.StringVar(&fl.Secret.EnvVar, "client-secret-env", "", "read the client secret from the environment variable `VAR`")
 	fl.Cred.bind(cmd)
+	f.StringVar(&fl.KeyFile, "key-file", "", "Google service account JSON key `FILE` (- for stdin), kept in the secret store; implies --flow service_account")
 	fl.changed = f.Changed
 }
 
@@ -72,6 +75,16 @@ func (fl *fields) check() error {
 	if fl.changed("flow") {
 		if err := cmdutil.OneOf("flow", fl.Flow, config.Flows); err != nil {
 			return err
+		}
+	}
+	if fl.changed("key-file") {
+		switch {
+		case fl.KeyFile == "":
+			return cmdutil.FlagErrorf("--key-file is empty; give the service account's JSON key file, or - for stdin")
+		case fl.changed("flow") && fl.Flow != config.FlowServiceAccount:
+			return cmdutil.FlagErrorf("--key-file is the key of a Google service account: use it with --flow service_account (or leave --flow out)")
+		case fl.Secret.Given():
+			return cmdutil.FlagErrorf("a service account signs in with its key: use --key-file without a client secret")
 		}
 	}
 	if fl.changed("for") {

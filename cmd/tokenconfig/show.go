@@ -43,6 +43,8 @@ type Description struct {
 	FederatedTokenFile    string `json:"federated_token_file,omitempty"`
 	FederatedToken        string `json:"federated_token,omitempty"`
 	FederatedAudience     string `json:"federated_audience,omitempty"`
+	// ServiceAccount is the stored key's service account (flow service_account).
+	ServiceAccount *ServiceAccount `json:"service_account,omitempty"`
 }
 
 // describe is a token config as show, list, add and edit print it; the
@@ -150,6 +152,7 @@ func showRun(opts *ShowOptions) error {
 		return err
 	}
 	d := describe(cfg, opts.Name, tc, sourceOf(f, opts.Name))
+	d.ServiceAccount = serviceAccountOf(f, opts.Name, tc)
 	if f.JSON {
 		return cmdutil.PrintJSON(f.IO.Out, d)
 	}
@@ -173,18 +176,27 @@ func showRun(opts *ShowOptions) error {
 	row("inbound", fmt.Sprint(d.Inbound))
 	row("outbound", fmt.Sprint(d.Outbound))
 	row("secret expires", d.SecretExpires)
-	row("credential", d.Credential)
-	row("thumbprint", d.CertificateThumbprint)
-	row("cert expires", d.CertificateExpires)
-	row("cert path", d.CertificatePath)
-	row("assertion alg", d.AssertionAlg)
-	row("token file", d.FederatedTokenFile)
-	row("token from", d.FederatedToken)
-	row("token audience", d.FederatedAudience)
-	if d.Credential == config.CredentialSecret {
-		row("client secret", d.ClientSecret)
-	} else if d.ClientSecret != string(oauth.SourceCertificatePath) && d.ClientSecret != string(oauth.SourceFederated) {
-		row("stored in", d.ClientSecret)
+	if tc.Flow == config.FlowServiceAccount {
+		row("key", d.ClientSecret)
+		if sa := d.ServiceAccount; sa != nil {
+			row("delegation id", sa.ClientID+" (the client ID for domain-wide delegation in the Google Admin console)")
+			row("project", sa.ProjectID)
+			row("key id", sa.PrivateKeyID)
+		}
+	} else {
+		row("credential", d.Credential)
+		row("thumbprint", d.CertificateThumbprint)
+		row("cert expires", d.CertificateExpires)
+		row("cert path", d.CertificatePath)
+		row("assertion alg", d.AssertionAlg)
+		row("token file", d.FederatedTokenFile)
+		row("token from", d.FederatedToken)
+		row("token audience", d.FederatedAudience)
+		if d.Credential == config.CredentialSecret {
+			row("client secret", d.ClientSecret)
+		} else if d.ClientSecret != string(oauth.SourceCertificatePath) && d.ClientSecret != string(oauth.SourceFederated) {
+			row("stored in", d.ClientSecret)
+		}
 	}
 	row("used by", strings.Join(d.UsedBy, ", "))
 	return nil

@@ -16,6 +16,10 @@
 //     message streamed with the heap staying flat;
 //   - tokens of the wrong audience or without the protocol's scope, and wrong
 //     passwords, refused by the real servers with their own words kept;
+//   - one Google service account (JWT-bearer grants with domain-wide
+//     delegation) serving two mailboxes: `mailport fetch` over IMAP and POP3
+//     and `mailport send` through Postfix, with no client secret and no
+//     refresh token anywhere;
 //   - the IMAP adapter's shared suite (pkg/imap/imaptest) against Dovecot;
 //   - other mail programs with mailport as their OAuth2 credential helper:
 //     mbsync (isync) syncing INBOX with `PassCmd "mailport token ..."` and

@@ -27,6 +27,9 @@ const (
 	big   = "big@example.test"   // the 30 MB message
 	carol = "carol@example.test" // refusals
 	dave  = "dave@example.test"  // other programs signing in with `mailport token`
+	dana  = "dana@example.test"  // folder listings
+	erin  = "erin@example.test"  // served by a Google service account
+	frank = "frank@example.test" // served by the same service account
 	robot = "robot@example.test" // app-only access with certificate and federated credentials
 )
 
@@ -67,7 +70,7 @@ func TestMain(m *testing.M) {
 	prov.AddClient(oauthtest.Client{ID: clientID})
 	prov.RequireIntrospection(outlookAudience, imapScope)
 	users := []testbed.User{}
-	for _, u := range []string{alice, bob, exact, big, carol, dave, robot} {
+	for _, u := range []string{alice, bob, exact, big, carol, dave, dana, erin, frank, robot} {
 		users = append(users, testbed.User{Name: u, Password: password(u)})
 	}
 	for i := 1; i <= suiteUsers; i++ {

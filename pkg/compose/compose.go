@@ -200,6 +200,25 @@ func (m *Message) Stream() (io.ReadCloser, string, error) {
 	return pr, msgID, nil
 }
 
+// Size composes the message with messageID (the one Stream returned)
+// into a counter and returns its size in octets, reading the attachments
+// once more. With Date set, it is the size of what Stream writes: the
+// multipart boundaries are random but of a fixed length.
+func (m *Message) Size(messageID string) (int64, error) {
+	var c counter
+	if err := m.write(&c, messageID); err != nil {
+		return 0, err
+	}
+	return int64(c), nil
+}
+
+type counter int64
+
+func (c *counter) Write(p []byte) (int, error) {
+	*c += counter(len(p))
+	return len(p), nil
+}
+
 // messageID is the given Message-ID header, else a new one.
 func (m *Message) messageID() (string, error) {
 	for _, h := range m.Headers {

@@ -394,3 +394,53 @@ func hasHeaderField(raw []byte, name string) bool {
 	}
 	return false
 }
+
+// TestComposedMessageIs7Bit backs `send`'s promise to the SMTP server that
+// a composed message is 7-bit (no BODY=8BITMIME needed): non-ASCII text,
+// subject, names, header values and binary attachments are all encoded.
+func TestComposedMessageIs7Bit(t *testing.T) {
+	bin := writeFile(t, "dätä.bin", []byte{0, 0x80, 0xff, 0xc3, 0xa9})
+	m := compose.Message{
+		From:        "Jörg Ärger <jorg@example.com>",
+		To:          []string{"Zoë <zoe@example.net>"},
+		Cc:          []string{"\"Müller, Ann\" <ann@example.org>"},
+		Subject:     "Grüße — 東京",
+		Text:        "café\nnaïve 東京\n",
+		HTML:        "<p>café</p>",
+		Attachments: []string{bin},
+		Headers:     []compose.Header{{Name: "X-Note", Value: "überall"}},
+	}
+	var buf bytes.Buffer
+	if _, err := m.WriteMessage(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if i := bytes.IndexFunc(buf.Bytes(), func(r rune) bool { return r >= 0x80 }); i >= 0 {
+		t.Fatalf("an 8-bit octet at %d:\n%s", i, buf.Bytes())
+	}
+}
+
+// TestSizeIsWhatStreamWrites: send measures a composed message for a
+// server's SIZE limit by composing it once more.
+func TestSizeIsWhatStreamWrites(t *testing.T) {
+	pdf := writeFile(t, "report.pdf", bytes.Repeat([]byte("%PDF-1.4 binary \x00\xff\n"), 5000))
+	for _, m := range []compose.Message{
+		{From: "a@example.com", To: []string{"b@example.net"}, Subject: "plain", Text: "hello\n"},
+		{From: "Ärger <a@example.com>", To: []string{"b@example.net"}, Subject: "Grüße", Text: "café\n", HTML: "<p>café</p>", Attachments: []string{pdf}},
+		{From: "a@example.com", To: []string{"b@example.net"}, Subject: "alt", Text: "t", HTML: "<p>h</p>"},
+	} {
+		m.Date = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		r, id, err := m.Stream()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(r)
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := m.Size(id)
+		if err != nil || n != int64(len(b)) {
+			t.Errorf("%s: Size = %d, %v; Stream wrote %d octets", m.Subject, n, err, len(b))
+		}
+	}
+}

@@ -102,6 +102,9 @@ func parseHeaderAddrs(v string) ([]string, error) {
 type Raw struct {
 	RawInfo
 	Size int64 // octets
+	// EightBit is true when an octet of the message, header or body, is
+	// 0x80 or above: the server must take 8-bit mail (8BITMIME).
+	EightBit bool
 
 	f      *os.File
 	spool  string // path of the stdin spool file, removed by Close
@@ -147,6 +150,13 @@ func OpenRaw(name string, stdin io.Reader) (*Raw, error) {
 		return nil, fmt.Errorf("read the raw message: %w", err)
 	}
 	r.Size = size
+	if r.EightBit, err = has8Bit(r.f); err == nil {
+		_, err = r.f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("read the raw message: %w", err)
+	}
 	info, err := ReadRawHeader(r.f)
 	if err != nil {
 		r.Close()
@@ -182,4 +192,23 @@ func (r *Raw) Close() error {
 		}
 	}
 	return err
+}
+
+// has8Bit reads r to its end and reports whether an octet is 0x80 or above.
+func has8Bit(r io.Reader) (bool, error) {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := r.Read(buf)
+		for _, b := range buf[:n] {
+			if b >= 0x80 {
+				return true, nil
+			}
+		}
+		if err == io.EOF {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
 }

@@ -173,3 +173,47 @@ func TestRawSentByteIdentical(t *testing.T) {
 		t.Errorf("envelope = %s → %v", got.From, got.To)
 	}
 }
+
+func TestOpenRawFindsEightBitOctets(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		msg  string
+		want bool
+	}{
+		{"7-bit", "Subject: plain\r\n\r\nonly ASCII\r\n", false},
+		{"8-bit body", rawMsg, true},
+		{"8-bit header", "Subject: caf\xc3\xa9\r\n\r\nASCII body\r\n", true},
+		{"8-bit far into the body", "Subject: x\r\n\r\n" + strings.Repeat("a", 200<<10) + "\x80\r\n", true},
+	} {
+		for _, stdin := range []bool{false, true} {
+			var raw *compose.Raw
+			var err error
+			if stdin {
+				raw, err = compose.OpenRaw("-", strings.NewReader(tc.msg))
+			} else {
+				p := filepath.Join(dir, "m.eml")
+				if err := os.WriteFile(p, []byte(tc.msg), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				raw, err = compose.OpenRaw(p, nil)
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			if raw.EightBit != tc.want {
+				t.Errorf("%s (stdin %v): EightBit = %v, want %v", tc.name, stdin, raw.EightBit, tc.want)
+			}
+			// The scan leaves the message readable from its first byte.
+			rd, err := raw.Reader()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(rd)
+			if err != nil || string(b) != tc.msg {
+				t.Errorf("%s: the message reads back as %d octets (%v)", tc.name, len(b), err)
+			}
+			raw.Close()
+		}
+	}
+}

@@ -68,6 +68,9 @@ func (v *validator) credential(p string, tc *TokenConfig) {
 	if kind != CredentialSecret && tc.Provider == ProviderGoogle {
 		v.add(p+".credential", "%s credentials are Microsoft's (and generic providers'); Google OAuth clients take a client secret, and unattended Google access uses a service account", kind)
 	}
+	if kind != CredentialSecret && tc.Flow == FlowServiceAccount {
+		v.add(p+".credential", "%s does not go with flow service_account: a service account signs in with its own key", kind)
+	}
 	only := func(field, value, want string) {
 		if value != "" && kind != want {
 			v.add(p+"."+field, "is set, but the credential is %s: it applies to credential: %s only", kind, want)

@@ -43,6 +43,10 @@ const (
 	FlowUser              = "user"               // authorization code + PKCE in a browser
 	FlowDevice            = "device"             // device code
 	FlowClientCredentials = "client_credentials" // app-only
+	// FlowServiceAccount is Google's service account with domain-wide
+	// delegation: a JWT-bearer grant signed with the account's key, for
+	// the mailbox named by each account's login.
+	FlowServiceAccount = "service_account"
 )
 
 // TokenConfig is an OAuth2 client registration (a "Client Token

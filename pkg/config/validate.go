@@ -18,7 +18,7 @@ var (
 // Choices of the enumerated fields, in the order messages list them.
 var (
 	Providers   = []string{ProviderMicrosoft, ProviderGoogle, ProviderGeneric}
-	Flows       = []string{FlowUser, FlowDevice, FlowClientCredentials}
+	Flows       = []string{FlowUser, FlowDevice, FlowClientCredentials, FlowServiceAccount}
 	Types       = []string{Inbound, Outbound}
 	Protocols   = []string{IMAP, POP3, Microsoft, SMTP}
 	Encryptions = []string{SSL, StartTLS, None}
@@ -188,7 +188,9 @@ func (v *validator) tokenConfig(name string, tc *TokenConfig) {
 		return
 	}
 	v.oneOf(p+".provider", tc.Provider, Providers)
-	v.oneOf(p+".flow", tc.Flow, Flows)
+	if v.oneOf(p+".flow", tc.Flow, Flows) && tc.Flow == FlowServiceAccount {
+		v.serviceAccount(p, tc)
+	}
 	switch {
 	case tc.ClientID == "":
 		v.add(p+".client_id", "missing; set the application (client) id from the provider's console")
@@ -232,6 +234,19 @@ func (v *validator) tokenConfig(name string, tc *TokenConfig) {
 		}
 	}
 	v.credential(p, tc)
+}
+
+// serviceAccount checks a token config of the service_account flow: only
+// Google has it, and its client id is the service account's email.
+func (v *validator) serviceAccount(p string, tc *TokenConfig) {
+	switch tc.Provider {
+	case ProviderGoogle:
+	case ProviderMicrosoft:
+		v.add(p+".flow", "service_account is Google's flow and Microsoft has none; for app-only access without a secret use flow client_credentials with a certificate (--flow client_credentials --certificate FILE)")
+	case "":
+	default:
+		v.add(p+".flow", "service_account is only for provider google")
+	}
 }
 
 // guessWhat names what a wrong client id most likely is.

@@ -310,8 +310,17 @@ func (r *runner) checkSecrets(ctx context.Context, c *Check) {
 		}
 		saw = append(saw, s)
 	}
+	serviceAccount := r.tc.Flow == config.FlowServiceAccount
 	switch {
 	case assertion:
+	case err == nil && serviceAccount:
+		saw = append(saw, "service account key from the "+sourceWords(src))
+	case secret.IsNotFound(err) && serviceAccount:
+		ev := r.evidence("secrets")
+		ev.Reason = "no-service-account-key"
+		r.find(c, Fail, ev, "", "")
+		r.block(needCreds, "the token config has no service account key")
+		saw = append(saw, "no service account key")
 	case err == nil:
 		saw = append(saw, "client secret from the "+sourceWords(src))
 	case secret.IsNotFound(err) && r.tc.Flow == config.FlowClientCredentials:
@@ -328,9 +337,12 @@ func (r *runner) checkSecrets(ctx context.Context, c *Check) {
 		r.find(c, Fail, ev, "The secret store could not be read: "+err.Error()+".", "Use --secrets file (or MAILPORT_SECRETS=file) when no desktop keyring is available.")
 		r.block(needCreds, "the secret store cannot be read")
 	}
-	if r.tc.Flow == config.FlowClientCredentials {
+	switch {
+	case r.tc.Flow == config.FlowClientCredentials:
 		saw = append(saw, "app-only tokens are fetched on demand")
-	} else {
+	case serviceAccount:
+		saw = append(saw, "tokens for "+r.acct.Login+" are fetched on demand")
+	default:
 		src, err := o.Secrets.TokenSource(r.name)
 		switch {
 		case err != nil:
@@ -382,7 +394,7 @@ func (r *runner) checkToken(ctx context.Context, c *Check) {
 	}
 	refreshed := true
 	stored, lerr := oauth.LoadToken(o.Secrets.Store, r.name)
-	if ts.Override != "" || r.tc.Flow == config.FlowClientCredentials {
+	if ts.Override != "" || r.tc.Flow == config.FlowClientCredentials || r.tc.Flow == config.FlowServiceAccount {
 		ts.Skew = forceRefresh
 	} else if lerr == nil && stored.ReauthCause == "" {
 		if stored.RefreshToken != "" {
@@ -413,6 +425,8 @@ func (r *runner) checkToken(ctx context.Context, c *Check) {
 	switch {
 	case r.tc.Flow == config.FlowClientCredentials:
 		saw = append(saw, "app-only token issued")
+	case r.tc.Flow == config.FlowServiceAccount:
+		saw = append(saw, "service account token issued")
 	case refreshed:
 		saw = append(saw, "refreshed at the provider")
 	default:

@@ -187,6 +187,13 @@ var setupEntries = []Entry{
 		match:   func(e *Evidence) bool { return e.Check == "secrets" && e.Reason == "no-token" },
 	},
 	{
+		ID: "google-sa-key-missing", Title: "The service account token config has no key",
+		Message: "token config <token-config> has no service account key",
+		Cause:   "The token config uses a Google service account (flow service_account), which signs its token requests with the account's JSON key, and no key is stored (or MAILPORT_CLIENT_SECRET_<TOKENCONFIG> is not set in this environment).",
+		Fix:     "Store the JSON key with `mailport token-config edit <token-config> --key-file sa.json` (the file may be deleted afterwards), or put its content in MAILPORT_CLIENT_SECRET_<TOKENCONFIG>.",
+		match:   func(e *Evidence) bool { return e.Check == "secrets" && e.Reason == "no-service-account-key" },
+	},
+	{
 		ID: "client-secret-missing", Title: "The token config has no client secret",
 		Message: "token config <token-config> has no client secret",
 		Cause:   "The token config uses the client credentials (app-only) flow, which needs the app's client secret, and none is stored.",
@@ -200,6 +207,42 @@ var setupEntries = []Entry{
 // Graph, the folder and sending.
 var laterEntries = []Entry{
 	// --- token endpoint refusals (Microsoft's are microsoftSignInEntries) ---
+	// Google's refusals of a service account's JWT-bearer grant come
+	// before its invalid_grant of a refresh token.
+	{
+		ID: "google-sa-delegation", Title: "Google service account: domain-wide delegation not granted",
+		Message: "unauthorized_client: Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.",
+		Cause:   "The service account's key is fine, but no administrator granted it domain-wide delegation for the scopes asked for (https://mail.google.com/ for IMAP, POP and SMTP), so it may not act for the account's mailbox. A new grant can take a while to apply.",
+		Fix:     "In the Google Admin console open Security → Access and data control → API controls → Domain-wide delegation → Add new, enter the service account's numeric client ID (`mailport token-config show <token-config>` shows it as delegation id) and the scope https://mail.google.com/, authorise, then run `mailport test <account>` again.",
+		match:   func(e *Evidence) bool { return e.Provider == "google" && e.OAuthCode == "unauthorized_client" },
+	},
+	{
+		ID: "google-sa-unknown-user", Title: "Google service account: Invalid email or User ID",
+		Message: "invalid_grant: Invalid email or User ID",
+		Cause:   "The service account asked for a token for the account's login, and Google knows no such user in the Workspace domain the service account is delegated in: the login is misspelled, an alias or group, a user of another domain, or a consumer Gmail address (domain-wide delegation works only for Workspace users).",
+		Fix:     "Set the account's login to the user's primary address in the Workspace domain with `mailport account edit <account> --login USER@DOMAIN`.",
+		match: func(e *Evidence) bool {
+			return e.Provider == "google" && e.OAuthCode == "invalid_grant" && e.textHas("Invalid email or User ID")
+		},
+	},
+	{
+		ID: "google-sa-signature", Title: "Google service account: Invalid JWT Signature",
+		Message: "invalid_grant: Invalid JWT Signature.",
+		Cause:   "Google could not verify the assertion with any key of the service account: the key was deleted or disabled in the Google Cloud console, or the stored key file belongs to another service account.",
+		Fix:     "Create a new JSON key (Google Cloud console → IAM & Admin → Service accounts → the account → Keys → Add key) and store it with `mailport token-config edit <token-config> --key-file sa.json`.",
+		match: func(e *Evidence) bool {
+			return e.Provider == "google" && e.OAuthCode == "invalid_grant" && e.textHas("Invalid JWT Signature")
+		},
+	},
+	{
+		ID: "google-sa-clock", Title: "Google service account: the token must be short-lived and in a reasonable timeframe",
+		Message: "invalid_grant: Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.",
+		Cause:   "mailport signs an assertion valid for one hour from this machine's time; Google refuses it when that time is far from its own, so this machine's clock is wrong (or its time zone is set without the clock being right).",
+		Fix:     "Synchronise the clock with NTP (`timedatectl set-ntp true`, or the container host's clock), then run `mailport test <account>` again.",
+		match: func(e *Evidence) bool {
+			return e.Provider == "google" && e.OAuthCode == "invalid_grant" && e.textHas("short-lived token", "reasonable timeframe")
+		},
+	},
 	{
 		ID: "google-invalid-grant", Title: "Google invalid_grant: token expired or revoked",
 		Message: "invalid_grant: Token has been expired or revoked.",

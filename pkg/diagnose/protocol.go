@@ -264,6 +264,9 @@ func (r *runner) checkFolder(ctx context.Context, c *Check) {
 		ev.Text = strings.TrimSpace(ge.Code + ": " + ge.Message)
 	}
 	c.Saw = "cannot open " + quoted(folder)
+	if nf != nil && len(nf.Suggestions) > 0 {
+		c.Saw += "; did you mean " + strings.Join(quotedAll(nf.Suggestions), " or ") + "?"
+	}
 	r.find(c, Fail, ev, "", "")
 }
 
@@ -390,4 +393,13 @@ func randomID() string {
 	b := make([]byte, 8)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// quotedAll quotes each name as quoted does.
+func quotedAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = quoted(n)
+	}
+	return out
 }

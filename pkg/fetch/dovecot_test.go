@@ -31,7 +31,7 @@ import (
 
 const asMailportEnv = "MAILPORT_FETCH_TEST_AS_MAILPORT"
 
-var bedUsers = []string{"imap", "pop3", "crash", "cut", "exec", "validity", "lock", "popcrash"}
+var bedUsers = []string{"imap", "pop3", "crash", "cut", "exec", "validity", "lock", "popcrash", "maximap", "maxpop3", "moveto", "folders", "foldersmd"}
 
 var bed = &testbed.Shared{Options: testbed.Options{NoPostfix: true}}
 

@@ -4,6 +4,8 @@
 //
 // For one folder, Run
 //
+//  0. with Move, checks that Options.MoveTo exists (IMAP LIST, Graph folder
+//     id) and stops before anything is fetched when it does not;
 //  1. opens the folder and its Mailbox in the store (reporting a UIDVALIDITY
 //     change, which the store resolves without duplicates);
 //  2. finishes what an earlier run left: messages recorded but not yet
@@ -74,8 +76,14 @@ type Options struct {
 	Folder   string // "" is the protocol's default (INBOX)
 	Criteria mail.Criteria
 	Limit    int // at most this many new messages; 0 means no limit
-	Action   Action
-	MoveTo   string // the folder path for Move
+	// MaxSize leaves messages larger than this many bytes, as the
+	// server's listing gives their size, on the server and out of the
+	// state, so every run considers them again (fetchmail's --limit);
+	// they are counted in Summary.TooLarge. 0 means no limit; a message
+	// whose size the server does not report is fetched.
+	MaxSize int64
+	Action  Action
+	MoveTo  string // the folder path for Move
 
 	// Exec is a shell command run with `sh -c` for every message, the file
 	// path as $1 and the message on stdin. Empty means none.
@@ -92,6 +100,11 @@ type Options struct {
 	// DryRun lists what would be fetched, writing and acknowledging nothing.
 	// The store may be nil then (the directory does not exist yet).
 	DryRun bool
+
+	// KeepOpen leaves in open when Run returns, so the caller can fetch
+	// another folder over the same connection (and must Close it).
+	// Ignored when deletions wait for Close (DeleteAtClose).
+	KeepOpen bool
 
 	// DeleteAtClose says deletions take effect only when Close succeeds
 	// (POP3). It is set automatically for a *pop3.Client.
@@ -145,6 +158,8 @@ type Summary struct {
 	Failed    int   // messages that failed (kept on the server)
 	Gone      int   // listed but removed by another client before download
 	Pending   int   // --exec failed earlier and no --exec was given to retry it
+	TooLarge  int   // larger than Options.MaxSize: left on the server, not recorded
+	MaxSize   int64 // Options.MaxSize, for the sentence about TooLarge
 
 	// Warnings are what the server's listing got wrong without losing
 	// mail (e.g. POP3 UIDLs given to more than one message), each one
@@ -160,13 +175,14 @@ type Summary struct {
 // OK reports whether every message went through.
 func (s *Summary) OK() bool { return s.Failed == 0 }
 
-// Run fetches one folder of an account into st and closes in. The returned
+// Run fetches one folder of an account into st and closes in (unless
+// Options.KeepOpen). The returned
 // error is what stopped the run (connection lost, disk error, an action the
 // server refused); messages handled before it are kept and recorded. Per
 // message failures (a failing --exec) are counted in Summary.Failed and
 // reported through Options.Report, not returned.
 func Run(ctx context.Context, in mail.Inbound, st *store.Store, opts Options) (*Summary, error) {
-	r := &runner{in: in, st: st, opts: opts, sum: &Summary{Account: opts.Account, Folder: opts.Folder}, started: time.Now()}
+	r := &runner{in: in, st: st, opts: opts, sum: &Summary{Account: opts.Account, Folder: opts.Folder, MaxSize: opts.MaxSize}, started: time.Now()}
 	if _, ok := in.(*pop3.Client); ok {
 		r.opts.DeleteAtClose = true
 	}
@@ -234,6 +250,9 @@ func (r *runner) close() error {
 		return nil
 	}
 	r.closed = true
+	if r.opts.KeepOpen && !r.opts.DeleteAtClose {
+		return nil
+	}
 	err := r.in.Close()
 	if len(r.atClose) == 0 {
 		return nil
@@ -250,6 +269,9 @@ func (r *runner) close() error {
 }
 
 func (r *runner) run(ctx context.Context) error {
+	if err := r.checkMoveTo(ctx); err != nil {
+		return err
+	}
 	f, err := r.in.Open(ctx, r.opts.Folder)
 	if err != nil {
 		return err
@@ -280,6 +302,12 @@ func (r *runner) run(ctx context.Context) error {
 	for _, m := range list {
 		if r.mb != nil && r.mb.Seen(m.ID) {
 			r.sum.Skipped++
+			continue
+		}
+		if r.opts.MaxSize > 0 && m.Size > r.opts.MaxSize {
+			// Not recorded: a later run with a larger --max-size, or
+			// none, fetches it.
+			r.sum.TooLarge++
 			continue
 		}
 		todo = append(todo, m)

@@ -60,8 +60,25 @@ func odataString(s string) string {
 // resolve walks a folder path. The first part is a well-known name
 // (inbox, sentitems, ...) or the display name of a folder under the
 // mailbox root; each further part is a child's display name. A part that
-// does not exist is a *mail.FolderNotFoundError naming it.
+// does not exist is a *mail.FolderNotFoundError naming it and the
+// existing folder paths nearest to path.
 func (c *Client) resolve(ctx context.Context, path string) (apiFolder, error) {
+	f, err := c.resolvePath(ctx, path)
+	var nf *mail.FolderNotFoundError
+	if errors.As(err, &nf) && ctx.Err() == nil {
+		// Best effort: a listing that fails leaves the error as it is.
+		if fs, lerr := c.Folders(ctx, mail.FolderOptions{}); lerr == nil {
+			paths := make([]string, len(fs))
+			for i, f := range fs {
+				paths[i] = f.Path
+			}
+			nf.Suggestions = mail.ClosestPaths(paths, nf.Path)
+		}
+	}
+	return f, err
+}
+
+func (c *Client) resolvePath(ctx context.Context, path string) (apiFolder, error) {
 	parts := splitPath(path)
 	if len(parts) == 0 {
 		parts = []string{"inbox"}

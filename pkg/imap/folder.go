@@ -35,7 +35,7 @@ func (c *Client) Open(ctx context.Context, path string) (*mail.Folder, error) {
 		c.selected = ""
 		if isIMAPError(err) {
 			if nf := c.notFound(ctx, path); nf != nil {
-				return nil, nf
+				return nil, c.suggest(ctx, nf)
 			}
 		}
 		return nil, err

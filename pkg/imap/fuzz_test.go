@@ -172,63 +172,68 @@ func FuzzSession(f *testing.F) {
 	f.Add(hostileTurns(6, "* 1 FETCH (BODY[] {5}\r\nhello UID 1)\r\n* 2 FETCH (UID 2 BODY[] NIL)\r\nT6 OK done\r\n"))
 	f.Add([]byte("+OK pop3\r\n"))
 	f.Add([]byte("* OK [CAPABILITY IMAP4rev1] x\r\n" + sessionSep + "+ \r\n" + sessionSep + "T1 NO [AUTHENTICATIONFAILED] no\r\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		before := runtime.NumGoroutine()
-		turns := bytes.Split(data, []byte(sessionSep))
-		cli, srv := net.Pipe()
-		lines := make(chan struct{}, 64)
-		go func() {
-			// The client's lines, one signal each.
-			br := bufio.NewReader(srv)
-			for {
-				if _, err := br.ReadSlice('\n'); err != nil && err != bufio.ErrBufferFull {
-					close(lines)
-					return
-				}
-				select {
-				case lines <- struct{}{}:
-				default:
-				}
+	f.Fuzz(func(t *testing.T, data []byte) { playSession(t, data, fuzzClient) })
+}
+
+// playSession plays data, cut into turns at sessionSep, as a server to
+// client on a pipe, and fails the test when the session does not end
+// within 20 s or leaves goroutines behind.
+func playSession(t *testing.T, data []byte, client func(net.Conn)) {
+	before := runtime.NumGoroutine()
+	turns := bytes.Split(data, []byte(sessionSep))
+	cli, srv := net.Pipe()
+	lines := make(chan struct{}, 64)
+	go func() {
+		// The client's lines, one signal each.
+		br := bufio.NewReader(srv)
+		for {
+			if _, err := br.ReadSlice('\n'); err != nil && err != bufio.ErrBufferFull {
+				close(lines)
+				return
 			}
-		}()
-		go func() {
-			defer srv.Close()
-			for i, turn := range turns {
-				if i > 0 {
-					select {
-					case _, ok := <-lines:
-						if !ok {
-							return
-						}
-					case <-time.After(time.Second):
+			select {
+			case lines <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	go func() {
+		defer srv.Close()
+		for i, turn := range turns {
+			if i > 0 {
+				select {
+				case _, ok := <-lines:
+					if !ok {
 						return
 					}
-				}
-				if _, err := srv.Write(turn); err != nil {
+				case <-time.After(time.Second):
 					return
 				}
 			}
-		}()
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			fuzzClient(cli)
-		}()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Fatalf("the session did not end within 20s")
-		}
-		// Every goroutine of the session ends too: one left spinning in
-		// imapclient's decoder would eat a core for good.
-		for wait := time.Now(); runtime.NumGoroutine() > before; {
-			if time.Since(wait) > 3*time.Second {
-				buf := make([]byte, 1<<20)
-				t.Fatalf("%d goroutines outlived the session:\n%s", runtime.NumGoroutine()-before, buf[:runtime.Stack(buf, true)])
+			if _, err := srv.Write(turn); err != nil {
+				return
 			}
-			time.Sleep(5 * time.Millisecond)
 		}
-	})
+	}()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		client(cli)
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the session did not end within 20s")
+	}
+	// Every goroutine of the session ends too: one left spinning in
+	// imapclient's decoder would eat a core for good.
+	for wait := time.Now(); runtime.NumGoroutine() > before; {
+		if time.Since(wait) > 3*time.Second {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines outlived the session:\n%s", runtime.NumGoroutine()-before, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // fuzzClient runs a whole session on conn, ignoring errors.

@@ -76,7 +76,7 @@ func (c *Client) Move(ctx context.Context, ids []string, dest string) error {
 func (c *Client) destError(ctx context.Context, err error, dest string) error {
 	if err != nil && isIMAPError(err) {
 		if nf := c.notFound(ctx, dest); nf != nil {
-			return nf
+			return c.suggest(ctx, nf)
 		}
 	}
 	return err

@@ -3,6 +3,7 @@ package mail
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrUnsupported is returned for an operation the protocol cannot do
@@ -31,13 +32,33 @@ func (e *AuthError) Error() string {
 type FolderNotFoundError struct {
 	Path    string // the path asked for, e.g. "Inbox/Endpoint"
 	Missing string // the first component not found, e.g. "Endpoint"
+	// Suggestions are the existing folder paths nearest to Path (see
+	// ClosestPaths), nearest first; empty when none is near or the
+	// folders could not be listed.
+	Suggestions []string
 }
 
 func (e *FolderNotFoundError) Error() string {
+	s := fmt.Sprintf("folder %q not found", e.Path)
 	if e.Missing != "" && e.Missing != e.Path {
-		return fmt.Sprintf("folder %q not found: no %q", e.Path, e.Missing)
+		s = fmt.Sprintf("folder %q not found: no %q", e.Path, e.Missing)
 	}
-	return fmt.Sprintf("folder %q not found", e.Path)
+	if len(e.Suggestions) > 0 {
+		s += "; did you mean " + orList(e.Suggestions) + "?"
+	}
+	return s
+}
+
+// orList quotes names and joins them: "a", "b" or "c".
+func orList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }
 
 // PlaintextAuthError refuses to send a password over an unencrypted connection.

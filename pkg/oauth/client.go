@@ -87,9 +87,13 @@ func (c *Client) ctx(ctx context.Context) context.Context {
 // postToken sends one token request with the client's credentials in the
 // body and returns the token or a *ProviderError.
 func (c *Client) postToken(ctx context.Context, form url.Values) (*oauth2.Token, error) {
-	form.Set("client_id", c.Config.ClientID)
-	if err := c.authenticate(ctx, form); err != nil {
-		return nil, err
+	// A JWT-bearer grant authenticates with its signed assertion alone
+	// (and the "secret" of a service account is its key).
+	if form.Get("grant_type") != GrantJWTBearer {
+		form.Set("client_id", c.Config.ClientID)
+		if err := c.authenticate(ctx, form); err != nil {
+			return nil, err
+		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Endpoints.TokenURL, strings.NewReader(form.Encode()))
 	if err != nil {

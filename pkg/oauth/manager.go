@@ -98,8 +98,8 @@ func (m *Manager) TokenSource(account string) (*TokenSource, error) {
 	c.Account = account
 	override, _ := m.Secrets.RefreshTokenOverride(account)
 	return &TokenSource{
-		Account: account, Client: c, Store: m.Secrets.Store, Override: override,
-		LockDir: m.LockDir, Scopes: c.scopes(acct.Protocol), Now: m.Now, Warn: m.Warn,
+		Account: account, Client: c, Store: m.Secrets.Store, Override: override, KeepOverride: override != "" && m.Secrets.KeepsRotatedTokens(),
+		LockDir: m.LockDir, Login: acct.Login, Scopes: c.scopes(acct.Protocol), Now: m.Now, Warn: m.Warn,
 		shared: m.sharedState(account),
 	}, nil
 }
@@ -147,8 +147,8 @@ type AuthResult struct {
 	Expiry   time.Time `json:"expiry,omitzero"`
 	Scopes   []string  `json:"scopes,omitempty"`
 	Audience []string  `json:"audience,omitempty"`
-	// Stored is false for client credentials: app-only tokens are fetched
-	// on demand and never stored.
+	// Stored is false for client credentials and service accounts: their
+	// tokens are fetched on demand and never stored.
 	Stored   bool     `json:"stored"`
 	Warnings []string `json:"warnings,omitempty"`
 	Token    *Token   `json:"-"`
@@ -181,7 +181,8 @@ func (m *Manager) Authenticate(ctx context.Context, account string, opts Authent
 	if opts.Device {
 		flow = config.FlowDevice
 	}
-	if flow != config.FlowClientCredentials && tc.Provider == config.ProviderMicrosoft && !hasScope(scopes, ScopeOfflineAccess) {
+	appOnly := flow == config.FlowClientCredentials || flow == config.FlowServiceAccount
+	if !appOnly && tc.Provider == config.ProviderMicrosoft && !hasScope(scopes, ScopeOfflineAccess) {
 		warnings = append(warnings, fmt.Sprintf("token config %s does not ask for offline_access, so Microsoft gives no refresh token and the account must authenticate again within about an hour: add offline_access to its scopes", acct.TokenConfig))
 	}
 	if opts.Warn != nil {
@@ -194,6 +195,8 @@ func (m *Manager) Authenticate(ctx context.Context, account string, opts Authent
 	switch flow {
 	case config.FlowClientCredentials:
 		tok, err = c.ClientCredentialsToken(ctx, scopes)
+	case config.FlowServiceAccount:
+		tok, err = c.ServiceAccountToken(ctx, scopes, acct.Login)
 	case config.FlowDevice:
 		tok, err = c.DeviceFlow(ctx, DeviceFlowOptions{Scopes: scopes, Out: opts.Out, Sleep: opts.Sleep})
 	default:
@@ -212,7 +215,7 @@ func (m *Manager) Authenticate(ctx context.Context, account string, opts Authent
 			res.Scopes = tok.Claims.Roles
 		}
 	}
-	if flow != config.FlowClientCredentials {
+	if !appOnly {
 		if err := SaveToken(m.Secrets.Store, account, tok); err != nil {
 			return nil, err
 		}
@@ -316,6 +319,23 @@ func (m *Manager) Inspect(account string) (*Status, error) {
 }
 
 func (m *Manager) inspectToken(account string, acct *config.Account, tc *config.TokenConfig, st *Status) error {
+	if tc.Flow == config.FlowServiceAccount {
+		key, src, err := m.Secrets.ClientSecret(acct.TokenConfig)
+		st.Source = src
+		switch {
+		case err == nil:
+			if _, perr := ParseServiceAccountKey([]byte(key)); perr != nil {
+				st.State, st.Cause = StateNotAuthenticated, fmt.Sprintf("the service account key of token config %s is unusable (%v): store it again with mailport token-config edit %s --key-file FILE", acct.TokenConfig, perr, acct.TokenConfig)
+			} else {
+				st.State, st.Refreshable, st.User = StateAuthenticated, true, acct.Login
+			}
+		case secret.IsNotFound(err):
+			st.State, st.Cause = StateNotAuthenticated, fmt.Sprintf("token config %s has no service account key: store it with mailport token-config edit %s --key-file FILE", acct.TokenConfig, acct.TokenConfig)
+		default:
+			return fmt.Errorf("reading the service account key of token config %s: %w", acct.TokenConfig, err)
+		}
+		return nil
+	}
 	if tc.Flow == config.FlowClientCredentials && tc.CredentialKind() != config.CredentialSecret {
 		return m.inspectCredential(acct.TokenConfig, tc, st)
 	}

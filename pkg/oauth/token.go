@@ -37,6 +37,10 @@ type Token struct {
 	// ReauthCause is set when the provider refused the refresh token, so
 	// status can say NEEDS REAUTH without asking the provider again.
 	ReauthCause string `json:"reauth_cause,omitempty"`
+	// EnvOrigin is set on a token kept for an environment refresh token
+	// (TokenSource.KeepOverride): the OverrideOrigin of the variable's
+	// value it was rotated from.
+	EnvOrigin string `json:"env_origin,omitempty"`
 }
 
 // Claims are the JWT claims that matter for diagnosing a mail login.

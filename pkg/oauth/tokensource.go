@@ -2,6 +2,8 @@ package oauth
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -33,11 +35,21 @@ type TokenSource struct {
 	// Override is a refresh token from the environment
 	// (MAILPORT_REFRESH_TOKEN_<ACCOUNT>); it wins over the store, and
 	// tokens obtained with it stay in memory (the environment cannot be
-	// rewritten, and a CI machine may have no writable store).
+	// rewritten, and a CI machine may have no writable store), unless
+	// KeepOverride is set.
 	Override string
+	// KeepOverride: the store keeps what Override becomes when the
+	// provider rotates it (an encrypted secrets file on a persistent
+	// volume or CI cache), so the next run presents the rotated token,
+	// not the redeemed one. The kept token carries a hash of the
+	// Override it descends from: a new value in the variable wins.
+	KeepOverride bool
 	// LockDir holds the lock files that serialise refreshes across
 	// processes (beside the config). Empty: this process only.
 	LockDir string
+	// Login is the account's login: the mailbox a service account acts
+	// for (the assertion's sub).
+	Login string
 	// Scopes are sent with refreshes and client-credentials requests.
 	Scopes []string
 	Skew   time.Duration    // 0 means DefaultSkew
@@ -101,6 +113,8 @@ func (ts *TokenSource) Token(ctx context.Context) (*Token, error) {
 	switch {
 	case ts.Client.Config.Flow == config.FlowClientCredentials:
 		return ts.appOnly(ctx, st)
+	case ts.Client.Config.Flow == config.FlowServiceAccount:
+		return ts.serviceAccount(ctx, st)
 	case ts.Override != "":
 		return ts.fromOverride(ctx, st)
 	}
@@ -246,6 +260,9 @@ func (ts *TokenSource) fromOverride(ctx context.Context, st *tokenState) (*Token
 	if st.mem.Valid(ts.now(), ts.skew()) {
 		return st.mem, nil
 	}
+	if ts.KeepOverride {
+		return ts.fromKeptOverride(ctx, st)
+	}
 	old := &Token{RefreshToken: ts.Override, Scopes: ts.Scopes, Flow: config.FlowUser}
 	if st.mem != nil {
 		old = st.mem // the rotated refresh token, if any
@@ -262,12 +279,75 @@ func (ts *TokenSource) fromOverride(ctx context.Context, st *tokenState) (*Token
 	return nt, nil
 }
 
+// fromKeptOverride is fromOverride with a store that keeps the rotated
+// refresh token. While the variable holds the value the kept token
+// descends from, the kept one is redeemed: the variable's own token was
+// redeemed by an earlier run, and a provider with reuse detection would
+// revoke the whole sign-in on seeing it again. A different value in the
+// variable (a new sign-in) starts a new line.
+func (ts *TokenSource) fromKeptOverride(ctx context.Context, st *tokenState) (*Token, error) {
+	unlock, err := ts.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	origin := OverrideOrigin(ts.Override)
+	old := &Token{RefreshToken: ts.Override, Scopes: ts.Scopes, Flow: config.FlowUser}
+	kept := false
+	if st.mem != nil && st.mem.RefreshToken != "" {
+		old, kept = st.mem, true
+	} else {
+		t, err := LoadToken(ts.Store, ts.Account)
+		switch {
+		case err != nil && !secret.IsNotFound(err):
+			return nil, err
+		case err == nil && t.EnvOrigin == origin && t.RefreshToken != "" && t.ReauthCause == "" &&
+			(t.ClientID == "" || t.ClientID == ts.Client.Config.ClientID):
+			// Another process may have refreshed it a moment ago.
+			if t.Valid(ts.now(), ts.skew()) {
+				st.mem = t
+				return t, nil
+			}
+			old, kept = t, true
+		}
+	}
+	nt, err := ts.refresh(ctx, old)
+	if err != nil {
+		var ar *AuthRequiredError
+		if kept && errors.As(err, &ar) && ar.Provider != nil {
+			name := secret.EnvName(secret.EnvRefreshTokenPrefix, ts.Account)
+			ar.Cause = fmt.Sprintf("the refresh token rotated from the one in %s and kept in the secrets file was refused: %s; set %s to a new refresh token",
+				name, reauthCause(ar.Provider, ts.Client.Config.Provider), name)
+		}
+		return nil, err
+	}
+	nt.EnvOrigin = origin
+	st.mem = nt
+	// The provider may have invalidated the old refresh token already:
+	// the new one must be safe before the access token is used. When the
+	// file cannot take it (a read-only mount), the run goes on as it
+	// would without a file, and says so.
+	if err := SaveToken(ts.Store, ts.Account, nt); err != nil && !st.rotatedWarned && ts.Warn != nil {
+		st.rotatedWarned = true
+		ts.Warn(fmt.Sprintf("could not keep the rotated refresh token of account %s (%v); it lives only in this run, and the next run starts again from %s",
+			ts.Account, err, secret.EnvName(secret.EnvRefreshTokenPrefix, ts.Account)))
+	}
+	return nt, nil
+}
+
+// OverrideOrigin identifies a refresh token from the environment without
+// keeping it: the hex SHA-256 of its value.
+func OverrideOrigin(refreshToken string) string {
+	sum := sha256.Sum256([]byte(refreshToken))
+	return hex.EncodeToString(sum[:])
+}
+
 // RotatedOverrideWarning is what a run says when the provider rotated a
 // refresh token that came from the environment: the new one lives only in
 // this process.
 func RotatedOverrideWarning(account string) string {
 	return fmt.Sprintf("the provider replaced the refresh token of account %s from %s, and mailport cannot write the new one back to the environment: "+
-		"if the provider refuses the old one next time, the variable stops working; keep the token in a persistent secrets file (--secrets file) or use client credentials, see docs/ci.md",
+		"if the provider refuses the old one next time, the variable stops working; keep it in an encrypted secrets file that persists between runs (--secrets file with MAILPORT_SECRETS_PASSPHRASE) or use client credentials, see docs/ci.md",
 		account, secret.EnvName(secret.EnvRefreshTokenPrefix, account))
 }
 
@@ -276,6 +356,20 @@ func (ts *TokenSource) appOnly(ctx context.Context, st *tokenState) (*Token, err
 		return st.mem, nil
 	}
 	t, err := ts.Client.ClientCredentialsToken(ctx, ts.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	st.mem = t
+	return t, nil
+}
+
+// serviceAccount is appOnly for a Google service account: a new JWT-bearer
+// grant for the account's login whenever the token in memory expires.
+func (ts *TokenSource) serviceAccount(ctx context.Context, st *tokenState) (*Token, error) {
+	if st.mem.Valid(ts.now(), ts.skew()) {
+		return st.mem, nil
+	}
+	t, err := ts.Client.ServiceAccountToken(ctx, ts.Scopes, ts.Login)
 	if err != nil {
 		return nil, err
 	}

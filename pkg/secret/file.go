@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -39,7 +41,8 @@ func FilePath(configPath string) string {
 }
 
 // File is the Store for machines without an OS keyring: a flat YAML map
-// of key to value in one file, mode 0600.
+// of key to value in one file, mode 0600; with a passphrase (see
+// NewEncryptedFile) the map is encrypted with age's scrypt recipient.
 //
 // Writes are atomic (a temporary file in the same directory, fsync,
 // rename, fsync of the directory) and each read-modify-write holds an
@@ -53,6 +56,13 @@ func FilePath(configPath string) string {
 // 0600, with a second warning line saying so; if that fails the warning
 // says it could not be fixed, and reading goes on, so a CI job with a
 // mounted read-only file still works.
+//
+// An encrypted File warns instead, once, when the file on disk is still
+// plain text, and encrypts it at its next write. It decrypts the file once
+// per process: the opened map is kept while the file on disk is the same
+// (same inode, size and modification time), so a command reading several
+// secrets and writing a rotated token pays for one scrypt open and one
+// scrypt seal.
 type File struct {
 	path string
 	warn io.Writer
@@ -61,7 +71,19 @@ type File struct {
 	// means DefaultFileLockTimeout.
 	LockTimeout time.Duration
 
+	// WorkFactor is the scrypt work factor of an encrypted file mailport
+	// writes; zero means DefaultWorkFactor.
+	WorkFactor int
+
+	pass *Passphrase // nil: plain text
+
 	warnOnce sync.Once
+
+	mu          sync.Mutex
+	cached      map[string]string // the decrypted map of cachedInfo
+	cachedInfo  fs.FileInfo
+	plainOnDisk bool // the last read found a plain file with content
+	decrypts    int  // how often the file was decrypted (tests)
 }
 
 // NewFile returns the file store at path (see FilePath). Warnings go to
@@ -75,6 +97,52 @@ func NewFile(path string, warn io.Writer) *File {
 		path = abs
 	}
 	return &File{path: path, warn: warn}
+}
+
+// NewEncryptedFile returns the file store at path, encrypted with pass.
+// It reads a plain file too, and encrypts it at the first write.
+func NewEncryptedFile(path string, pass Passphrase, warn io.Writer) *File {
+	f := NewFile(path, warn)
+	f.pass = &pass
+	return f
+}
+
+// Encrypted reports whether the store encrypts what it writes.
+func (f *File) Encrypted() bool { return f.pass != nil }
+
+// Describe says what kind of file store this is, for status and config:
+// "file (encrypted, age scrypt)" or "file (plain)", with a note when the
+// file on disk differs from what the next write makes of it.
+func (f *File) Describe() string {
+	head := make([]byte, 64)
+	n := 0
+	if file, err := os.Open(f.path); err == nil {
+		n, _ = io.ReadFull(file, head)
+		file.Close()
+	}
+	onDisk := isAgeFile(head[:n])
+	switch {
+	case f.pass != nil && n > 0 && !onDisk && len(bytes.TrimSpace(head[:n])) > 0:
+		return "file (plain; encrypted with age scrypt at the next write)"
+	case f.pass != nil:
+		return "file (encrypted, age scrypt)"
+	case onDisk:
+		return "file (encrypted, age scrypt; no passphrase set)"
+	}
+	return "file (plain)"
+}
+
+// Check opens the file now, so that a missing or wrong passphrase or a
+// damaged encrypted file is reported once, before a command starts its
+// work. It returns only such *FileError problems; others (a plain file
+// that is not a map) are left to the reads of single keys.
+func (f *File) Check() error {
+	_, err := f.read()
+	var fe *FileError
+	if errors.As(err, &fe) {
+		return err
+	}
+	return nil
 }
 
 // Path is the file the secrets are kept in.
@@ -120,8 +188,17 @@ func (f *File) Delete(key string) error {
 }
 
 func (f *File) warnPlainText() {
+	if f.pass != nil {
+		return
+	}
 	f.warnOnce.Do(func() {
-		fmt.Fprintf(f.warn, "warning: secrets are kept in plain text at %s\n", f.path)
+		fmt.Fprintf(f.warn, "warning: secrets are kept in plain text at %s (set %s to encrypt them)\n", f.path, EnvPassphrase)
+	})
+}
+
+func (f *File) warnNotYetEncrypted() {
+	f.warnOnce.Do(func() {
+		fmt.Fprintf(f.warn, "warning: secrets are still in plain text at %s; mailport encrypts the file with %s at its next write\n", f.path, f.pass.From)
 	})
 }
 
@@ -151,15 +228,53 @@ func (f *File) read() (map[string]string, error) {
 		}
 	}
 
-	m := map[string]string{}
-	if err := yaml.NewDecoder(file).Decode(&m); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("reading the secrets file %s: %w (it must be a map of key: value)", f.path, err)
+	f.mu.Lock()
+	if f.cached != nil && sameVersion(f.cachedInfo, info) {
+		m := maps.Clone(f.cached)
+		f.mu.Unlock()
+		return m, nil
 	}
-	if m == nil {
-		// A file holding only "~" or comments decodes to a nil map.
-		m = map[string]string{}
+	f.mu.Unlock()
+
+	b, err := io.ReadAll(io.LimitReader(file, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the secrets file: %w", err)
 	}
+	if len(b) > maxFileSize {
+		return nil, fmt.Errorf("reading the secrets file: %s is larger than %d MiB, which is not a file mailport wrote", f.path, maxFileSize>>20)
+	}
+	m, encrypted, err := decodeFile(f.path, b, f.pass, MaxWorkFactor)
+	if isAgeFile(b) {
+		releaseScrypt()
+	}
+	if err != nil {
+		return nil, err
+	}
+	plain := !encrypted && len(bytes.TrimSpace(b)) > 0
+	if plain && f.pass != nil {
+		f.warnNotYetEncrypted()
+	}
+	f.mu.Lock()
+	f.plainOnDisk = plain
+	if encrypted {
+		f.decrypts++
+		f.cached, f.cachedInfo = maps.Clone(m), info
+	}
+	f.mu.Unlock()
 	return m, nil
+}
+
+// releaseScrypt collects the scrypt buffer just used (256 MiB at the
+// default work factor) at once. Left to the collector's pacing, whose
+// goal doubles after a heap that large, the next scrypt of the same
+// command (the write after the read) would allocate beside it and double
+// the process's peak memory.
+func releaseScrypt() { runtime.GC() }
+
+// sameVersion reports whether b is the file a was: a write replaces the
+// file (a new inode), an edit in place changes its size or time.
+func sameVersion(a, b fs.FileInfo) bool {
+	return a != nil && os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime()) && a.Mode() == b.Mode()
 }
 
 // update runs a read-modify-write under the file lock; change reports
@@ -181,7 +296,11 @@ func (f *File) update(change func(map[string]string) bool) error {
 	if err != nil {
 		return err
 	}
-	if !change(m) {
+	changed := change(m)
+	f.mu.Lock()
+	migrate := f.pass != nil && f.plainOnDisk
+	f.mu.Unlock()
+	if !changed && !migrate {
 		return nil
 	}
 	return f.write(m)
@@ -206,11 +325,24 @@ func (f *File) lock() (unlock func(), err error) {
 	return func() { _ = l.Close() }, nil
 }
 
-// write replaces the file atomically with m, mode 0600.
+// write replaces the file atomically with m, mode 0600, encrypted when
+// the store has a passphrase.
 func (f *File) write(m map[string]string) (err error) {
-	body, err := encodeSecrets(m)
+	yamlBody, err := encodeSecrets(m)
 	if err != nil {
 		return err
+	}
+	body := append([]byte(fileHeader), yamlBody...)
+	if f.pass != nil {
+		wf := f.WorkFactor
+		if wf == 0 {
+			wf = DefaultWorkFactor
+		}
+		body, err = encrypt(yamlBody, f.pass, wf)
+		releaseScrypt()
+		if err != nil {
+			return err
+		}
 	}
 
 	// Write through a symlink to its target, as an editor would, rather
@@ -230,9 +362,6 @@ func (f *File) write(m map[string]string) (err error) {
 	}()
 	// CreateTemp makes the file 0600, so the secrets are never readable
 	// by others, not even for a moment.
-	if _, err := io.WriteString(tmp, fileHeader); err != nil {
-		return fmt.Errorf("writing the secrets file: %w", err)
-	}
 	if _, err := tmp.Write(body); err != nil {
 		return fmt.Errorf("writing the secrets file: %w", err)
 	}
@@ -245,7 +374,17 @@ func (f *File) write(m map[string]string) (err error) {
 	if err := os.Rename(tmp.Name(), target); err != nil {
 		return fmt.Errorf("writing the secrets file: %w", err)
 	}
-	return syncDir(dir)
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.plainOnDisk = false
+	f.cached, f.cachedInfo = nil, nil
+	if info, err := os.Stat(target); err == nil && f.pass != nil {
+		f.cached, f.cachedInfo = maps.Clone(m), info
+	}
+	return nil
 }
 
 // encodeSecrets writes m as YAML, keys sorted. Values with control

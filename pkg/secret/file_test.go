@@ -112,7 +112,7 @@ func TestFileSetGetDeleteMode0600AndOneWarning(t *testing.T) {
 		t.Errorf("file =\n%s\nwant\n%s", data, want)
 	}
 
-	wantWarn := "warning: secrets are kept in plain text at " + f.Path() + "\n"
+	wantWarn := "warning: secrets are kept in plain text at " + f.Path() + " (set MAILPORT_SECRETS_PASSPHRASE to encrypt them)\n"
 	if warn.String() != wantWarn {
 		t.Errorf("warnings =\n%q\nwant exactly one line\n%q", warn.String(), wantWarn)
 	}
@@ -235,7 +235,7 @@ func TestFileWidePermissionsAreFixed(t *testing.T) {
 	if m := fileMode(t, f.Path()); m != 0o600 {
 		t.Errorf("mode after reading = %04o, want 0600", m)
 	}
-	want := "warning: secrets are kept in plain text at " + f.Path() + "\n" +
+	want := "warning: secrets are kept in plain text at " + f.Path() + " (set MAILPORT_SECRETS_PASSPHRASE to encrypt them)\n" +
 		"warning: " + f.Path() + " could be read by other users (mode 0644); changed it to 0600\n"
 	if warn.String() != want {
 		t.Errorf("warnings =\n%s\nwant\n%s", warn.String(), want)
@@ -352,7 +352,7 @@ func TestFileWarningNamesAnAbsolutePath(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _ := filepath.Abs("secrets.yaml")
-	if f.Path() != want || warn.String() != "warning: secrets are kept in plain text at "+want+"\n" {
+	if f.Path() != want || warn.String() != "warning: secrets are kept in plain text at "+want+" (set MAILPORT_SECRETS_PASSPHRASE to encrypt them)\n" {
 		t.Errorf("path %q, warning %q; want %s", f.Path(), warn.String(), want)
 	}
 }

@@ -43,7 +43,7 @@ func TestOpenFileBesideConfig(t *testing.T) {
 	if err := s.Set(PasswordKey("support"), "hunter2"); err != nil {
 		t.Fatal(err)
 	}
-	if want := "warning: secrets are kept in plain text at " + f.Path() + "\n"; warn.String() != want {
+	if want := "warning: secrets are kept in plain text at " + f.Path() + " (set MAILPORT_SECRETS_PASSPHRASE to encrypt them)\n"; warn.String() != want {
 		t.Errorf("warning = %q, want %q", warn.String(), want)
 	}
 

@@ -99,3 +99,12 @@ func (r *Resolver) TokenSource(account string) (Source, error) {
 	}
 	return Source(r.Store.Name()), nil
 }
+
+// KeepsRotatedTokens reports whether the store keeps what an environment
+// refresh token becomes when the provider rotates it: only an encrypted
+// secrets file does (a keyring is a workstation's, and a plain file would
+// put a live token in clear text on a CI cache).
+func (r *Resolver) KeepsRotatedTokens() bool {
+	f, ok := r.Store.(*File)
+	return ok && f.Encrypted()
+}

@@ -1,7 +1,8 @@
 // Package secret keeps mailport's secrets — OAuth2 client secrets, account
 // passwords and tokens — out of the config file: in the OS keyring (the
-// default), in a plain-text file for machines without one, with read-only
-// environment overrides for CI.
+// default), or in a file for machines without one (encrypted with age's
+// scrypt passphrase recipient when a passphrase is set, plain text
+// otherwise), with read-only environment overrides for CI.
 package secret
 
 import (

@@ -18,6 +18,13 @@
 // sent with a few kilobytes of buffer and its bytes change only where SMTP
 // requires it (dot-stuffing and CRLF line ends).
 //
+// SendMessage is Send with what the caller knows and asks: the message's
+// size and 8-bitness (checked against SIZE and 8BITMIME before MAIL FROM,
+// declared with SIZE= and BODY=8BITMIME), delivery status notifications
+// (NOTIFY=, RET=; the server must offer DSN) and whether to send to the
+// accepted recipients when some are refused. Every recipient is tried and
+// every refusal kept with the server's words (RecipientsRefusedError).
+//
 // Every step (a command and its whole reply, the greeting, the reply to a
 // message) must finish within the endpoint's step timeout: the deadline is
 // set when the step starts and what the server sends does not extend it,

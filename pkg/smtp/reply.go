@@ -82,7 +82,8 @@ func readReply(br *bufio.Reader) (code int, msg string, err error) {
 	}
 }
 
-// readLine reads one line without its CRLF (or bare LF).
+// readLine reads one line without its CRLF (or bare LF, and any more CRs
+// before it).
 func readLine(br *bufio.Reader) (string, error) {
 	var buf []byte
 	for {
@@ -97,7 +98,9 @@ func readLine(br *bufio.Reader) (string, error) {
 			} else {
 				buf = append(buf, chunk...)
 			}
-			line := strings.TrimSuffix(strings.TrimSuffix(string(buf), "\n"), "\r")
+			// Every CR before the LF goes: a stray one ("250-x\r\r\n")
+			// would otherwise leave a CRLF inside the joined reply text.
+			line := strings.TrimRight(strings.TrimSuffix(string(buf), "\n"), "\r")
 			return line, nil
 		case bufio.ErrBufferFull:
 			buf = append(buf, chunk...)

@@ -21,7 +21,7 @@ func (c *Client) Probe(ctx context.Context, from, to string) error {
 	if err := checkAddr(to); err != nil {
 		return err
 	}
-	err := c.mail(ctx, from, false)
+	_, err := c.cmd(ctx, "MAIL FROM:<"+from+">", 250, "MAIL FROM:<%s>", from)
 	if err == nil {
 		_, err = c.cmd(ctx, "RCPT TO:<"+to+">", 250, "RCPT TO:<%s>", to)
 		if re := (*ReplyError)(nil); errors.As(err, &re) && re.Code == 251 {
@@ -34,47 +34,82 @@ func (c *Client) Probe(ctx context.Context, from, to string) error {
 	return err
 }
 
-// Send transmits the message read from r to the envelope's recipients.
-// The bytes are streamed as they are read: SMTP's dot-stuffing is added,
-// bare LF line ends become CRLF, and a missing final line end is added;
-// nothing else changes. If any recipient is refused, nothing is sent. If
-// reading r fails midway, the connection is dropped before the final "."
-// so the server discards the partial message.
+// Send transmits the message read from r to the envelope's recipients,
+// knowing nothing about it beyond the envelope: it is SendMessage with
+// zero SendOptions, and so sends nothing if any recipient is refused.
 func (c *Client) Send(ctx context.Context, env mail.Envelope, r io.Reader) error {
+	_, err := c.SendMessage(ctx, env, SendOptions{}, r)
+	return err
+}
+
+// SendMessage transmits the message read from r to the envelope's
+// recipients. The bytes are streamed as they are read: SMTP's
+// dot-stuffing is added, bare LF line ends become CRLF, and a missing
+// final line end is added; nothing else changes. If reading r fails
+// midway, the connection is dropped before the final "." so the server
+// discards the partial message.
+//
+// What opts says is checked against the server's EHLO before MAIL FROM: a
+// message larger than the SIZE limit, an 8-bit message to a server without
+// 8BITMIME and a DSN request to a server without DSN are refused without
+// sending a command. Every recipient is then tried with RCPT TO and every
+// refusal is kept with the server's words; unless opts.Partial allows
+// sending to the accepted ones, any refusal means RSET, nothing sent, and a
+// *RecipientsRefusedError listing them all. The Report says who was
+// accepted and who refused.
+func (c *Client) SendMessage(ctx context.Context, env mail.Envelope, opts SendOptions, r io.Reader) (*Report, error) {
 	if len(env.To) == 0 {
-		return errors.New("no recipients: give at least one address to send to")
+		return nil, errors.New("no recipients: give at least one address to send to")
 	}
 	if env.From != "" {
 		if err := checkAddr(env.From); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, to := range env.To {
 		if err := checkAddr(to); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	utf8 := !isASCII(env.From)
-	for _, to := range env.To {
-		utf8 = utf8 || !isASCII(to)
+	if err := c.usable(); err != nil {
+		return nil, err
 	}
-	if err := c.mail(ctx, env.From, utf8); err != nil {
-		return err
+	params, err := c.mailParams(env, opts)
+	if err != nil {
+		return nil, err
 	}
+	if _, err := c.cmd(ctx, "MAIL FROM:<"+env.From+">", 250, "MAIL FROM:<%s>%s", env.From, params); err != nil {
+		return nil, err
+	}
+	rcptParams := ""
+	if len(opts.Notify) > 0 {
+		rcptParams = " NOTIFY=" + strings.Join(opts.Notify, ",")
+	}
+	rep := &Report{}
 	for _, to := range env.To {
-		if _, err := c.cmd(ctx, "RCPT TO:<"+to+">", 250, "RCPT TO:<%s>", to); err != nil {
-			var re *ReplyError
-			if !errors.As(err, &re) || re.Code != 251 {
-				_ = c.reset(ctx)
-				return err
-			}
+		command := "RCPT TO:<" + to + ">"
+		code, msg, err := c.cmdAny(ctx, command, "RCPT TO:<%s>%s", to, rcptParams)
+		if err != nil {
+			return nil, err
 		}
+		if code == 250 || code == 251 { // 251: "user not local; will forward"
+			rep.Accepted = append(rep.Accepted, to)
+			continue
+		}
+		rep.Refused = append(rep.Refused, RefusedRecipient{Address: to, Code: code, Text: oneLine(msg)})
+	}
+	if len(rep.Refused) > 0 && (!opts.Partial || len(rep.Accepted) == 0) {
+		rerr := &RecipientsRefusedError{Server: c.ep.Addr(), Refused: rep.Refused, Total: len(env.To)}
+		if err := c.reset(ctx); err != nil {
+			return rep, fmt.Errorf("%w; then RSET failed: %v", rerr, err)
+		}
+		return rep, rerr
 	}
 	if _, err := c.cmd(ctx, "DATA", 354, "DATA"); err != nil {
 		_ = c.reset(ctx)
-		return err
+		return rep, err
 	}
-	return c.data(ctx, r)
+	return rep, c.data(ctx, r)
 }
 
 // data streams the message, then reads the server's verdict.
@@ -135,21 +170,6 @@ func (c *Client) breakData(ctx context.Context, err error) error {
 	}
 	c.broken = err
 	c.raw.Close()
-	return err
-}
-
-func (c *Client) mail(ctx context.Context, from string, utf8 bool) error {
-	params := ""
-	if _, ok := c.ext["8BITMIME"]; ok {
-		params += " BODY=8BITMIME"
-	}
-	if utf8 {
-		if _, ok := c.ext["SMTPUTF8"]; !ok {
-			return fmt.Errorf("%s does not offer SMTPUTF8, so it cannot take the non-ASCII address in the envelope", c.ep.Addr())
-		}
-		params += " SMTPUTF8"
-	}
-	_, err := c.cmd(ctx, "MAIL FROM:<"+from+">", 250, "MAIL FROM:<%s>%s", from, params)
 	return err
 }
 

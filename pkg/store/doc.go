@@ -70,6 +70,14 @@
 // operations go through an os.Root on the target directory, so nothing a
 // server sends can write outside it.
 //
+// # Several folders
+//
+// A fetch of several folders gives each its own target directory, so
+// each has its own journal and lock: FolderDir names it below the
+// directory given (root/Inbox/Endpoint for eml, the Maildir++ sub-folder
+// root/.Inbox.Endpoint for maildir, INBOX being root itself), with every
+// level of the server's folder name made harmless.
+//
 // # Validity changes
 //
 // When an IMAP folder's UIDVALIDITY changes, every UID is new. Store.Mailbox

@@ -4,7 +4,7 @@
 // It answers the requests pkg/graph makes, with the shapes, status codes
 // and error codes Microsoft documents: /me and /users/{id|upn} prefixes;
 // mailFolders by id or well-known name with childFolders ($filter on
-// displayName); messages with $select, $filter (and-ed terms on isRead,
+// displayName, $top, $skip, @odata.nextLink, includeHiddenFolders); messages with $select, $filter (and-ed terms on isRead,
 // receivedDateTime, subject, hasAttachments), $orderby, $top, $skip and
 // @odata.nextLink; /messages/{id} GET, PATCH and DELETE; $value; move (201,
 // new id); sendMail with a base64 MIME body (202, delivered to the fake's
@@ -90,6 +90,7 @@ type user struct {
 
 type folder struct {
 	id, name string
+	hidden   bool // isHidden: left out of listings without includeHiddenFolders=true
 	owner    *user
 	parent   *folder
 	children []*folder
@@ -363,6 +364,16 @@ func (s *Server) AddFolder(upn, path string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.findFolder(s.mustUser(upn), path, true).id
+}
+
+// HideFolder marks a folder path (created if missing) as hidden from mail
+// clients, as Exchange's isHidden: mailFolders and childFolders leave it
+// out unless the request says includeHiddenFolders=true.
+func (s *Server) HideFolder(upn, path string) {
+	s.tb.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.findFolder(s.mustUser(upn), path, true).hidden = true
 }
 
 // FolderID returns the id of a folder path, or "" when there is none.

@@ -326,7 +326,7 @@ func (s *Server) folderJSON(f *folder) map[string]any {
 	return map[string]any{
 		"id": f.id, "displayName": f.name, "parentFolderId": parent,
 		"childFolderCount": len(f.children), "unreadItemCount": unread, "totalItemCount": total,
-		"isHidden": false,
+		"isHidden": f.hidden,
 	}
 }
 
@@ -435,8 +435,9 @@ func (s *Server) listFolders(c *call, ref string) *graphError {
 		return e
 	}
 	var all []map[string]any
+	hidden := strings.EqualFold(q.Get("includeHiddenFolders"), "true")
 	for _, f := range parent.children {
-		keep := true
+		keep := hidden || !f.hidden
 		for _, cl := range clauses {
 			// Exchange compares display names case-insensitively.
 			eq := strings.EqualFold(f.name, cl.lit.s)

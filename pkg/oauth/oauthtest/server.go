@@ -151,6 +151,7 @@ type Server struct {
 	withhold      bool
 	jtis          map[string]bool // client id + jti of accepted assertions
 	lastTokenForm url.Values
+	sa            saState // Google service accounts (serviceaccount.go)
 }
 
 // New starts a server on 127.0.0.1. Close it when done.
@@ -632,6 +633,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, provider, tenant 
 		return
 	}
 
+	if jwtBearerForm(r.PostForm, provider) {
+		s.jwtBearer(w, r) // the signed assertion is the client's credential
+		return
+	}
 	c, cerr := s.clientAuth(r, provider, grant != "urn:ietf:params:oauth:grant-type:device_code")
 	if cerr != nil {
 		writeError(w, provider, *cerr)

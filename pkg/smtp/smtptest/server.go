@@ -87,6 +87,9 @@ type Options struct {
 	DiscardBodies bool
 	// MaxMessageBytes is advertised as SIZE and enforced; 0 means no limit.
 	MaxMessageBytes int64
+	// DSN offers the DSN extension (RFC 3461): NOTIFY= on RCPT TO and RET=
+	// on MAIL FROM are accepted and recorded in Received.
+	DSN bool
 	// Domain names the server in its greeting; default "smtptest.local".
 	Domain string
 	// Log receives go-smtp's own error log; nil discards it.
@@ -101,7 +104,15 @@ type Received struct {
 	Mechanism string   // the SASL mechanism used, "" without AUTH
 	Data      []byte   // the message exactly as received (nil with DiscardBodies)
 	Size      int64
-	SHA256    [sha256.Size]byte
+	// The MAIL FROM parameters: SIZE= (0 without), BODY= ("" without)
+	// and RET= ("" without).
+	DeclaredSize int64
+	Body         string
+	Return       string
+	// Notify is each accepted recipient's NOTIFY= list, joined with ","
+	// ("" without), in the order of To.
+	Notify []string
+	SHA256 [sha256.Size]byte
 }
 
 // Server is a running test SMTP server.
@@ -135,6 +146,7 @@ func Start(opts Options) (*Server, error) {
 	// check that such lines arrive unchanged, so the server accepts them.
 	srv.MaxLineLength = 0
 	srv.MaxMessageBytes = opts.MaxMessageBytes
+	srv.EnableDSN = opts.DSN
 	srv.AllowInsecureAuth = opts.Security == Plain || opts.AuthBeforeTLS
 	logTo := opts.Log
 	if logTo == nil {
@@ -311,6 +323,8 @@ type session struct {
 	user, mech string
 	from       string
 	to         []string
+	notify     []string
+	mailOpts   gosmtp.MailOptions
 }
 
 var _ gosmtp.AuthSession = (*session)(nil)
@@ -391,16 +405,20 @@ func (x *session) Auth(mech string) (sasl.Server, error) {
 	return nil, gosmtp.ErrAuthUnknownMechanism
 }
 
-func (x *session) Mail(from string, _ *gosmtp.MailOptions) error {
+func (x *session) Mail(from string, o *gosmtp.MailOptions) error {
 	if x.s.authRequired() && x.user == "" {
 		return &gosmtp.SMTPError{Code: 530, EnhancedCode: gosmtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
 	}
 	x.s.event("MAIL FROM:<" + from + ">")
 	x.from = from
+	x.mailOpts = gosmtp.MailOptions{}
+	if o != nil {
+		x.mailOpts = *o
+	}
 	return nil
 }
 
-func (x *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
+func (x *session) Rcpt(to string, o *gosmtp.RcptOptions) error {
 	x.s.event("RCPT TO:<" + to + ">")
 	if x.s.opts.Rcpt != nil {
 		if err := x.s.opts.Rcpt(to); err != nil {
@@ -408,6 +426,13 @@ func (x *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 		}
 	}
 	x.to = append(x.to, to)
+	var notify []string
+	if o != nil {
+		for _, n := range o.Notify {
+			notify = append(notify, string(n))
+		}
+	}
+	x.notify = append(x.notify, strings.Join(notify, ","))
 	return nil
 }
 
@@ -423,7 +448,9 @@ func (x *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	m := Received{From: x.from, To: append([]string(nil), x.to...), User: x.user, Mechanism: x.mech, Size: n}
+	m := Received{From: x.from, To: append([]string(nil), x.to...), User: x.user, Mechanism: x.mech, Size: n,
+		DeclaredSize: x.mailOpts.Size, Body: string(x.mailOpts.Body), Return: string(x.mailOpts.Return),
+		Notify: append([]string(nil), x.notify...)}
 	copy(m.SHA256[:], h.Sum(nil))
 	if !x.s.opts.DiscardBodies {
 		m.Data = body.Bytes()
@@ -437,7 +464,8 @@ func (x *session) Data(r io.Reader) error {
 // Reset is called for RSET and also after every DATA and EHLO; only the
 // envelope is cleared, the login stays.
 func (x *session) Reset() {
-	x.from, x.to = "", nil
+	x.from, x.to, x.notify = "", nil, nil
+	x.mailOpts = gosmtp.MailOptions{}
 }
 
 func (x *session) Logout() error { return nil }
