@@ -231,6 +231,7 @@ func TestCredentialFlagCombinations(t *testing.T) {
 		{[]string{"--certificate", "a.pem", "--assertion-alg", "ES256"}, `--assertion-alg: "ES256" is not one of RS256, PS256`},
 		{[]string{"--federated-token", "gitlab"}, `--federated-token: "gitlab" is not one of github`},
 		{[]string{"--certificate", ""}, "--certificate and --certificate-path need a FILE"},
+		{[]string{"--key-file", "sa.json", "--certificate", "a.pem"}, "a Google service account signs in with its --key-file: give no certificate or federated token with it"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -35,6 +35,7 @@ func TestCredentialFieldsAreValidated(t *testing.T) {
 		{"relative token file", withTC("credential: federated", "federated_token_file: token"), `config.yaml:10: token_configs.ms365.federated_token_file: "token" is not an absolute path: mailport may run from any directory`},
 		{"unknown token source", withTC("credential: federated", "federated_token: gitlab"), `config.yaml:10: token_configs.ms365.federated_token: "gitlab" is not a token source mailport knows: use github (GitHub Actions' OIDC token) or federated_token_file`},
 		{"file and github", withTC("credential: federated", "federated_token: github", "federated_token_file: /t"), `config.yaml:10: token_configs.ms365.federated_token: is set together with federated_token_file: keep one of them`},
+		{"service account with a federated token", withTC("gmail:", "flow: service_account", "credential: federated"), `config.yaml:16: token_configs.gmail.credential: federated does not go with flow service_account: a service account signs in with its own key`},
 		{"google certificate", withTC("gmail:", "credential: certificate"), `config.yaml:15: token_configs.gmail.credential: certificate credentials are Microsoft's (and generic providers'); Google OAuth clients take a client secret, and unattended Google access uses a service account`},
 	}
 	for _, tt := range tests {
