@@ -109,7 +109,7 @@ func gitHubToken(ctx context.Context, hc *http.Client, getenv func(string) strin
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxFederatedToken+1))
 	if err != nil {
-		return "", fmt.Errorf("reading GitHub Actions' OIDC token answer from %s: %w", host, err)
+		return "", fmt.Errorf("GitHub Actions (%s) did not finish its OIDC token answer: %w", host, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("GitHub Actions (%s) refused the OIDC token request with %s: check that the workflow has `permissions: id-token: write`", host, resp.Status)
