@@ -316,7 +316,18 @@ func TestCertificateExpiryWarning(t *testing.T) {
 	if st.State != oauth.StateAuthenticated || len(st.Warnings) != 1 || !strings.HasPrefix(st.Warnings[0], want) {
 		t.Fatalf("status %s, warnings %q; want AUTHENTICATED and %q", st.State, st.Warnings, want)
 	}
+	// A stored certificate: the date token-config add recorded.
 	e.tc().CertificatePath = ""
+	e.tc().CertificateExpires = time.Now().Add(10*24*time.Hour + time.Hour).Format("2006-01-02")
+	st, err = e.m.Inspect("support")
+	want = "the certificate of token config tc expires on " + e.tc().CertificateExpires + ", in 10 days: upload a new certificate to the app registration (Certificates & secrets) and store it with mailport token-config edit tc --certificate FILE"
+	if err != nil || len(st.Warnings) != 1 || st.Warnings[0] != want {
+		t.Fatalf("stored certificate: %v %q, want %q", err, st.Warnings, want)
+	}
+	e.tc().CertificateExpires = time.Now().AddDate(0, 0, -1).Format("2006-01-02")
+	if st, err = e.m.Inspect("support"); err != nil || len(st.Warnings) != 1 || !strings.Contains(st.Warnings[0], "expired on "+e.tc().CertificateExpires) {
+		t.Fatalf("expired certificate: %v %q", err, st.Warnings)
+	}
 	e.tc().CertificateExpires = time.Now().AddDate(0, 2, 0).Format("2006-01-02")
 	if st, err = e.m.Inspect("support"); err != nil || len(st.Warnings) != 0 {
 		t.Fatalf("two months ahead: %v %q, want no warning", err, st.Warnings)
