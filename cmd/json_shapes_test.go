@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mailport/mailport/cmd/cmdutil"
+	"github.com/mailport/mailport/internal/dnstest"
 	"github.com/mailport/mailport/internal/testcert"
 	"github.com/mailport/mailport/pkg/graph/graphtest"
 	"github.com/mailport/mailport/pkg/oauth/oauthtest"
@@ -516,6 +517,19 @@ func TestJSONShapesMatchTheDocs(t *testing.T) {
 	s.run(oneObject, "version", 0, "", "version")
 	s.run(oneObject, "explain entry", 0, "", "explain", "wrong-password")
 	s.run(objectArray, "explain entry", 0, "", "explain")
+
+	// discover: SRV records in a fake DNS (every lookup goes there), the
+	// servers probed and found down.
+	dns := dnstest.Start(t)
+	dns.Add(t, "mail.corp.test. A 127.0.0.1",
+		"_imaps._tcp.corp.test. SRV 0 0 "+closed+" mail.corp.test.",
+		"_submission._tcp.corp.test. SRV 0 0 "+closed+" mail.corp.test.")
+	t.Setenv("MAILPORT_RESOLVER", dns.Addr)
+	s.run(oneObject, "discover", 0, "", "discover", "someone@corp.test", "--probe", "--timeout", "2s")
+	s.run(oneObject, "discover", 1, "", "discover", "someone@nowhere.test", "--timeout", "2s")
+	// account add --email: the discovery object, from the same fake DNS.
+	dns.Add(t, "_imaps._tcp.found.test. SRV 0 1 993 mail.found.test.")
+	s.run(oneObject, "account", 0, "pw", "account", "add", "found", "--email", "support@found.test", "--password-stdin", "--no-input")
 
 	// Every documented field was seen, except the few that need what a
 	// test here cannot set up.

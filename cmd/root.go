@@ -20,12 +20,14 @@ import (
 	"github.com/mailport/mailport/cmd/configcmd"
 	"github.com/mailport/mailport/cmd/demo"
 	"github.com/mailport/mailport/cmd/diagnose"
+	"github.com/mailport/mailport/cmd/discover"
 	"github.com/mailport/mailport/cmd/explain"
 	"github.com/mailport/mailport/cmd/fetch"
 	"github.com/mailport/mailport/cmd/folders"
 	"github.com/mailport/mailport/cmd/send"
 	"github.com/mailport/mailport/cmd/tokencmd"
 	"github.com/mailport/mailport/cmd/tokenconfig"
+	"github.com/mailport/mailport/pkg/resolver"
 )
 
 // NewCmdRoot builds the command tree on a factory.
@@ -51,6 +53,15 @@ Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configurati
 		Version:       build.Version,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			f.IO.SetNeverPrompt(f.NoInput)
+			// Every lookup and dial reads MAILPORT_RESOLVER; an invalid
+			// value is a configuration error before anything runs, except
+			// for the commands that never look anything up.
+			if offline(cmd) {
+				return nil
+			}
+			if _, err := resolver.FromEnv(); err != nil {
+				return &cmdutil.ConfigError{Err: fmt.Errorf("%w; unset it to use the system's resolver", err)}
+			}
 			return nil
 		},
 	}
@@ -75,6 +86,7 @@ Exit codes: 0 success, 1 the operation or a check failed, 2 usage or configurati
 		auth.NewCmdLogout(f, nil),
 		tokencmd.NewCmdToken(f, nil),
 		diagnose.NewCmdTest(f, nil),
+		discover.NewCmdDiscover(f, nil),
 		explain.NewCmdExplain(f, nil),
 		fetch.NewCmdFetch(f, nil),
 		folders.NewCmdFolders(f, nil),
@@ -212,4 +224,20 @@ func plainFlagError(err error) string {
 		return fmt.Sprintf("%s: %q is not a duration like 30s, 5m or 1h", flag, value)
 	}
 	return fmt.Sprintf("%s: %q: %s", flag, value, why)
+}
+
+// offline reports whether cmd is one that never looks up or dials a host
+// (version, help, completion, explain), so a bad MAILPORT_RESOLVER cannot
+// stop it.
+func offline(cmd *cobra.Command) bool {
+	for c := cmd; c != nil && c.HasParent(); c = c.Parent() {
+		if c.Parent().HasParent() {
+			continue
+		}
+		switch c.Name() {
+		case "version", "help", "completion", "explain", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
+			return true
+		}
+	}
+	return false
 }

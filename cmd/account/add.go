@@ -21,15 +21,34 @@ type AddOptions struct {
 	Preset   string
 	Disabled bool
 	Force    bool
+
+	// Email runs discovery for the address and fills the fields no flag
+	// gave; Probe checks the servers found live; Yes accepts a server
+	// outside the address's domain without asking.
+	Email string
+	Probe bool
+	Yes   bool
+	Ctx   context.Context
 }
 
 // NewCmdAdd is `mailport account add`.
 func NewCmdAdd(f *cmdutil.Factory, runF func(*AddOptions) error) *cobra.Command {
 	opts := &AddOptions{F: f}
 	cmd := &cobra.Command{
-		Use:   "add NAME --type T --login L [flags]",
+		Use:   "add NAME {--email ADDRESS | --type T --login L} [flags]",
 		Short: "Add a mail account",
 		Long: `Add an inbound (imap, pop3, microsoft) or outbound (smtp, microsoft) account.
+
+With --email ADDRESS, mailport finds the servers as mail clients do (the provider by MX,
+the domain's autoconfig file, Thunderbird's ISP database, RFC 6186 SRV records; see
+docs/discovery.md) and fills every field no flag gives: flags win. --type defaults to
+inbound, the login to the address. It prints each field with the source it came from.
+A Microsoft 365 or Google domain gets the office365 or gmail preset; without
+--token-config, add stops and prints the token-config command to run, tenant filled in.
+Where discovery cannot decide (nothing found; both IMAP and POP3 offered and no
+--protocol) it asks on a terminal, and under --no-input fails naming the flags that
+settle it. A server outside the address's domain is shown with a warning and needs a
+confirmation, or --yes.
 
 Presets fill host, protocol, encryption and auth:
   office365  protocol microsoft (Graph) on outlook.office365.com, ssl, oauth2; with --protocol imap or
@@ -47,7 +66,17 @@ what is missing.
 --host is a host name or IP address (no scheme, no :port; use --port). The office365, gmail
 and outlook presets need an email address as --login. A relative --hold-dir is stored absolute
 (the working directory's), so a fetch from cron finds it.`,
-		Example: `  # a Microsoft 365 inbound account read through Microsoft Graph
+		Example: `  # from the address alone: servers, ports and encryption discovered
+  mailport account add support --email support@example.org --protocol imap --password-env SUPPORT_PW
+
+  # the outbound side, each server checked live first
+  mailport account add support-out --email support@example.org --type outbound --probe \
+      --password-env SUPPORT_PW
+
+  # a Microsoft 365 address: the office365 preset, with an existing token config
+  mailport account add work --email work@contoso.com --token-config ms365
+
+  # a Microsoft 365 inbound account read through Microsoft Graph
   mailport account add support --preset office365 --type inbound \
       --login support@contoso.com --token-config ms365 --folder Inbox/Endpoint
 
@@ -60,8 +89,15 @@ and outlook presets need an email address as --login. A relative --hold-dir is s
 		Args: cmdutil.ExactArgs(1, "an account NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
+			opts.Ctx = cmd.Context()
 			if err := opts.Fields.check(); err != nil {
 				return err
+			}
+			if opts.Probe && opts.Email == "" {
+				return cmdutil.FlagErrorf("--probe checks the servers --email discovers: pass --email ADDRESS")
+			}
+			if opts.Yes && opts.Email == "" {
+				return cmdutil.FlagErrorf("--yes accepts a server --email discovers outside the address's domain: pass --email ADDRESS, or leave --yes out")
 			}
 			if cmd.Flags().Changed("preset") {
 				if err := cmdutil.OneOf("preset", opts.Preset, config.Presets); err != nil {
@@ -78,6 +114,9 @@ and outlook presets need an email address as --login. A relative --hold-dir is s
 	cmdutil.EnumVar(cmd, cmd.Flags(), &opts.Preset, "preset", "", "fill host, protocol, encryption and auth: office365, gmail or outlook", cmdutil.EnumPreset)
 	cmd.Flags().BoolVar(&opts.Disabled, "disabled", false, "add the account disabled")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace an existing account of that name")
+	cmd.Flags().StringVar(&opts.Email, "email", "", "discover the servers of `ADDRESS` and fill every field no flag gives (see docs/discovery.md)")
+	cmd.Flags().BoolVar(&opts.Probe, "probe", false, "with --email: check each server found live (TLS, greeting, capabilities) and prefer a verified one")
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "with --email: accept a discovered server outside the address's domain without asking")
 	return cmd
 }
 
@@ -94,6 +133,16 @@ func addRun(opts *AddOptions) error {
 		return cmdutil.ConfigErrorf("account %q already exists; use --force to replace it or `mailport account edit %s` to change it", opts.Name, opts.Name)
 	}
 	fl := &opts.Fields
+	var setup *emailSetup
+	if opts.Email != "" {
+		ctx := opts.Ctx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		if setup, err = discoverFields(ctx, opts, cfg); err != nil {
+			return err
+		}
+	}
 	if err := promptMissing(f, fl, opts.Preset, cfg); err != nil {
 		return err
 	}
@@ -174,7 +223,16 @@ func addRun(opts *AddOptions) error {
 	}
 	warnMissingFolder(context.Background(), f, opts.Name, a, a.Folder)
 	if f.JSON {
-		return cmdutil.PrintJSON(f.IO.Out, describe(f, cfg, opts.Name, a))
+		d := describe(f, cfg, opts.Name, a)
+		if setup != nil {
+			setup.finish(a, opts.Preset)
+			d.Discovery = setup.description()
+		}
+		return cmdutil.PrintJSON(f.IO.Out, d)
+	}
+	if setup != nil {
+		setup.finish(a, opts.Preset)
+		setup.print(f.IO.Out)
 	}
 	verb := "Added"
 	if had {

@@ -33,6 +33,8 @@ type Description struct {
 	// Secrets tells where each secret the account needs lives: keyring,
 	// file, environment or "not set". Never a value.
 	Secrets map[string]string `json:"secrets"`
+	// Discovery is what account add --email found and chose.
+	Discovery *DiscoveryDescription `json:"discovery,omitempty"`
 }
 
 func describe(f *cmdutil.Factory, cfg *config.Config, name string, a *config.Account) Description {

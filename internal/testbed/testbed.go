@@ -97,6 +97,9 @@ type Options struct {
 	// Dir is where the bed's temporary directory is made (default os.TempDir()).
 	// Keep it short: Unix socket paths are limited to 107 bytes.
 	Dir string
+	// CertNames are DNS names the servers' certificate holds besides
+	// localhost, 127.0.0.1 and ::1 (for a fake DNS that names the bed).
+	CertNames []string
 	// NoPostfix starts Dovecot only, for packages that need no SMTP.
 	NoPostfix bool
 	// AuthFailureDelay is Dovecot's auth_failure_delay: how long it holds
@@ -277,7 +280,7 @@ func start(opts Options) (b *Bed, err error) {
 		return nil, fmt.Errorf("testbed: %w", err)
 	}
 
-	certs, err := testcert.New("mailport test bed")
+	certs, err := testcert.NewFor("mailport test bed", opts.CertNames...)
 	if err != nil {
 		return nil, err
 	}

@@ -31,7 +31,12 @@ type Set struct {
 }
 
 // New makes a CA named "<name> CA" and a server certificate it signs.
-func New(name string) (*Set, error) {
+func New(name string) (*Set, error) { return NewFor(name) }
+
+// NewFor is New with more DNS names in the server certificate (such as
+// mail.example.test, for a test whose fake DNS points that name at
+// 127.0.0.1), after localhost.
+func NewFor(name string, names ...string) (*Set, error) {
 	now := time.Now()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -66,7 +71,7 @@ func New(name string) (*Set, error) {
 		NotAfter:     now.Add(Lifetime),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
+		DNSNames:     append([]string{"localhost"}, names...),
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 	}
 	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, caCert, &key.PublicKey, caKey)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/oauth"
+	"github.com/mailport/mailport/pkg/resolver"
 	"github.com/mailport/mailport/pkg/secret"
 )
 
@@ -779,7 +780,7 @@ func (r *runner) httpClient() *http.Client {
 	if r.opts.Opener.HTTPClient != nil {
 		return r.opts.Opener.HTTPClient
 	}
-	return &http.Client{Timeout: r.opts.Timeout}
+	return &http.Client{Timeout: r.opts.Timeout, Transport: resolver.Transport(nil, r.opts.Timeout)}
 }
 
 func shortErr(err error) string {

@@ -154,10 +154,11 @@ type runner struct {
 	token      *oauth.Token
 	in         mail.Inbound
 	out        *smtp.Client
-	netAddr    string // the address that answered the TCP check
-	tokenUnfit bool   // the token fits check failed
-	scopeDoubt bool   // the token fits check warned that the scopes may not fit
-	userDiffer bool   // the token's user is not the login
+	netAddr    string   // the address that answered the TCP check
+	mechs      []string // the SASL mechanisms the capabilities check saw
+	tokenUnfit bool     // the token fits check failed
+	scopeDoubt bool     // the token fits check warned that the scopes may not fit
+	userDiffer bool     // the token's user is not the login
 }
 
 // Run diagnoses one account. The error is only for an account that does

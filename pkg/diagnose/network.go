@@ -20,6 +20,7 @@ import (
 	"github.com/mailport/mailport/pkg/config"
 	"github.com/mailport/mailport/pkg/connect"
 	"github.com/mailport/mailport/pkg/mail"
+	"github.com/mailport/mailport/pkg/resolver"
 )
 
 // target is the host, port and encryption the network checks use: the
@@ -105,7 +106,7 @@ func (r *runner) checkDNS(ctx context.Context, c *Check) {
 		}
 		sctx, cancel := r.stepCtx(ctx)
 		defer cancel()
-		addrs, err := net.DefaultResolver.LookupHost(sctx, phost)
+		addrs, err := lookupHost(sctx, phost)
 		if err != nil {
 			r.proxyFailure(c, proxy, err.Error(), fmt.Sprintf("The proxy's name %s could not be resolved.", phost))
 			c.Saw = "no address for the proxy " + phost
@@ -120,7 +121,7 @@ func (r *runner) checkDNS(ctx context.Context, c *Check) {
 	}
 	sctx, cancel := r.stepCtx(ctx)
 	defer cancel()
-	addrs, err := net.DefaultResolver.LookupHost(sctx, host)
+	addrs, err := lookupHost(sctx, host)
 	if err != nil {
 		ev := r.evidence("dns")
 		ev.Text = err.Error()
@@ -152,7 +153,7 @@ func (r *runner) checkDNS(ctx context.Context, c *Check) {
 		r.block(needNet, "the host name does not resolve")
 		return
 	}
-	c.Saw = host + " → " + strings.Join(sortedCopy(addrs), ", ")
+	c.Saw = host + " → " + strings.Join(sortedCopy(addrs), ", ") + viaResolver()
 }
 
 // checkTCP connects to the server's port.
@@ -161,7 +162,7 @@ func (r *runner) checkTCP(ctx context.Context, c *Check) {
 	if proxy := r.graphProxy(); proxy != nil {
 		phost, pport := proxyAddr(proxy)
 		addr := net.JoinHostPort(phost, strconv.Itoa(pport))
-		d := net.Dialer{Timeout: r.opts.Timeout}
+		d := resolver.Dialer{Timeout: r.opts.Timeout}
 		conn, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
 			r.proxyFailure(c, proxy, err.Error(), fmt.Sprintf("The proxy %s cannot be reached.", addr))
@@ -173,7 +174,7 @@ func (r *runner) checkTCP(ctx context.Context, c *Check) {
 		return
 	}
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
-	d := net.Dialer{Timeout: r.opts.Timeout}
+	d := resolver.Dialer{Timeout: r.opts.Timeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		ev := r.evidence("tcp")
@@ -226,7 +227,7 @@ func (r *runner) checkTLS(ctx context.Context, c *Check) {
 		r.handshake(ctx, c, conn, host, enc)
 		return
 	}
-	d := net.Dialer{Timeout: r.opts.Timeout}
+	d := resolver.Dialer{Timeout: r.opts.Timeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		ev := r.evidence("tls")
@@ -353,7 +354,7 @@ type tlsProbe struct {
 // at once and reads the first line, a mail server's greeting (which comes
 // before any answer) or a web server's status line.
 func (r *runner) probeTLS(ctx context.Context, addr string) tlsProbe {
-	d := net.Dialer{Timeout: r.opts.Timeout}
+	d := resolver.Dialer{Timeout: r.opts.Timeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return tlsProbe{}
@@ -377,7 +378,7 @@ func (r *runner) probeTLS(ctx context.Context, addr string) tlsProbe {
 // server says first, or (for a web server, which says nothing first) its
 // answer to an HTTP request; "" when the connection fails.
 func (r *runner) plainFirstLine(ctx context.Context, addr string, asHTTP bool) string {
-	d := net.Dialer{Timeout: r.opts.Timeout}
+	d := resolver.Dialer{Timeout: r.opts.Timeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return ""
@@ -628,7 +629,7 @@ func clip(s string, n int) string {
 // transport does for an https:// request (credentials from the proxy URL).
 func (r *runner) tunnel(ctx context.Context, proxy *url.URL, addr string) (net.Conn, error) {
 	phost, pport := proxyAddr(proxy)
-	d := net.Dialer{Timeout: r.opts.Timeout}
+	d := resolver.Dialer{Timeout: r.opts.Timeout}
 	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(phost, strconv.Itoa(pport)))
 	if err != nil {
 		return nil, err
@@ -668,4 +669,23 @@ func (r *runner) tunnel(ctx context.Context, proxy *url.URL, addr string) (net.C
 	}
 	conn.SetDeadline(time.Time{})
 	return conn, nil
+}
+
+// lookupHost resolves host where all of mailport's lookups go:
+// MAILPORT_RESOLVER's server, else the system's resolver.
+func lookupHost(ctx context.Context, host string) ([]string, error) {
+	res, err := resolver.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return res.LookupHost(ctx, host)
+}
+
+// viaResolver names MAILPORT_RESOLVER's server for the DNS check's words,
+// "" with the system's resolver.
+func viaResolver() string {
+	if res, err := resolver.FromEnv(); err == nil && res.Custom() {
+		return " (asked " + res.String() + ")"
+	}
+	return ""
 }

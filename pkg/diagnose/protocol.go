@@ -84,6 +84,7 @@ func (r *runner) checkCapabilities(ctx context.Context, c *Check) {
 			mechs = append(mechs, strings.TrimPrefix(cp, "SASL "))
 		}
 	}
+	r.mechs = mechs
 	if len(mechs) > 0 {
 		c.Saw = "authentication offered: " + strings.Join(mechs, " ")
 	} else {

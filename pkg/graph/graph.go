@@ -22,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -33,6 +32,7 @@ import (
 
 	"github.com/mailport/mailport/internal/plural"
 	"github.com/mailport/mailport/pkg/mail"
+	"github.com/mailport/mailport/pkg/resolver"
 )
 
 // DefaultBaseURL is the global Graph endpoint. National clouds have their
@@ -163,11 +163,8 @@ func New(opts Options) (*Client, error) {
 	}
 	if c.hc == nil {
 		timeout := c.timeout
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.DialContext = (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
-		tr.TLSHandshakeTimeout = timeout
-		tr.ResponseHeaderTimeout = timeout
-		c.hc = &http.Client{Transport: tr}
+		// Connections go through pkg/resolver (MAILPORT_RESOLVER).
+		c.hc = &http.Client{Transport: resolver.Transport(nil, timeout)}
 		c.ownHC = true
 	} else {
 		hc := *c.hc

@@ -10,6 +10,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/mailport/mailport/pkg/resolver"
 )
 
 // Encryption is how a connection is protected.
@@ -74,11 +76,12 @@ func (e Endpoint) TLSConfig() (*tls.Config, error) {
 	return cfg, nil
 }
 
-// Dial connects to the endpoint. For SSL it completes the TLS handshake;
-// for StartTLS and None it returns the plain connection (the protocol
-// adapter upgrades it after the greeting).
+// Dial connects to the endpoint, the host looked up by pkg/resolver
+// (MAILPORT_RESOLVER, else the system's resolver). For SSL it completes
+// the TLS handshake; for StartTLS and None it returns the plain connection
+// (the protocol adapter upgrades it after the greeting).
 func Dial(ctx context.Context, e Endpoint) (net.Conn, error) {
-	d := net.Dialer{Timeout: e.StepTimeout()}
+	d := resolver.Dialer{Timeout: e.StepTimeout()}
 	conn, err := d.DialContext(ctx, "tcp", e.Addr())
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", e.Addr(), err)

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/mailport/mailport/pkg/config"
+	"github.com/mailport/mailport/pkg/resolver"
 )
 
 // Client is one OAuth2 client registration ready to talk to its
@@ -32,7 +33,8 @@ type Client struct {
 	// in place of the secret; it is called once per token request.
 	Assertion AssertionFunc
 	// HTTP is the client for token requests; nil means a client with a
-	// 30-second timeout.
+	// 30-second timeout whose connections go through pkg/resolver
+	// (MAILPORT_RESOLVER).
 	HTTP *http.Client
 	// Now is the clock tokens' times are based on; nil means time.Now.
 	Now func() time.Time
@@ -59,7 +61,7 @@ func (c *Client) httpClient() *http.Client {
 	if c.HTTP != nil {
 		return c.HTTP
 	}
-	return &http.Client{Timeout: 30 * time.Second}
+	return &http.Client{Timeout: 30 * time.Second, Transport: resolver.Transport(nil, 30*time.Second)}
 }
 
 // oauth2Config is the x/oauth2 view of the client for the user flow.
