@@ -14,6 +14,7 @@ import (
 
 	"github.com/mailport/mailport/cmd/cmdutil"
 	"github.com/mailport/mailport/internal/dnstest"
+	"github.com/mailport/mailport/internal/testcert"
 	"github.com/mailport/mailport/pkg/graph/graphtest"
 	"github.com/mailport/mailport/pkg/oauth/oauthtest"
 	"github.com/mailport/mailport/pkg/pop3/pop3test"
@@ -418,6 +419,21 @@ func TestJSONShapesMatchTheDocs(t *testing.T) {
 	s.run(oneObject, "token config", 0, "", "token-config", "add", "gen", "--provider", "generic", "--client-id", "mailport-cli",
 		"--auth-url", prov.GoogleAuthURL(), "--token-url", prov.GoogleTokenURL(), "--device-url", prov.GoogleDeviceURL(), "--scopes", "mail offline_access")
 	s.run(oneObject, "token config", 0, "", "token-config", "edit", "web", "--scopes", "openid,email")
+	// A referenced certificate and two federated credentials.
+	cc, err := testcert.NewClient("mailport-ci", time.Now().AddDate(1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile := filepath.Join(e.dir, "app.pem")
+	if err := os.WriteFile(certFile, cc.PEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.run(oneObject, "token config", 0, "", "token-config", "add", "cert", "--provider", "microsoft", "--tenant", "contoso.com", "--client-id", clientID,
+		"--flow", "client_credentials", "--for", "imap", "--certificate-path", certFile, "--assertion-alg", "PS256")
+	s.run(oneObject, "token config", 0, "", "token-config", "add", "k8s", "--provider", "microsoft", "--tenant", "contoso.com", "--client-id", clientID,
+		"--for", "imap", "--federated-token-file", filepath.Join(e.dir, "token"))
+	s.run(oneObject, "token config", 0, "", "token-config", "add", "gh", "--provider", "microsoft", "--tenant", "contoso.com", "--client-id", clientID,
+		"--for", "graph", "--federated-token", "github", "--federated-audience", "api://mail-jobs")
 	saKey, _ := oauthtest.NewServiceAccountKey("reader@acme-mail.iam.gserviceaccount.com", "1048576", prov.GoogleTokenURL())
 	s.run(oneObject, "token config", 0, string(saKey), "token-config", "add", "gsa", "--provider", "google", "--key-file", "-")
 

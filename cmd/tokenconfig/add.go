@@ -44,6 +44,23 @@ The client secret is read from stdin (--client-secret-stdin), from a named envir
 (--client-secret-env VAR) or from a hidden prompt on a terminal, and kept in the secret store.
 Public clients (desktop apps with PKCE) need no secret.
 
+Instead of a secret, a Microsoft app can prove itself with a certificate or a federated token,
+neither of which expires the way a secret does (see docs/providers/microsoft.md):
+
+  --certificate FILE        PEM with the certificate and its RSA key, or PKCS#12 (.pfx/.p12) with
+                            --certificate-password-env VAR; kept in the secret store, the file may
+                            be deleted. Every token request carries a fresh signed assertion
+                            (RS256, or PS256 with --assertion-alg PS256).
+  --certificate-path FILE   the same from a PEM file read at every run (a mounted Kubernetes secret).
+  --federated-token-file F  workload identity federation: the token in F (a Kubernetes projected
+                            service-account token) is sent as the assertion, re-read on every request;
+                            without a file, AZURE_FEDERATED_TOKEN_FILE names it at run time.
+  --federated-token github  GitHub Actions' OIDC token (the job needs permissions: id-token: write),
+                            for --federated-audience (default api://AzureADTokenExchange).
+
+A federated token config uses the client_credentials flow unless --flow says otherwise; nothing is
+stored for it. status and test warn 30 days before a certificate expires.
+
 A Google service account with domain-wide delegation (--flow service_account --key-file FILE)
 needs no client id, secret or browser: the JSON key is checked and kept whole in the secret store,
 client_id becomes the service account's email, and each account's token is obtained for the
@@ -61,6 +78,25 @@ Google Admin console (Security → Access and data control → API controls → 
   # Google
   mailport token-config add gmail --provider google --client-id 1234-abc.apps.googleusercontent.com \
       --client-secret-env GOOGLE_SECRET
+
+  # app-only IMAP with a certificate from a .pfx whose password is in $PFX_PASSWORD; the .pfx may go
+  mailport token-config add ms365-app --provider microsoft --tenant contoso.com \
+      --client-id 3f0c1a2b-0000-4000-8000-123456789abc --flow client_credentials --for imap \
+      --certificate mail-app.pfx --certificate-password-env PFX_PASSWORD
+
+  # a Kubernetes CronJob: the mounted certificate, read at every run
+  mailport token-config add ms365-app --provider microsoft --tenant contoso.com \
+      --client-id 3f0c1a2b-0000-4000-8000-123456789abc --flow client_credentials --for imap \
+      --certificate-path /var/run/secrets/mail/tls.pem
+
+  # workload identity federation with the pod's projected service-account token
+  mailport token-config add ms365-app --provider microsoft --tenant contoso.com \
+      --client-id 3f0c1a2b-0000-4000-8000-123456789abc --for imap \
+      --federated-token-file /var/run/secrets/azure/tokens/azure-identity-token
+
+  # GitHub Actions (permissions: id-token: write), Microsoft Graph
+  mailport token-config add ms365-gh --provider microsoft --tenant contoso.com \
+      --client-id 3f0c1a2b-0000-4000-8000-123456789abc --for graph --federated-token github
 
   # Google Workspace: one service account with domain-wide delegation serves every mailbox;
   # the key is kept in the secret store, so sa.json may be deleted afterwards
@@ -124,7 +160,14 @@ func addRun(opts *AddOptions) error {
 		return cmdutil.FlagErrorf("missing %s: pass %s, or run on a terminal without --no-input to be asked", strings.Join(missing, ", "), plural.Word(len(missing), "it", "them"))
 	}
 	tc := config.TokenConfigPreset(fl.Provider, fl.Tenant)
+	if fl.credentialKind() == config.CredentialFederated {
+		tc.Flow = config.FlowClientCredentials // a federated token stands for no user; --flow wins
+	}
 	if err := fl.apply(tc); err != nil {
+		return err
+	}
+	cred, err := fl.applyCredential(f.Getenv, tc)
+	if err != nil {
 		return err
 	}
 	var keyJSON string
@@ -151,7 +194,7 @@ func addRun(opts *AddOptions) error {
 		return &cmdutil.ConfigError{Err: err}
 	}
 	sec, got := keyJSON, key != nil
-	if key == nil {
+	if key == nil && tc.CredentialKind() == config.CredentialSecret {
 		if sec, got, err = fl.Secret.Read(f.IO, f.Getenv, "client-secret", "Client secret (the secret's Value, not its ID; empty for a public client)", false); err != nil {
 			return err
 		}
@@ -160,11 +203,15 @@ func addRun(opts *AddOptions) error {
 	if err != nil {
 		return err
 	}
-	if got {
+	if cred.PEM != "" {
+		if err := store.Set(secret.ClientSecretKey(opts.Name), cred.PEM); err != nil {
+			return fmt.Errorf("store the certificate of token config %q: %w", opts.Name, err)
+		}
+	} else if got {
 		if err := store.Set(secret.ClientSecretKey(opts.Name), sec); err != nil {
 			return fmt.Errorf("store the %s: %w", secretNote(opts.Name), err)
 		}
-	} else if had {
+	} else if had || cred.Drop {
 		// A replaced token config must not keep the old client's secret.
 		if err := store.Delete(secret.ClientSecretKey(opts.Name)); err != nil && !secret.IsNotFound(err) {
 			return fmt.Errorf("remove the old %s: %w", secretNote(opts.Name), err)
@@ -184,9 +231,12 @@ func addRun(opts *AddOptions) error {
 		verb = "Replaced"
 	}
 	fmt.Fprintf(f.IO.Out, "%s token config %q (%s, %s flow) in %s\n", verb, opts.Name, tc.Provider, tc.Flow, cfg.Path)
+	note := credentialNote(tc, cred, cmdutil.StoreWord(store.Name()))
 	switch {
 	case key != nil:
 		keyNote(f, store, tc, key)
+	case note != "":
+		fmt.Fprintln(f.IO.Out, note)
 	case got:
 		fmt.Fprintf(f.IO.Out, "Client secret stored in the %s.\n", cmdutil.StoreWord(store.Name()))
 	case tc.Flow == config.FlowClientCredentials:

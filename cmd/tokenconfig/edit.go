@@ -34,6 +34,8 @@ func NewCmdEdit(f *cmdutil.Factory, runF func(*EditOptions) error) *cobra.Comman
   mailport token-config edit ms365 --for imap
   # the app is a public client (Mobile and desktop): drop the stored secret
   mailport token-config edit ms365 --no-client-secret
+  # the certificate was renewed: store the new one (its thumbprint and expiry are updated)
+  mailport token-config edit ms365-app --certificate renewed.pem
   # a new JSON key of the Google service account (the old one can then be deleted in Google Cloud)
   mailport token-config edit workspace --key-file sa-new.json`,
 		Args: cmdutil.ExactArgs(1, "a token config NAME"),
@@ -73,7 +75,11 @@ func editRun(opts *EditOptions) error {
 	if err := opts.Fields.apply(&updated); err != nil {
 		return err
 	}
-	if opts.NoSecret && updated.Flow == config.FlowClientCredentials {
+	cred, err := opts.Fields.applyCredential(f.Getenv, &updated)
+	if err != nil {
+		return err
+	}
+	if opts.NoSecret && updated.Flow == config.FlowClientCredentials && updated.CredentialKind() == config.CredentialSecret {
 		return cmdutil.FlagErrorf("token config %s uses the client_credentials flow, which needs its client secret; change --flow first", opts.Name)
 	}
 	var keyJSON string
@@ -105,6 +111,15 @@ func editRun(opts *EditOptions) error {
 			return fmt.Errorf("store the %s: %w", secretNote(opts.Name), err)
 		}
 	}
+	if cred.PEM != "" {
+		store, err := f.Store()
+		if err != nil {
+			return err
+		}
+		if err := store.Set(secret.ClientSecretKey(opts.Name), cred.PEM); err != nil {
+			return fmt.Errorf("store the certificate of token config %q: %w", opts.Name, err)
+		}
+	}
 	if key != nil {
 		store, err := f.Store()
 		if err != nil {
@@ -116,13 +131,14 @@ func editRun(opts *EditOptions) error {
 	}
 	// A service account's key must never be sent as another flow's
 	// client secret: leaving the flow forgets it.
-	dropKey := tc.Flow == config.FlowServiceAccount && updated.Flow != config.FlowServiceAccount && !opts.Fields.Secret.Given()
-	if opts.NoSecret || dropKey {
+	dropKey := tc.Flow == config.FlowServiceAccount && updated.Flow != config.FlowServiceAccount && !opts.Fields.Secret.Given() && cred.PEM == ""
+	// A certificate path or a federated token needs nothing stored either.
+	if opts.NoSecret || dropKey || cred.Drop {
 		store, err := f.Store()
 		if err != nil {
 			return err
 		}
-		if err := store.Delete(secret.ClientSecretKey(opts.Name)); err != nil && !(dropKey && secret.IsNotFound(err)) {
+		if err := store.Delete(secret.ClientSecretKey(opts.Name)); err != nil && !((dropKey || cred.Drop) && secret.IsNotFound(err)) {
 			return fmt.Errorf("remove the %s: %w", secretNote(opts.Name), err)
 		}
 	}
@@ -142,6 +158,15 @@ func editRun(opts *EditOptions) error {
 		return cmdutil.PrintJSON(f.IO.Out, d)
 	}
 	fmt.Fprintf(f.IO.Out, "Updated token config %q\n", opts.Name)
+	word := ""
+	if cred.PEM != "" {
+		if st, err := f.Store(); err == nil {
+			word = cmdutil.StoreWord(st.Name())
+		}
+	}
+	if note := credentialNote(&updated, cred, word); note != "" {
+		fmt.Fprintln(f.IO.Out, note)
+	}
 	if dropKey {
 		fmt.Fprintf(f.IO.Out, "The service account key was removed from the secret store: flow %s does not use it.\n", updated.Flow)
 	}

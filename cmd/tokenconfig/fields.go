@@ -30,6 +30,7 @@ type fields struct {
 	Outbound      bool
 	SecretExpires string
 	Secret        cmdutil.SecretInput
+	Cred          credFields
 	// KeyFile is a Google service account's JSON key ("-": stdin).
 	KeyFile string
 
@@ -55,6 +56,7 @@ func (fl *fields) bind(cmd *cobra.Command) {
 	f.StringVar(&fl.SecretExpires, "secret-expires", "", "date the client secret expires (YYYY-MM-DD); status and test warn 30 days ahead")
 	f.BoolVar(&fl.Secret.Stdin, "client-secret-stdin", false, "read the client secret from stdin")
 	f.StringVar(&fl.Secret.EnvVar, "client-secret-env", "", "read the client secret from the environment variable `VAR`")
+	fl.Cred.bind(cmd)
 	f.StringVar(&fl.KeyFile, "key-file", "", "Google service account JSON key `FILE` (- for stdin), kept in the secret store; implies --flow service_account")
 	fl.changed = f.Changed
 }
@@ -104,7 +106,7 @@ func (fl *fields) check() error {
 			return cmdutil.FlagErrorf("--secret-expires: %q is not a date like 2027-05-01", fl.SecretExpires)
 		}
 	}
-	return nil
+	return fl.checkCredential()
 }
 
 // apply copies the flags that were given onto tc.

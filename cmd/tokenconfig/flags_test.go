@@ -216,3 +216,31 @@ func TestAddMalformedBoolNeverRuns(t *testing.T) {
 		t.Fatalf("err %v, runF called %v", err, called)
 	}
 }
+
+func TestCredentialFlagCombinations(t *testing.T) {
+	base := []string{"app", "--provider", "microsoft", "--tenant", "contoso.com", "--client-id", "3f0c1a2b-0000-4000-8000-123456789abc"}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--certificate", "a.pem", "--certificate-path", "/b.pem"}, "use either --certificate (stored) or --certificate-path (read at every run), not both"},
+		{[]string{"--certificate", "a.pem", "--federated-token", "github"}, "use either a certificate or a federated token, not both"},
+		{[]string{"--federated-token-file", "/t", "--client-secret-stdin"}, "a certificate or a federated token replaces the client secret: drop --client-secret-stdin / --client-secret-env"},
+		{[]string{"--certificate-path", "/b.pem", "--certificate-password-env", "PW"}, "--certificate-password-env goes with --certificate FILE (a PKCS#12 file)"},
+		{[]string{"--federated-token-file", "/t", "--federated-token", "github"}, "use either --federated-token-file or --federated-token, not both"},
+		{[]string{"--certificate", "a.pem", "--assertion-alg", "ES256"}, `--assertion-alg: "ES256" is not one of RS256, PS256`},
+		{[]string{"--federated-token", "gitlab"}, `--federated-token: "gitlab" is not one of github`},
+		{[]string{"--certificate", ""}, "--certificate and --certificate-path need a FILE"},
+		{[]string{"--key-file", "sa.json", "--certificate", "a.pem"}, "a Google service account signs in with its --key-file: give no certificate or federated token with it"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			cmd := NewCmdAdd(cmdtest.Factory(), func(*AddOptions) error { t.Fatal("ran despite bad flags"); return nil })
+			err := cmdtest.Execute(t, cmd, append(append([]string(nil), base...), tt.args...)...)
+			var fe *cmdutil.FlagError
+			if !errors.As(err, &fe) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want a usage error containing %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mailport/mailport/cmd/cmdutil"
 	"github.com/mailport/mailport/pkg/config"
+	"github.com/mailport/mailport/pkg/oauth"
 	"github.com/mailport/mailport/pkg/secret"
 )
 
@@ -27,9 +28,21 @@ type Description struct {
 	Inbound       bool     `json:"inbound"`
 	Outbound      bool     `json:"outbound"`
 	SecretExpires string   `json:"secret_expires,omitempty"`
-	// ClientSecret tells where the secret lives: keyring, file, environment or "not set".
+	// ClientSecret tells where the secret (or the stored certificate)
+	// lives: keyring, file, environment or "not set"; certificate_path or
+	// federated when nothing is stored.
 	ClientSecret string   `json:"client_secret"`
 	UsedBy       []string `json:"used_by"`
+	// Credential is secret, certificate or federated; the fields after it
+	// describe a certificate or a federated token.
+	Credential            string `json:"credential"`
+	CertificateThumbprint string `json:"certificate_thumbprint,omitempty"`
+	CertificateExpires    string `json:"certificate_expires,omitempty"`
+	CertificatePath       string `json:"certificate_path,omitempty"`
+	AssertionAlg          string `json:"assertion_alg,omitempty"`
+	FederatedTokenFile    string `json:"federated_token_file,omitempty"`
+	FederatedToken        string `json:"federated_token,omitempty"`
+	FederatedAudience     string `json:"federated_audience,omitempty"`
 	// ServiceAccount is the stored key's service account (flow service_account).
 	ServiceAccount *ServiceAccount `json:"service_account,omitempty"`
 }
@@ -45,12 +58,30 @@ func describe(cfg *config.Config, name string, tc *config.TokenConfig, source se
 	if users == nil {
 		users = []string{}
 	}
-	return Description{
+	d := Description{
 		Name: name, Provider: tc.Provider, Flow: tc.Flow, ClientID: tc.ClientID, BaseURL: tc.BaseURL,
 		AuthURL: tc.AuthURL, TokenURL: tc.TokenURL, DeviceURL: tc.DeviceURL, RedirectURL: tc.RedirectURL,
 		Scopes: scopes, IdentityClaim: tc.IdentityClaim, Inbound: tc.Inbound, Outbound: tc.Outbound,
 		SecretExpires: tc.SecretExpires, ClientSecret: string(source), UsedBy: users,
+		Credential: tc.CredentialKind(), CertificateThumbprint: tc.CertificateThumbprint, CertificateExpires: tc.CertificateExpires,
+		CertificatePath: tc.CertificatePath, AssertionAlg: tc.AssertionAlg,
+		FederatedTokenFile: tc.FederatedTokenFile, FederatedToken: tc.FederatedToken,
 	}
+	switch tc.CredentialKind() {
+	case config.CredentialCertificate:
+		d.AssertionAlg = tc.Alg()
+		if tc.CertificatePath != "" {
+			d.ClientSecret = string(oauth.SourceCertificatePath)
+			// The mounted file is what counts, and it may have been renewed.
+			if cert, err := oauth.ReadCertificateFile(tc.CertificatePath, ""); err == nil {
+				d.CertificateThumbprint, d.CertificateExpires = cert.Thumbprint(), cert.Expires()
+			}
+		}
+	case config.CredentialFederated:
+		d.ClientSecret = string(oauth.SourceFederated)
+		d.FederatedAudience = tc.Audience()
+	}
+	return d
 }
 
 // sourceOf tells where a token config's secret comes from, or an error
@@ -153,7 +184,19 @@ func showRun(opts *ShowOptions) error {
 			row("key id", sa.PrivateKeyID)
 		}
 	} else {
-		row("client secret", d.ClientSecret)
+		row("credential", d.Credential)
+		row("thumbprint", d.CertificateThumbprint)
+		row("cert expires", d.CertificateExpires)
+		row("cert path", d.CertificatePath)
+		row("assertion alg", d.AssertionAlg)
+		row("token file", d.FederatedTokenFile)
+		row("token from", d.FederatedToken)
+		row("token audience", d.FederatedAudience)
+		if d.Credential == config.CredentialSecret {
+			row("client secret", d.ClientSecret)
+		} else if d.ClientSecret != string(oauth.SourceCertificatePath) && d.ClientSecret != string(oauth.SourceFederated) {
+			row("stored in", d.ClientSecret)
+		}
 	}
 	row("used by", strings.Join(d.UsedBy, ", "))
 	return nil

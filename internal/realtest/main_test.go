@@ -30,6 +30,7 @@ const (
 	dana  = "dana@example.test"  // folder listings
 	erin  = "erin@example.test"  // served by a Google service account
 	frank = "frank@example.test" // served by the same service account
+	robot = "robot@example.test" // app-only access with certificate and federated credentials
 )
 
 // suiteUsers is how many fresh mailboxes the IMAP suite can hand out: one
@@ -69,7 +70,7 @@ func TestMain(m *testing.M) {
 	prov.AddClient(oauthtest.Client{ID: clientID})
 	prov.RequireIntrospection(outlookAudience, imapScope)
 	users := []testbed.User{}
-	for _, u := range []string{alice, bob, exact, big, carol, dave, dana, erin, frank} {
+	for _, u := range []string{alice, bob, exact, big, carol, dave, dana, erin, frank, robot} {
 		users = append(users, testbed.User{Name: u, Password: password(u)})
 	}
 	for i := 1; i <= suiteUsers; i++ {

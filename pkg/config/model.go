@@ -65,6 +65,17 @@ type TokenConfig struct {
 	Inbound       bool     `yaml:"inbound"`
 	Outbound      bool     `yaml:"outbound"`
 	SecretExpires string   `yaml:"secret_expires,omitempty"` // YYYY-MM-DD
+
+	// Credential is how the client proves itself at the token endpoint:
+	// secret (also when empty), certificate or federated. See credential.go.
+	Credential            string `yaml:"credential,omitempty"`
+	CertificatePath       string `yaml:"certificate_path,omitempty"`
+	CertificateThumbprint string `yaml:"certificate_thumbprint,omitempty"` // hex SHA-256 of the DER certificate
+	CertificateExpires    string `yaml:"certificate_expires,omitempty"`    // YYYY-MM-DD, the certificate's notAfter
+	AssertionAlg          string `yaml:"assertion_alg,omitempty"`          // RS256 (default) or PS256
+	FederatedTokenFile    string `yaml:"federated_token_file,omitempty"`
+	FederatedToken        string `yaml:"federated_token,omitempty"` // github
+	FederatedAudience     string `yaml:"federated_audience,omitempty"`
 }
 
 // Account types.

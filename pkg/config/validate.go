@@ -233,6 +233,7 @@ func (v *validator) tokenConfig(name string, tc *TokenConfig) {
 			v.add(p+".secret_expires", "%q is not a date like 2027-05-01", tc.SecretExpires)
 		}
 	}
+	v.credential(p, tc)
 }
 
 // serviceAccount checks a token config of the service_account flow: only

@@ -81,13 +81,16 @@ func (r *runner) checkConfig(ctx context.Context, c *Check) {
 			ev.own = true
 			r.find(c, Warn, ev, "", "")
 		}
-		if w := oauth.SecretExpiryWarning(a.TokenConfig, tc, r.now()); w != "" {
+		if w := oauth.CredentialExpiryWarning(a.TokenConfig, tc, r.now()); w != "" {
 			st := Warn
 			if strings.Contains(w, "expired on") {
 				st = Fail
 			}
 			ev := r.evidence("config")
 			ev.Reason, ev.Text = "secret-expiry", w
+			if tc.CredentialKind() == config.CredentialCertificate {
+				ev.Reason = "certificate-expiry"
+			}
 			ev.own = true
 			r.find(c, st, ev, "", "")
 			// The warning's remedy is the entry's fix; its fact is the cause.
@@ -294,8 +297,23 @@ func (r *runner) checkSecrets(ctx context.Context, c *Check) {
 	}
 	var saw []string
 	_, src, err := o.Secrets.ClientSecret(a.TokenConfig)
+	assertion := r.tc.CredentialKind() != config.CredentialSecret && o.OAuth != nil
+	if assertion {
+		// A certificate or a federated token stands in for the secret.
+		s, cerr := o.OAuth.CredentialSaw(a.TokenConfig, r.tc)
+		if cerr != nil {
+			ev := r.evidence("secrets")
+			ev.Text, ev.Reason = cerr.Error(), "credential"
+			ev.own = true
+			r.find(c, Fail, ev, upperFirst(cerr.Error())+".", "")
+			r.block(needCreds, "the token config's credential is unusable")
+			s = "no usable " + r.tc.CredentialKind() + " credential"
+		}
+		saw = append(saw, s)
+	}
 	serviceAccount := r.tc.Flow == config.FlowServiceAccount
 	switch {
+	case assertion:
 	case err == nil && serviceAccount:
 		saw = append(saw, "service account key from the "+sourceWords(src))
 	case secret.IsNotFound(err) && serviceAccount:

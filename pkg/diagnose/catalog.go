@@ -618,6 +618,7 @@ var signInAlso = map[string]func(*Evidence) bool{
 		return e.Check == "config" && e.Reason == "tenant" && e.textHas("AADSTS50194")
 	},
 	"client-secret-expiring": func(e *Evidence) bool { return e.Check == "config" && e.Reason == "secret-expiry" },
+	"aadsts700027":           func(e *Evidence) bool { return e.Check == "config" && e.Reason == "certificate-expiry" },
 	"aadsts65001":            func(e *Evidence) bool { return e.OAuthCode == "consent_required" },
 }
 

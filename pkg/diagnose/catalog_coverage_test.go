@@ -32,6 +32,10 @@ var producedBy = map[string][]string{
 	"client-secret-missing": {"TestClientSecretMissing"},
 	// token endpoint refusals
 	"aadsts7000215":              {"TestTokenEndpointRefusals"},
+	"aadsts700027":               {"TestAssertionRefusals"},
+	"aadsts700024":               {"TestAssertionRefusals"},
+	"aadsts70021":                {"TestAssertionRefusals"},
+	"aadsts50027":                {"TestAssertionRefusals"},
 	"public-confidential-client": {"TestTokenEndpointRefusals"},
 	"aadsts700016":               {"TestTokenEndpointRefusals"},
 	"aadsts90002":                {"TestTokenEndpointRefusals"},

@@ -28,6 +28,10 @@ type Client struct {
 	Config    *config.TokenConfig
 	Endpoints Endpoints
 	Secret    string // client secret; "" for a public client
+	// Assertion, when set, authenticates the client with an RFC 7523
+	// client assertion (a certificate's signature or a federated token)
+	// in place of the secret; it is called once per token request.
+	Assertion AssertionFunc
 	// HTTP is the client for token requests; nil means a client with a
 	// 30-second timeout whose connections go through pkg/resolver
 	// (MAILPORT_RESOLVER).
@@ -89,8 +93,8 @@ func (c *Client) postToken(ctx context.Context, form url.Values) (*oauth2.Token,
 	// (and the "secret" of a service account is its key).
 	if form.Get("grant_type") != GrantJWTBearer {
 		form.Set("client_id", c.Config.ClientID)
-		if c.Secret != "" {
-			form.Set("client_secret", c.Secret)
+		if err := c.authenticate(ctx, form); err != nil {
+			return nil, err
 		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Endpoints.TokenURL, strings.NewReader(form.Encode()))
@@ -168,7 +172,7 @@ func (c *Client) refresh(ctx context.Context, refreshToken string, scopes []stri
 
 // ClientCredentials fetches an app-only token.
 func (c *Client) clientCredentials(ctx context.Context, scopes []string) (*oauth2.Token, error) {
-	if c.Secret == "" {
+	if c.Secret == "" && c.Assertion == nil {
 		return nil, fmt.Errorf("token config %s uses client credentials but has no client secret: store it with mailport token-config edit %s --client-secret-stdin", c.Name, c.Name)
 	}
 	form := url.Values{"grant_type": {"client_credentials"}}

@@ -65,15 +65,14 @@ func (m *Manager) Client(tokenConfig string) (*Client, []string, error) {
 	if !ok || tc == nil {
 		return nil, nil, fmt.Errorf("no token config named %s: see mailport token-config list", tokenConfig)
 	}
-	sec, _, err := m.Secrets.ClientSecret(tokenConfig)
-	if err != nil && !secret.IsNotFound(err) {
-		return nil, nil, fmt.Errorf("reading the client secret of token config %s: %w", tokenConfig, err)
-	}
-	c, warnings, err := NewClient(tokenConfig, tc, sec, m.HTTP)
+	c, warnings, err := NewClient(tokenConfig, tc, "", m.HTTP)
 	if err != nil {
 		return nil, nil, err
 	}
 	c.Now = m.Now
+	if err := m.setCredential(c); err != nil {
+		return nil, nil, err
+	}
 	return c, warnings, nil
 }
 
@@ -306,7 +305,7 @@ func (m *Manager) Inspect(account string) (*Status, error) {
 		}
 	} else {
 		st.Flow = tc.Flow
-		if w := SecretExpiryWarning(acct.TokenConfig, tc, m.now()); w != "" {
+		if w := CredentialExpiryWarning(acct.TokenConfig, tc, m.now()); w != "" {
 			st.Warnings = append(st.Warnings, w)
 		}
 		if err := m.inspectToken(account, acct, tc, st); err != nil {
@@ -336,6 +335,9 @@ func (m *Manager) inspectToken(account string, acct *config.Account, tc *config.
 			return fmt.Errorf("reading the service account key of token config %s: %w", acct.TokenConfig, err)
 		}
 		return nil
+	}
+	if tc.Flow == config.FlowClientCredentials && tc.CredentialKind() != config.CredentialSecret {
+		return m.inspectCredential(acct.TokenConfig, tc, st)
 	}
 	if tc.Flow == config.FlowClientCredentials {
 		_, src, err := m.Secrets.ClientSecret(acct.TokenConfig)

@@ -345,7 +345,11 @@ func (f *userFlow) handle(q url.Values, pasted bool) (int, string) {
 		f.done <- flowResult{err: err}
 		return http.StatusOK, page("Sign-in failed", err.Error())
 	}
-	ot, err := f.cfg.Exchange(f.c.ctx(f.ctx), q.Get("code"), oauth2.VerifierOption(f.verifier))
+	var ot *oauth2.Token
+	opts, err := f.c.assertionOptions(f.ctx, oauth2.VerifierOption(f.verifier))
+	if err == nil {
+		ot, err = f.cfg.Exchange(f.c.ctx(f.ctx), q.Get("code"), opts...)
+	}
 	if err != nil {
 		err = fmt.Errorf("redeeming the sign-in code at %s failed: %w", f.c.Endpoints.TokenURL, f.c.fromRetrieveError("token", err))
 		f.done <- flowResult{err: err}

@@ -19,6 +19,7 @@ package oauthtest
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -45,6 +46,16 @@ type Client struct {
 	// AppRoles are the roles of app-only (client credentials) tokens;
 	// nil gives IMAP/POP/SMTP roles for Outlook and Mail roles for Graph.
 	AppRoles []string
+	// Certificate, when set, is the app's certificate credential: client
+	// assertions signed with its key (RS256 or PS256, header x5t#S256 or
+	// x5t naming it) authenticate the client.
+	Certificate *x509.Certificate
+	// Federated are the app's federated credentials.
+	Federated []FederatedIdentity
+	// AppMailbox is the mailbox the app's service principal was given
+	// (Exchange's Add-MailboxPermission): app-only tokens introspect as
+	// that user, so Dovecot and the fake Graph let them in.
+	AppMailbox string
 }
 
 // Options configure a Server. The zero value is usable.
@@ -138,6 +149,8 @@ type Server struct {
 	introAud      string
 	introScope    string
 	withhold      bool
+	jtis          map[string]bool // client id + jti of accepted assertions
+	lastTokenForm url.Values
 	sa            saState // Google service accounts (serviceaccount.go)
 }
 
@@ -165,7 +178,7 @@ func New(opts Options) *Server {
 		Tenant: opts.Tenant, TenantID: guidFor("tenant:" + opts.Tenant), opts: opts, user: opts.User,
 		clients: map[string]*Client{}, codes: map[string]*codeInfo{}, refresh: map[string]*grantInfo{}, usedRefresh: map[string]*grantInfo{},
 		access: map[string]*accessInfo{}, devices: map[string]*deviceInfo{}, consented: map[string]bool{},
-		counts: map[string]int{}, tokenErrs: map[string][]Error{},
+		counts: map[string]int{}, tokenErrs: map[string][]Error{}, jtis: map[string]bool{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.route))
 	s.URL = s.srv.URL
@@ -535,7 +548,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// clientAuth checks the client's credentials from the body or Basic auth.
+// LastTokenRequest returns the form of the last token request (a copy).
+func (s *Server) LastTokenRequest() url.Values {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := url.Values{}
+	for k, v := range s.lastTokenForm {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
+// clientAuth checks the client's credentials from the body or Basic auth:
+// a client assertion, or the secret.
 func (s *Server) clientAuth(r *http.Request, provider string, secretRequired bool) (*Client, *Error) {
 	id, sec := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	if u, p, ok := r.BasicAuth(); ok {
@@ -550,6 +575,12 @@ func (s *Server) clientAuth(r *http.Request, provider string, secretRequired boo
 			return nil, &Error{Status: 400, Code: "unauthorized_client", AADSTS: 700016, Description: fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'.", id, s.Tenant)}
 		}
 		return nil, &Error{Status: 401, Code: "invalid_client", Description: "The OAuth client was not found."}
+	}
+	if r.PostForm.Get("client_assertion") != "" || r.PostForm.Get("client_assertion_type") != "" {
+		if e := s.assertionClient(r, c, provider); e != nil {
+			return nil, e
+		}
+		return c, nil
 	}
 	if c.Secret == "" {
 		return c, nil
@@ -585,6 +616,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, provider, tenant 
 	}
 	grant := r.PostForm.Get("grant_type")
 	s.count("token", "token:"+grant)
+	s.mu.Lock()
+	s.lastTokenForm = r.PostForm
+	s.mu.Unlock()
 
 	s.mu.Lock()
 	var scripted *Error
@@ -726,7 +760,7 @@ func (s *Server) redeemRefresh(w http.ResponseWriter, r *http.Request, c *Client
 }
 
 func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, c *Client, provider string) {
-	if c.Secret == "" {
+	if c.Secret == "" && r.PostForm.Get("client_assertion") == "" {
 		writeError(w, provider, Error{Status: 401, Code: "invalid_client", AADSTS: 7000218, Description: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."})
 		return
 	}
@@ -757,7 +791,7 @@ func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, c *Cl
 	}
 	at := jwt(claims)
 	s.mu.Lock()
-	s.access[at] = &accessInfo{client: c.ID, provider: provider, audience: resource, roles: roles, exp: exp}
+	s.access[at] = &accessInfo{client: c.ID, user: c.AppMailbox, provider: provider, audience: resource, roles: roles, exp: exp}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": int(s.opts.AccessTTL.Seconds()), "ext_expires_in": int(s.opts.AccessTTL.Seconds()), "access_token": at})
 }
@@ -980,11 +1014,11 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"active": false, "error": "invalid_token", "error_description": "The access token is unknown, expired or revoked."})
 		return
 	}
-	if needAud != "" && !strings.EqualFold(strings.TrimRight(a.audience, "/"), strings.TrimRight(needAud, "/")) {
+	if needAud != "" && !sameResource(a.audience, needAud) {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"active": false, "error": "invalid_token", "error_description": fmt.Sprintf("The token's audience %s is not %s.", a.audience, needAud)})
 		return
 	}
-	if needScope != "" && !containsFold(a.scopes, needScope) && !containsFold(a.roles, needScope) {
+	if needScope != "" && !containsFold(a.scopes, needScope) && !containsFold(a.roles, needScope) && !containsFold(a.roles, appRoleFor(needScope)) {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"active": false, "error": "insufficient_scope", "error_description": fmt.Sprintf("The token lacks the scope %s.", needScope)})
 		return
 	}
@@ -1034,4 +1068,29 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusBadRequest)
 	fmt.Fprint(w, `{"error":"invalid_token","error_description":"Token expired or revoked"}`)
+}
+
+// sameResource compares token audiences as Exchange Online does: app-only
+// tokens are for https://outlook.office365.com, delegated ones for
+// https://outlook.office.com, and both serve the same mailboxes.
+func sameResource(a, b string) bool {
+	norm := func(s string) string {
+		s = strings.ToLower(strings.TrimRight(s, "/"))
+		return strings.Replace(s, "://outlook.office365.com", "://outlook.office.com", 1)
+	}
+	return norm(a) == norm(b)
+}
+
+// appRoleFor is the application permission that stands for a delegated
+// Exchange scope in app-only tokens (IMAP.AccessAsUser.All: IMAP.AccessAsApp).
+func appRoleFor(scope string) string {
+	switch strings.ToLower(scope) {
+	case "imap.accessasuser.all":
+		return "IMAP.AccessAsApp"
+	case "pop.accessasuser.all":
+		return "POP.AccessAsApp"
+	case "smtp.send":
+		return "SMTP.SendAsApp"
+	}
+	return ""
 }
