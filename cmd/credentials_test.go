@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -193,6 +194,15 @@ func TestFetchOverGraphWithCertificateAndFederatedCredentials(t *testing.T) {
 	for _, kind := range []string{"cert", "k8s", "gh"} {
 		e.mustRun("", "account", "add", kind+"-box", "--type", "inbound", "--protocol", "microsoft", "--auth", "oauth2", "--token-config", kind,
 			"--login", alice, "--property", "graph_url="+w.graph.URL)
+	}
+	// Nothing is stored for a federated token config: show says so
+	// rather than "not set".
+	for kind, want := range map[string]string{"cert": "memory", "k8s": "federated", "gh": "federated"} {
+		r := e.mustRun("", "--json", "account", "show", kind+"-box")
+		var d struct{ Secrets map[string]string }
+		if err := json.Unmarshal([]byte(r.out), &d); err != nil || d.Secrets["client_secret"] != want {
+			t.Errorf("account show %s-box: secrets %v (%v), want client_secret %q", kind, d.Secrets, err, want)
+		}
 	}
 	if text := e.configText(); !strings.Contains(text, "flow: client_credentials") || !strings.Contains(text, "https://graph.microsoft.com/.default") {
 		t.Fatalf("federated token configs are not app-only:\n%s", text)

@@ -67,9 +67,10 @@ func TestServiceAccountSetupAuthenticateAndTest(t *testing.T) {
 	r = e.mustRun("", "--json", "token-config", "show", "workspace")
 	var d struct {
 		ClientID       string            `json:"client_id"`
+		Credential     string            `json:"credential"`
 		ServiceAccount map[string]string `json:"service_account"`
 	}
-	if err := json.Unmarshal([]byte(r.out), &d); err != nil || d.ClientID != saEmail || d.ServiceAccount["client_id"] != saID || d.ServiceAccount["client_email"] != saEmail {
+	if err := json.Unmarshal([]byte(r.out), &d); err != nil || d.ClientID != saEmail || d.Credential != "service_account_key" || d.ServiceAccount["client_id"] != saID || d.ServiceAccount["client_email"] != saEmail {
 		t.Errorf("show --json: %v %s", err, r.out)
 	}
 

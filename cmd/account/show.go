@@ -9,6 +9,7 @@ import (
 
 	"github.com/mailport/mailport/cmd/cmdutil"
 	"github.com/mailport/mailport/pkg/config"
+	"github.com/mailport/mailport/pkg/oauth"
 	"github.com/mailport/mailport/pkg/secret"
 )
 
@@ -77,6 +78,16 @@ func describe(f *cmdutil.Factory, cfg *config.Config, name string, a *config.Acc
 		if a.TokenConfig != "" {
 			_, src, err := r.ClientSecret(a.TokenConfig)
 			d.Secrets["client_secret"] = word(src, err)
+			// Certificates kept by path and federated tokens store nothing:
+			// "not set" would read as something missing.
+			if tc := cfg.TokenConfigs[a.TokenConfig]; tc != nil && tc.Flow != config.FlowServiceAccount {
+				switch {
+				case tc.CredentialKind() == config.CredentialFederated:
+					d.Secrets["client_secret"] = string(oauth.SourceFederated)
+				case tc.CredentialKind() == config.CredentialCertificate && tc.CertificatePath != "":
+					d.Secrets["client_secret"] = string(oauth.SourceCertificatePath)
+				}
+			}
 		}
 	}
 	return d

@@ -67,6 +67,9 @@ func describe(cfg *config.Config, name string, tc *config.TokenConfig, source se
 		CertificatePath: tc.CertificatePath, AssertionAlg: tc.AssertionAlg,
 		FederatedTokenFile: tc.FederatedTokenFile, FederatedToken: tc.FederatedToken,
 	}
+	if tc.Flow == config.FlowServiceAccount {
+		d.Credential = config.CredentialServiceAccountKey
+	}
 	switch tc.CredentialKind() {
 	case config.CredentialCertificate:
 		d.AssertionAlg = tc.Alg()

@@ -34,6 +34,11 @@ var (
 	AssertionAlgs = []string{AlgRS256, AlgPS256}
 )
 
+// CredentialServiceAccountKey is what `token-config show` names the
+// credential of a Google service account: its JSON key. It is not a value
+// of the credential field; the flow implies it.
+const CredentialServiceAccountKey = "service_account_key"
+
 // CredentialKind is tc's credential, secret when the field is empty (files
 // written before certificates existed).
 func (tc *TokenConfig) CredentialKind() string {
