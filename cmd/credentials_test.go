@@ -3,8 +3,6 @@ package cmd
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -28,26 +26,6 @@ func clientCert(t *testing.T, notAfter time.Time) *testcert.Client {
 		t.Fatal(err)
 	}
 	return cc
-}
-
-// redactedForm is a token request as the closing note shows it: every
-// credential replaced.
-func redactedForm(form url.Values) string {
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		v := form.Get(k)
-		switch k {
-		case "client_assertion", "client_secret", "refresh_token", "code", "code_verifier":
-			v = fmt.Sprintf("[redacted, %d bytes]", len(v))
-		}
-		fmt.Fprintf(&b, "  %s=%s\n", k, v)
-	}
-	return b.String()
 }
 
 // TestTokenConfigStoresAPKCS12Certificate: --certificate with a .pfx and
@@ -216,9 +194,9 @@ func TestFetchOverGraphWithCertificateAndFederatedCredentials(t *testing.T) {
 			t.Fatalf("fetch %s-box: exit %d\nstdout: %s\nstderr: %s", kind, r.code, r.out, r.err)
 		}
 		form := w.prov.LastTokenRequest()
-		t.Logf("the request the token endpoint received for a %s credential (secrets redacted):\n%s", kind, redactedForm(form))
+		t.Logf("the request the token endpoint received for a %s credential (secrets redacted):\n%s", kind, oauthtest.RedactForm(form))
 		if form.Get("grant_type") != "client_credentials" || form.Get("client_assertion_type") != oauth.ClientAssertionType || form.Get("client_assertion") == "" || form.Has("client_secret") {
-			t.Fatalf("%s: the token request was %s, want client credentials with a client assertion and no secret", kind, redactedForm(form))
+			t.Fatalf("%s: the token request was %s, want client credentials with a client assertion and no secret", kind, oauthtest.RedactForm(form))
 		}
 		files, err := filepath.Glob(filepath.Join(dir, "*.eml"))
 		if err != nil || len(files) != len(msgs) {

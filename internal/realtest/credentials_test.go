@@ -3,7 +3,6 @@ package realtest
 import (
 	"bytes"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -86,9 +85,9 @@ func TestFetchFromDovecotWithCertificateAndFederatedToken(t *testing.T) {
 				t.Fatalf("fetch %s (run %d): exit %d\nstdout: %s\nstderr: %s", account, run, r.code, r.out, r.err)
 			}
 			form := prov.LastTokenRequest()
-			t.Logf("run %d: the request the token endpoint received for a %s credential (secrets redacted):\n%s", run, kind, redactForm(form))
+			t.Logf("run %d: the request the token endpoint received for a %s credential (secrets redacted):\n%s", run, kind, oauthtest.RedactForm(form))
 			if form.Get("client_id") != appClientID || form.Get("grant_type") != "client_credentials" || form.Get("client_assertion_type") != oauth.ClientAssertionType || form.Has("client_secret") {
-				t.Fatalf("%s: the token request was\n%s\nwant client credentials with a client assertion and no secret", account, redactForm(form))
+				t.Fatalf("%s: the token request was\n%s\nwant client credentials with a client assertion and no secret", account, oauthtest.RedactForm(form))
 			}
 			if kind == "federated" && form.Get("client_assertion") != want {
 				t.Fatalf("%s run %d: the assertion is not the token the file holds now", account, run)
@@ -131,24 +130,4 @@ func mustRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// redactForm is a token request as a log may show it: each credential
-// replaced by its length.
-func redactForm(form url.Values) string {
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		v := form.Get(k)
-		switch k {
-		case "client_assertion", "client_secret", "refresh_token", "code", "code_verifier":
-			v = fmt.Sprintf("[redacted, %d bytes]", len(v))
-		}
-		fmt.Fprintf(&b, "  %s=%s\n", k, v)
-	}
-	return b.String()
 }
