@@ -41,12 +41,13 @@ func TestDocsExamplesParse(t *testing.T) {
 		}
 	}
 	lines = append(lines, extractExamples(t, NewCmdRoot(cmdtest.Factory()))...)
+	lines = append(lines, extractGoStrings(t)...)
 	if len(lines) < 100 {
 		t.Fatalf("found only %d mailport command lines in the docs and help; the extractor is broken", len(lines))
 	}
 	checked, skipped := 0, 0
 	for _, l := range lines {
-		ok, err := checkDocCmd(l.words)
+		ok, err := checkDocCmd(l.words, l.prose)
 		if err != nil {
 			t.Errorf("%s:%d: %s\n\t%v", l.file, l.line, l.text, err)
 			continue
@@ -81,11 +82,14 @@ func TestDocsExamplesCheckerSelfTest(t *testing.T) {
 		"```\n" +
 		"```python\nmailport fetch --bogus-in-python\n```\n" +
 		"```console\n$ mailport test support --bogus-prompted\nmailport test support: inbound imap account\nmailport --output-line\n```\n" +
-		"```\nmailport test support: inbound imap account --x\n```\n"
+		"```\nmailport test support: inbound imap account --x\n```\n" +
+		"```console\n$ mailport account add a --email a@b\nNext: mailport test a --bogus-next\n  fix: run `mailport authenticate a --bogus-fix`\n```\n" +
+		"Prose: run `mailport authenticate`, or `MAILPORT_RESOLVER=x mailport test --bogus-prose`.\n" +
+		"```yaml\njob:\n  script:\n    - mailport fetch orders --bogus-script\n    - ./process\n```\n"
 	lines := extractMarkdown("self.md", doc)
 	var got []string
 	for _, l := range lines {
-		_, err := checkDocCmd(l.words)
+		_, err := checkDocCmd(l.words, l.prose)
 		msg := "ok"
 		if err != nil {
 			msg = err.Error()
@@ -105,6 +109,12 @@ func TestDocsExamplesCheckerSelfTest(t *testing.T) {
 		`17 mailport fetch orders --json --no-such-yaml-flag => unknown flag: --no-such-yaml-flag`,
 		`19 mailport fetch --all --nope => unknown flag: --nope`,
 		`25 mailport test support --bogus-prompted => unknown flag: --bogus-prompted`,
+		`33 mailport account add a --email a@b => ok`,
+		`34 mailport test a --bogus-next => unknown flag: --bogus-next`,
+		`35 mailport authenticate a --bogus-fix => unknown flag: --bogus-fix`,
+		`37 mailport authenticate => ok`,
+		`37 mailport test --bogus-prose => unknown flag: --bogus-prose`,
+		`41 mailport fetch orders --bogus-script => unknown flag: --bogus-script`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("extracted and checked:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -117,11 +127,15 @@ type docCmd struct {
 	line  int
 	text  string   // the line as written (continuations joined)
 	words []string // the mailport segment, split into shell words
+	// prose marks a command named in a sentence ("run `mailport
+	// authenticate`"): its command and flags must exist, but it may leave
+	// out arguments and a flag's value.
+	prose bool
 }
 
 var (
 	fenceRE    = regexp.MustCompile("^\\s*(```+|~~~+)\\s*([\\w+-]*)")
-	yamlCmdRE  = regexp.MustCompile(`^(\s*)(?:-\s+)?(run|command|args):\s*(.*)$`)
+	yamlCmdRE  = regexp.MustCompile(`^(\s*)(?:-\s+)?(run|command|args|script|before_script|after_script):\s*(.*)$`)
 	yamlListRE = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"|'([^']*)'`)
 	// shellLangs are the fenced blocks whose lines are shell (or shell and
 	// its output).
@@ -162,12 +176,22 @@ func extractMarkdown(file, text string) []docCmd {
 			}
 		}
 		if !inBlock {
+			for _, m := range inlineRE.FindAllStringSubmatch(line, -1) {
+				out = append(out, proseCommands(file, i+1, m[1])...)
+			}
 			continue
 		}
 		start := i + 1
 		switch {
 		case shellLangs[lang]:
 			if prompts && !strings.HasPrefix(strings.TrimSpace(line), "$ ") {
+				// Output: the commands mailport suggests in it.
+				for _, m := range inlineRE.FindAllStringSubmatch(line, -1) {
+					out = append(out, proseCommands(file, i+1, m[1])...)
+				}
+				if m := nextRE.FindStringSubmatch(line); m != nil {
+					out = append(out, commandsIn(file, i+1, m[1])...)
+				}
 				continue
 			}
 			for strings.HasSuffix(line, `\`) && i+1 < len(lines) {
@@ -196,6 +220,18 @@ func extractMarkdown(file, text string) []docCmd {
 				}
 			case strings.HasPrefix(value, "[") || strings.HasPrefix(value, "{"):
 				// A list or map is not shell.
+			case value == "":
+				// A list of lines below (script:, steps:): its items that
+				// are a mailport command.
+				for i+1 < len(lines) && strings.HasPrefix(strings.TrimSpace(lines[i+1]), "- ") &&
+					len(lines[i+1])-len(strings.TrimLeft(lines[i+1], " ")) >= indent {
+					i++
+					item := strings.TrimPrefix(strings.TrimSpace(lines[i]), "- ")
+					if uq, err := strconv.Unquote(item); err == nil {
+						item = uq
+					}
+					out = append(out, commandsIn(file, i+1, item)...)
+				}
 			default:
 				if uq, err := strconv.Unquote(value); err == nil {
 					value = uq
@@ -205,6 +241,84 @@ func extractMarkdown(file, text string) []docCmd {
 		}
 	}
 	return out
+}
+
+// inlineRE matches a command in a code span of a sentence.
+var inlineRE = regexp.MustCompile("`([^`]*)`")
+
+// nextRE matches the command mailport's output suggests: "Next: mailport test support".
+var nextRE = regexp.MustCompile(`(?i)\bnext: (mailport .*)$`)
+
+// proseCommands returns the mailport commands of a code span in a
+// sentence.
+func proseCommands(file string, line int, span string) []docCmd {
+	if !strings.Contains(span, "mailport ") {
+		return nil
+	}
+	cmds := commandsIn(file, line, span)
+	for i := range cmds {
+		cmds[i].prose = true
+	}
+	return cmds
+}
+
+// extractGoStrings returns the mailport commands that the string literals
+// of mailport's Go sources (cmd/ and pkg/, without tests and test helper
+// packages) name in code spans: help texts, errors, the fixes of the
+// diagnosis catalog.
+func extractGoStrings(t *testing.T) []docCmd {
+	t.Helper()
+	var out []docCmd
+	fset := token.NewFileSet()
+	for _, dir := range []string{".", "../pkg"} {
+		err := walkGoSources(dir, func(path string) error {
+			f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+			if err != nil {
+				return err
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				lit, ok := n.(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING {
+					return true
+				}
+				v, err := strconv.Unquote(lit.Value)
+				if err != nil {
+					return true
+				}
+				pos := fset.Position(lit.Pos())
+				file := filepath.ToSlash(filepath.Join("cmd", pos.Filename))
+				for _, m := range inlineRE.FindAllStringSubmatch(v, -1) {
+					out = append(out, proseCommands(file, pos.Line, m[1])...)
+				}
+				return true
+			})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// walkGoSources calls fn for every non-test Go file under dir, skipping
+// test helper packages (…test) and testdata.
+func walkGoSources(dir string, fn func(path string) error) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != dir && (strings.HasSuffix(d.Name(), "test") || d.Name() == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		return fn(path)
+	})
 }
 
 // extractExamples returns the mailport commands of every command's Example,
@@ -234,6 +348,7 @@ func extractExamples(t *testing.T, root *cobra.Command) []docCmd {
 		t.Fatal(err)
 	}
 	var out []docCmd
+	used := map[int]bool{} // src lines already given to an Example line
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		lines := strings.Split(c.Example, "\n")
@@ -243,8 +358,11 @@ func extractExamples(t *testing.T, root *cobra.Command) []docCmd {
 			if needle := strings.TrimSpace(l); needle != "" {
 				// The best match is the line that is the Example's line, then
 				// one that opens the Example with it, then any.
-				best := 4
-				for _, s := range src {
+				best, at := 4, -1
+				for k, s := range src {
+					if used[k] {
+						continue
+					}
 					rank := 4
 					switch {
 					case strings.TrimSpace(s.text) == needle:
@@ -255,8 +373,11 @@ func extractExamples(t *testing.T, root *cobra.Command) []docCmd {
 						rank = 3
 					}
 					if rank < best {
-						best, file, line = rank, s.file, s.line
+						best, at, file, line = rank, k, s.file, s.line
 					}
+				}
+				if at >= 0 {
+					used[at] = true
 				}
 			}
 			for strings.HasSuffix(l, `\`) && n+1 < len(lines) {
@@ -295,15 +416,18 @@ func isReportTitle(words []string) bool {
 		if strings.HasPrefix(w, "-") {
 			return false
 		}
-		if strings.HasSuffix(w, ":") {
+		if strings.HasSuffix(w, ":") || versionRE.MatchString(w) {
 			return true
 		}
 	}
 	return false
 }
 
+// versionRE matches a version in output: "mailport v1.2.3 (go1.26.0 …)".
+var versionRE = regexp.MustCompile(`^v[0-9]+\.`)
+
 // angleRE matches a placeholder in angle brackets.
-var angleRE = regexp.MustCompile(`^<[A-Za-z][^<>\s]*>`)
+var angleRE = regexp.MustCompile(`^<[A-Za-z][^<>]*>`)
 
 var assignmentRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
 
@@ -447,9 +571,9 @@ func shellSegments(s string) [][]string {
 }
 
 // isPlaceholder reports whether a word stands for a value the reader
-// fills in: <ACCOUNT>, $VAR, "…", FILE, an upper-case name.
+// fills in: <ACCOUNT>, $VAR, a format verb, "…", FILE, an upper-case name.
 func isPlaceholder(w string) bool {
-	for _, mark := range []string{"<", "$", "…", "...", "NAME", "FILE"} {
+	for _, mark := range []string{"<", "$", "%", "…", "...", "NAME", "FILE"} {
 		if strings.Contains(w, mark) {
 			return true
 		}
@@ -457,12 +581,13 @@ func isPlaceholder(w string) bool {
 	return upperPlaceholderRE.MatchString(w)
 }
 
-var upperPlaceholderRE = regexp.MustCompile(`^\[?[A-Z][A-Z0-9_-]*[A-Z0-9]\]?$`)
+var upperPlaceholderRE = regexp.MustCompile(`^\[?[A-Z]([A-Z0-9_-]*[A-Z0-9])?\]?$`)
 
 // checkDocCmd parses words (words[0] is "mailport") on a fresh command
 // tree as Cobra would before running the command. It reports false when
-// the command itself is a placeholder ("mailport <command> --help").
-func checkDocCmd(words []string) (bool, error) {
+// the command itself is a placeholder ("mailport <command> --help"). A
+// prose command may leave out its arguments and its last flag's value.
+func checkDocCmd(words []string, prose bool) (bool, error) {
 	root := NewCmdRoot(cmdtest.Factory())
 	root.InitDefaultHelpCmd()
 	root.InitDefaultHelpFlag()
@@ -481,6 +606,9 @@ func checkDocCmd(words []string) (bool, error) {
 		return true, err
 	}
 	c.InitDefaultHelpFlag()
+	if prose {
+		rest = completeProse(c, rest)
+	}
 	rest = fillPlaceholders(c, rest)
 	if err := c.ParseFlags(rest); err != nil {
 		return true, err
@@ -492,6 +620,9 @@ func checkDocCmd(words []string) (bool, error) {
 		}
 		return true, fmt.Errorf("unknown command %q for %q", positional[0], c.CommandPath())
 	}
+	if prose {
+		return true, nil
+	}
 	for _, a := range positional {
 		// "ACCOUNT..." or "[ACCOUNT]" stand for any number of arguments.
 		if strings.Contains(a, "...") || strings.Contains(a, "…") || strings.HasPrefix(a, "[") {
@@ -499,6 +630,32 @@ func checkDocCmd(words []string) (bool, error) {
 		}
 	}
 	return true, c.ValidateArgs(positional)
+}
+
+// completeProse drops the flags a sentence names by a format verb
+// ("--%s=true") and gives a value to a last flag that takes one
+// ("`mailport account add --email`").
+func completeProse(c *cobra.Command, args []string) []string {
+	var out []string
+	for _, a := range args {
+		if !(strings.HasPrefix(a, "-") && strings.Contains(a, "%")) {
+			out = append(out, a)
+		}
+	}
+	if n := len(out); n > 0 && strings.HasPrefix(out[n-1], "-") && !strings.Contains(out[n-1], "=") {
+		name := strings.TrimLeft(out[n-1], "-")
+		fl := c.Flags().Lookup(name)
+		if fl == nil && len(name) == 1 {
+			fl = c.Flags().ShorthandLookup(name)
+		}
+		if fl == nil {
+			fl = c.InheritedFlags().Lookup(name)
+		}
+		if fl != nil && fl.NoOptDefVal == "" {
+			out = append(out, "<VALUE>")
+		}
+	}
+	return out
 }
 
 // fillPlaceholders replaces a placeholder given as a typed flag's value
@@ -670,22 +827,7 @@ func codeEnvNames(t *testing.T) map[string]bool {
 		t.Fatal(err)
 	}
 	for _, dir := range []string{".", "../pkg"} {
-		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if strings.HasSuffix(d.Name(), "test") || d.Name() == "testdata" {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-				return nil
-			}
-			return visit(path)
-		})
-		if err != nil {
+		if err := walkGoSources(dir, visit); err != nil {
 			t.Fatal(err)
 		}
 	}
