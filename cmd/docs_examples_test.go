@@ -40,13 +40,18 @@ func TestDocsExamplesParse(t *testing.T) {
 			lines = append(lines, extractMarkdown(strings.TrimPrefix(file, "../"), string(b))...)
 		}
 	}
+	inDocs := len(lines)
 	lines = append(lines, extractExamples(t, NewCmdRoot(cmdtest.Factory()))...)
+	inExamples := len(lines) - inDocs
 	lines = append(lines, extractGoStrings(t)...)
-	if len(lines) < 100 {
+	if inDocs < 100 || inExamples < 50 {
 		t.Fatalf("found only %d mailport command lines in the docs and help; the extractor is broken", len(lines))
 	}
-	checked, skipped := 0, 0
+	checked, skipped, prose := 0, 0, 0
 	for _, l := range lines {
+		if l.prose {
+			prose++
+		}
 		ok, err := checkDocCmd(l.words, l.prose)
 		if err != nil {
 			t.Errorf("%s:%d: %s\n\t%v", l.file, l.line, l.text, err)
@@ -58,7 +63,8 @@ func TestDocsExamplesParse(t *testing.T) {
 			skipped++
 		}
 	}
-	t.Logf("%d mailport command lines: %d checked, %d with a placeholder for the command itself", len(lines), checked, skipped)
+	t.Logf("%d mailport commands (%d in the docs, %d in Examples, %d in the Go sources' strings; %d of them named in sentences): %d checked, %d with a placeholder for the command itself",
+		len(lines), inDocs, inExamples, len(lines)-inDocs-inExamples, prose, checked, skipped)
 }
 
 // The extractor and the checker find what they are for: a self-test on
@@ -85,7 +91,9 @@ func TestDocsExamplesCheckerSelfTest(t *testing.T) {
 		"```\nmailport test support: inbound imap account --x\n```\n" +
 		"```console\n$ mailport account add a --email a@b\nNext: mailport test a --bogus-next\n  fix: run `mailport authenticate a --bogus-fix`\n```\n" +
 		"Prose: run `mailport authenticate`, or `MAILPORT_RESOLVER=x mailport test --bogus-prose`.\n" +
-		"```yaml\njob:\n  script:\n    - mailport fetch orders --bogus-script\n    - ./process\n```\n"
+		"```yaml\njob:\n  script:\n    - mailport fetch orders --bogus-script\n    - ./process\n" +
+		"  run: |\n    mailport fetch a \\\n      --bogus-scalar\n    echo done\n" +
+		"  command: [\"mailport\", \"fetch\", \"--bogus-exec-form\"]\n```\n"
 	lines := extractMarkdown("self.md", doc)
 	var got []string
 	for _, l := range lines {
@@ -115,6 +123,8 @@ func TestDocsExamplesCheckerSelfTest(t *testing.T) {
 		`37 mailport authenticate => ok`,
 		`37 mailport test --bogus-prose => unknown flag: --bogus-prose`,
 		`41 mailport fetch orders --bogus-script => unknown flag: --bogus-script`,
+		`44 mailport fetch a --bogus-scalar => unknown flag: --bogus-scalar`,
+		`47 mailport fetch --bogus-exec-form => unknown flag: --bogus-exec-form`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("extracted and checked:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -142,8 +152,10 @@ var (
 	shellLangs = map[string]bool{"": true, "sh": true, "bash": true, "shell": true, "console": true, "zsh": true}
 )
 
-// extractMarkdown returns the mailport commands of text's fenced code
-// blocks: shell blocks, and YAML run:/command:/args: values.
+// extractMarkdown returns the mailport commands of text: the lines of its
+// fenced shell blocks (in a block with "$ " prompts, the prompted lines,
+// and what the output suggests), the run:/command:/args:/script: values of
+// its YAML blocks, and the code spans of its sentences.
 func extractMarkdown(file, text string) []docCmd {
 	var out []docCmd
 	lines := strings.Split(text, "\n")
@@ -155,14 +167,14 @@ func extractMarkdown(file, text string) []docCmd {
 				inBlock, fence, lang = true, m[1], strings.ToLower(m[2])
 				isMailportImage, prompts = false, false
 				// In a block with "$ " prompts, the other lines are output.
-				for j := i + 1; j < len(lines) && !strings.HasPrefix(strings.TrimSpace(lines[j]), "```"); j++ {
+				for j := i + 1; j < len(lines) && !strings.HasPrefix(strings.TrimSpace(lines[j]), fence); j++ {
 					if strings.HasPrefix(strings.TrimSpace(lines[j]), "$ ") {
 						prompts = true
 					}
 				}
 				if lang == "yaml" || lang == "yml" {
 					// A container whose image is mailport takes args: as mailport's.
-					for j := i + 1; j < len(lines) && !strings.HasPrefix(strings.TrimSpace(lines[j]), "```"); j++ {
+					for j := i + 1; j < len(lines) && !strings.HasPrefix(strings.TrimSpace(lines[j]), fence); j++ {
 						if strings.Contains(lines[j], "image:") && strings.Contains(lines[j], "mailport") {
 							isMailportImage = true
 						}
@@ -206,17 +218,29 @@ func extractMarkdown(file, text string) []docCmd {
 			}
 			indent, key, value := len(m[1]), m[2], strings.TrimSpace(m[3])
 			switch {
-			case key == "args" && strings.HasPrefix(value, "[") && isMailportImage:
-				words := []string{"mailport"}
+			case strings.HasPrefix(value, "[") && (key == "args" || key == "command"):
+				// An exec-form list: ["mailport", "fetch", …], or the args
+				// of a container whose image is mailport.
+				var words []string
 				for _, q := range yamlListRE.FindAllStringSubmatch(value, -1) {
 					words = append(words, q[1]+q[2])
 				}
-				out = append(out, docCmd{file: file, line: start, text: strings.TrimSpace(line), words: words})
+				if key == "args" && isMailportImage {
+					words = append([]string{"mailport"}, words...)
+				}
+				if len(words) > 0 && words[0] == "mailport" {
+					out = append(out, docCmd{file: file, line: start, text: strings.TrimSpace(line), words: words})
+				}
 			case value == "|" || value == ">" || value == "|-" || value == ">-":
 				// A block scalar: the more-indented lines below are shell.
 				for i+1 < len(lines) && (strings.TrimSpace(lines[i+1]) == "" || len(lines[i+1])-len(strings.TrimLeft(lines[i+1], " ")) > indent) {
 					i++
-					out = append(out, commandsIn(file, i+1, lines[i])...)
+					at, l := i+1, lines[i]
+					for strings.HasSuffix(l, `\`) && i+1 < len(lines) {
+						i++
+						l = strings.TrimSuffix(l, `\`) + " " + strings.TrimSpace(lines[i])
+					}
+					out = append(out, commandsIn(file, at, l)...)
 				}
 			case strings.HasPrefix(value, "[") || strings.HasPrefix(value, "{"):
 				// A list or map is not shell.
