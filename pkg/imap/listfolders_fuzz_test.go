@@ -1,8 +1,6 @@
 package imap
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"net"
 	"strings"
@@ -36,62 +34,19 @@ func FuzzCheckFolder(f *testing.F) {
 	f.Add(with(2, "* LIST () NIL \"\"\r\nT2 OK done\r\n"))
 	f.Add(with(4, "* LIST (\\Noselect) \".\" Archive.Done\r\nT4 OK done\r\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		turns := bytes.Split(data, []byte(sessionSep))
-		cli, srv := net.Pipe()
-		lines := make(chan struct{}, 64)
-		go func() {
-			br := bufio.NewReader(srv)
-			for {
-				if _, err := br.ReadSlice('\n'); err != nil && err != bufio.ErrBufferFull {
-					close(lines)
-					return
-				}
-				select {
-				case lines <- struct{}{}:
-				default:
-				}
-			}
-		}()
-		go func() {
-			defer srv.Close()
-			for i, turn := range turns {
-				if i > 0 {
-					select {
-					case _, ok := <-lines:
-						if !ok {
-							return
-						}
-					case <-time.After(time.Second):
-						return
-					}
-				}
-				if _, err := srv.Write(turn); err != nil {
-					return
-				}
-			}
-		}()
-		done := make(chan []mail.FolderInfo, 1)
-		go func() {
+		playSession(t, data, func(conn net.Conn) {
 			ctx := context.Background()
 			ep := mail.Endpoint{Host: "fuzz.invalid", Port: 143, Encryption: mail.None, AllowPlaintextAuth: true, Timeout: 100 * time.Millisecond}
-			c, err := attach(ctx, cli, ep)
+			c, err := attach(ctx, conn, ep)
 			if err != nil {
-				done <- nil
 				return
 			}
 			defer c.Close()
 			c.Authenticate(ctx, mail.Credentials{Kind: mail.AuthBasic, Username: "u", Password: "p"})
-			fs, _ := c.Folders(ctx, mail.FolderOptions{})
-			c.CheckFolder(ctx, "Archive/Done")
-			done <- fs
-		}()
-		select {
-		case fs := <-done:
-			if len(fs) > MaxFolders {
-				t.Fatalf("%d folders kept", len(fs))
+			if fs, _ := c.Folders(ctx, mail.FolderOptions{PathsOnly: true}); len(fs) > MaxFolders {
+				t.Errorf("%d folders kept", len(fs))
 			}
-		case <-time.After(20 * time.Second):
-			t.Fatalf("the session did not end within 20s")
-		}
+			c.CheckFolder(ctx, "Archive/Done")
+		})
 	})
 }
