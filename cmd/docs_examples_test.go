@@ -93,14 +93,15 @@ func TestDocsExamplesCheckerSelfTest(t *testing.T) {
 		"Prose: run `mailport authenticate`, or `MAILPORT_RESOLVER=x mailport test --bogus-prose`.\n" +
 		"```yaml\njob:\n  script:\n    - mailport fetch orders --bogus-script\n    - ./process\n" +
 		"  run: |\n    mailport fetch a \\\n      --bogus-scalar\n    echo done\n" +
-		"  command: [\"mailport\", \"fetch\", \"--bogus-exec-form\"]\n```\n"
+		"  command: [\"mailport\", \"fetch\", \"--bogus-exec-form\"]\n```\n" +
+		"```text\nmailport fetch ACCOUNT      mail into a directory\nmailport fecth              a typo\n```\n"
 	lines := extractMarkdown("self.md", doc)
 	var got []string
 	for _, l := range lines {
 		_, err := checkDocCmd(l.words, l.prose)
 		msg := "ok"
 		if err != nil {
-			msg = err.Error()
+			msg, _, _ = strings.Cut(err.Error(), "\n") // Cobra's "Did you mean" follows
 		}
 		got = append(got, fmt.Sprintf("%d %s => %s", l.line, strings.Join(l.words, " "), msg))
 	}
@@ -125,6 +126,8 @@ func TestDocsExamplesCheckerSelfTest(t *testing.T) {
 		`41 mailport fetch orders --bogus-script => unknown flag: --bogus-script`,
 		`44 mailport fetch a --bogus-scalar => unknown flag: --bogus-scalar`,
 		`47 mailport fetch --bogus-exec-form => unknown flag: --bogus-exec-form`,
+		`50 mailport fetch ACCOUNT => ok`,
+		`51 mailport fecth => unknown command "fecth" for "mailport"`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("extracted and checked:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -155,7 +158,8 @@ var (
 // extractMarkdown returns the mailport commands of text: the lines of its
 // fenced shell blocks (in a block with "$ " prompts, the prompted lines,
 // and what the output suggests), the run:/command:/args:/script: values of
-// its YAML blocks, and the code spans of its sentences.
+// its YAML blocks, the commands of a text block's table and the code spans
+// of its sentences.
 func extractMarkdown(file, text string) []docCmd {
 	var out []docCmd
 	lines := strings.Split(text, "\n")
@@ -211,6 +215,11 @@ func extractMarkdown(file, text string) []docCmd {
 				line = strings.TrimSuffix(line, `\`) + " " + strings.TrimSpace(lines[i])
 			}
 			out = append(out, commandsIn(file, start, line)...)
+		case lang == "text" || lang == "txt":
+			// A table of commands: "mailport fetch ACCOUNT    what it does".
+			if cmd, _, ok := strings.Cut(strings.TrimSpace(line), "  "); ok && strings.HasPrefix(cmd, "mailport ") {
+				out = append(out, proseCommands(file, start, cmd)...)
+			}
 		case lang == "yaml" || lang == "yml":
 			m := yamlCmdRE.FindStringSubmatch(line)
 			if m == nil {
