@@ -866,3 +866,95 @@ func codeEnvNames(t *testing.T) map[string]bool {
 	}
 	return names
 }
+
+// The flag column of docs/configuration.md's field tables names flags of
+// token-config add and account add, a field with a fixed set of values
+// names each value, and the global flags table names the root's flags.
+func TestDocsConfigurationFlagColumns(t *testing.T) {
+	b, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := NewCmdRoot(cmdtest.Factory())
+	root.InitDefaultHelpFlag()
+	sections := map[string]struct {
+		cmd     []string // the command the flags belong to
+		lastCol bool     // the flags are in the row's last cell, else its first
+	}{
+		"## token_configs": {[]string{"token-config", "add"}, true},
+		"## accounts":      {[]string{"account", "add"}, true},
+		"## Global flags":  {nil, false},
+	}
+	flagRE := regexp.MustCompile(`^--?([a-z][a-z0-9-]*\*?)`)
+	checked, enumRows := 0, 0
+	var section string
+	for n, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "## ") {
+			section = line
+			continue
+		}
+		sec, ok := sections[section]
+		if !ok || !strings.HasPrefix(line, "|") || strings.HasPrefix(line, "| ---") {
+			continue
+		}
+		c, _, err := root.Find(sec.cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cells := strings.Split(strings.Trim(strings.ReplaceAll(line, `\|`, "/"), "| "), " | ")
+		if e, ok := fieldEnums[strings.Trim(cells[0], "`")]; ok && sec.lastCol {
+			enumRows++
+			// A field with a fixed set of values documents each of them.
+			for _, v := range e.Values {
+				if !strings.Contains(line, "`"+v+"`") {
+					t.Errorf("docs/configuration.md:%d: the row of %s does not name its value `%s`", n+1, cells[0], v)
+				}
+			}
+		}
+		cell := cells[0]
+		if sec.lastCol {
+			cell = cells[len(cells)-1]
+		}
+		for _, span := range inlineRE.FindAllStringSubmatch(cell, -1) {
+			m := flagRE.FindStringSubmatch(span[1])
+			if m == nil {
+				continue
+			}
+			checked++
+			if !hasFlag(c, m[1]) {
+				t.Errorf("docs/configuration.md:%d: %s has no flag %s (in %q)", n+1, c.CommandPath(), m[0], strings.TrimSpace(line))
+			}
+		}
+	}
+	t.Logf("%d flags in docs/configuration.md's tables", checked)
+	if enumRows != len(fieldEnums) {
+		t.Errorf("found %d rows of fields with a fixed set of values in docs/configuration.md, want %d", enumRows, len(fieldEnums))
+	}
+	if checked < 30 {
+		t.Fatalf("checked only %d flags in docs/configuration.md's tables; did its sections move?", checked)
+	}
+}
+
+// fieldEnums are the config fields whose flags take one of an enum's values.
+var fieldEnums = map[string]cmdutil.Enum{
+	"provider": cmdutil.EnumProvider, "flow": cmdutil.EnumFlow, "type": cmdutil.EnumType,
+	"protocol": cmdutil.EnumProtocol, "encryption": cmdutil.EnumEncryption, "auth": cmdutil.EnumAuth,
+	"on_received": cmdutil.EnumOnReceived,
+}
+
+// hasFlag reports whether c takes the flag name (a long name, a shorthand,
+// or a prefix ending in "*").
+func hasFlag(c *cobra.Command, name string) bool {
+	found := false
+	visit := func(fl *pflag.Flag) {
+		switch {
+		case strings.HasSuffix(name, "*") && strings.HasPrefix(fl.Name, strings.TrimSuffix(name, "*")):
+			found = true
+		case fl.Name == name || fl.Shorthand == name:
+			found = true
+		}
+	}
+	c.Flags().VisitAll(visit)
+	c.InheritedFlags().VisitAll(visit)
+	return found
+}
