@@ -108,13 +108,13 @@ func discoverFields(ctx context.Context, opts *AddOptions, cfg *config.Config) (
 	}
 	s := &emailSetup{res: res}
 	for _, w := range res.Warnings {
-		// "No source named an outbound server" concerns the other
-		// direction, or is said below with what it leaves undecided.
-		if strings.HasPrefix(w, "No source named") {
+		// What the set lacks concerns the other direction, or is said
+		// below with what it leaves undecided.
+		if w.Kind == discover.WarnMissing {
 			continue
 		}
-		s.warnings = append(s.warnings, w)
-		fmt.Fprintln(f.IO.ErrOut, "warning: "+w)
+		s.warnings = append(s.warnings, w.Text)
+		fmt.Fprintln(f.IO.ErrOut, "warning: "+w.Text)
 	}
 	s.note("type", typ, sourceOf(fl.changed("type") && !given["type"], "the default"))
 

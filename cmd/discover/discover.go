@@ -164,7 +164,7 @@ func Write(w io.Writer, r *dsc.Result) error {
 	if len(r.Warnings) > 0 {
 		b.WriteString("\nWarnings:\n")
 		for _, w := range r.Warnings {
-			b.WriteString("  " + w + "\n")
+			b.WriteString("  " + w.Text + "\n")
 		}
 	}
 	if next := nextSteps(r); len(next) > 0 {

@@ -14,6 +14,7 @@ package discover
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -82,8 +83,40 @@ type Result struct {
 	Tried    []Attempt   `json:"tried"`
 	Inbound  []Candidate `json:"inbound"`
 	Outbound []Candidate `json:"outbound"`
-	Warnings []string    `json:"warnings"`
+	// Missing names what the set lacks: "inbound", "outbound", both, or
+	// none when it is complete.
+	Missing  []string  `json:"missing"`
+	Warnings []Warning `json:"warnings"`
 }
+
+// WarningKind says what a Warning is about, so a caller can pick the ones
+// it needs without reading their words.
+type WarningKind string
+
+// The kinds of warning.
+const (
+	// WarnOutside is a server outside the address's domain and its mail
+	// exchanger's.
+	WarnOutside WarningKind = "outside"
+	// WarnMissing says the set lacks an inbound or outbound server (see
+	// Result.Missing).
+	WarnMissing WarningKind = "missing"
+)
+
+// Warning is one sentence for the user and its kind. In JSON it is the
+// sentence alone.
+type Warning struct {
+	Kind WarningKind
+	Text string
+}
+
+func (w Warning) String() string { return w.Text }
+
+// MarshalJSON writes the sentence.
+func (w Warning) MarshalJSON() ([]byte, error) { return json.Marshal(w.Text) }
+
+// UnmarshalJSON reads the sentence; the kind is not in JSON.
+func (w *Warning) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, &w.Text) }
 
 // Complete reports whether the result has both an inbound and an outbound
 // server.
@@ -167,7 +200,7 @@ func Discover(ctx context.Context, email string, opts Options) (*Result, error) 
 		opts.Resolver = &r
 	}
 	d := &run{opts: opts, local: local, domain: domain, email: local + "@" + domain,
-		res: &Result{Email: local + "@" + domain, Domain: domain, Tried: []Attempt{}, Inbound: []Candidate{}, Outbound: []Candidate{}, Warnings: []string{}}}
+		res: &Result{Email: local + "@" + domain, Domain: domain, Tried: []Attempt{}, Inbound: []Candidate{}, Outbound: []Candidate{}, Missing: []string{}, Warnings: []Warning{}}}
 	d.http = d.httpClient()
 	d.discover(ctx)
 	if err := ctx.Err(); err != nil {
@@ -278,20 +311,30 @@ func (d *run) finish() {
 			c.OutsideDomain = d.outside(c.Host)
 			if c.OutsideDomain && c.Source != SourceMX && !warned[c.Host] {
 				warned[c.Host] = true
-				d.res.Warnings = append(d.res.Warnings, fmt.Sprintf("%s is outside %s and its mail exchanger's domain (from %s): make sure you trust it before giving it your password.", c.Host, d.domain, c.Source))
+				d.res.Warnings = append(d.res.Warnings, Warning{WarnOutside, fmt.Sprintf("%s is outside %s and its mail exchanger's domain (from %s): make sure you trust it before giving it your password.", c.Host, d.domain, c.Source)})
 			}
 		}
 	}
-	if !d.res.Complete() {
-		switch {
-		case len(d.res.Inbound) == 0 && len(d.res.Outbound) == 0:
-			d.res.Warnings = append(d.res.Warnings, "No source named a server for "+d.domain+".")
-		case len(d.res.Inbound) == 0:
-			d.res.Warnings = append(d.res.Warnings, "No source named an inbound server for "+d.domain+".")
-		default:
-			d.res.Warnings = append(d.res.Warnings, "No source named an outbound (SMTP) server for "+d.domain+".")
+	if len(d.res.Inbound) == 0 {
+		d.res.Missing = append(d.res.Missing, config.Inbound)
+	}
+	if len(d.res.Outbound) == 0 {
+		d.res.Missing = append(d.res.Missing, config.Outbound)
+	}
+	var text string
+	switch len(d.res.Missing) {
+	case 0:
+		return
+	case 2:
+		text = "No source named a server for " + d.domain + "."
+	default:
+		if d.res.Missing[0] == config.Inbound {
+			text = "No source named an inbound server for " + d.domain + "."
+		} else {
+			text = "No source named an outbound (SMTP) server for " + d.domain + "."
 		}
 	}
+	d.res.Warnings = append(d.res.Warnings, Warning{WarnMissing, text})
 }
 
 // outside reports whether host is outside the address's domain and the

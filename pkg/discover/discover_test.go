@@ -2,6 +2,7 @@ package discover_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -93,7 +94,7 @@ func TestISPDBForTheMXDomainAndOutsideWarning(t *testing.T) {
 	if res.Inbound[0].OutsideDomain || !res.Outbound[0].OutsideDomain {
 		t.Errorf("inbound %s outbound %s: want imap.hoster.test inside (the MX's domain) and smtp.outside.test outside", cands(res.Inbound), cands(res.Outbound))
 	}
-	if len(res.Warnings) != 1 || !strings.HasPrefix(res.Warnings[0], "smtp.outside.test is outside shop.test and its mail exchanger's domain (from ispdb)") {
+	if len(res.Warnings) != 1 || !strings.HasPrefix(res.Warnings[0].Text, "smtp.outside.test is outside shop.test and its mail exchanger's domain (from ispdb)") {
 		t.Errorf("warnings %q", res.Warnings)
 	}
 }
@@ -240,7 +241,7 @@ func TestOAuth2ChosenForAProviderHostOnly(t *testing.T) {
 	if res.Inbound[0].Auth != "oauth2" || res.Outbound[0].Auth != "basic" {
 		t.Errorf("inbound %s outbound %s: want OAuth2 at Microsoft's host, the password elsewhere", res.Inbound[0], res.Outbound[0])
 	}
-	if !res.Inbound[0].OutsideDomain || len(res.Warnings) != 1 || !strings.HasPrefix(res.Warnings[0], "outlook.office365.com is outside corp.test") {
+	if !res.Inbound[0].OutsideDomain || len(res.Warnings) != 1 || !strings.HasPrefix(res.Warnings[0].Text, "outlook.office365.com is outside corp.test") {
 		t.Errorf("an autoconfig file naming another domain's host is warned about: %q", res.Warnings)
 	}
 }
@@ -358,7 +359,7 @@ func TestNothingFound(t *testing.T) {
 	if res.Complete() || res.Source != "" {
 		t.Fatalf("complete %v source %q", res.Complete(), res.Source)
 	}
-	if len(res.Warnings) != 1 || res.Warnings[0] != "No source named a server for corp.test." {
+	if len(res.Warnings) != 1 || res.Warnings[0].Text != "No source named a server for corp.test." {
 		t.Errorf("warnings %q", res.Warnings)
 	}
 	if n := len(res.Tried); n != 1+1+1+1+6 {
@@ -456,4 +457,47 @@ func TestSilentDNSIsBounded(t *testing.T) {
 		t.Errorf("discovery against a silent DNS server took %s, want about 600ms", elapsed)
 	}
 	t.Logf("silent DNS server: discovery done in %s", elapsed.Round(time.Millisecond))
+}
+
+// TestMissingIsTyped: what the set lacks is a field and a warning kind, so
+// callers (account add --email) pick warnings without matching their
+// words, while the JSON keeps warnings a list of sentences.
+func TestMissingIsTyped(t *testing.T) {
+	w := newWorld(t)
+	w.dns.Add(t, "corp.test. MX 10 mx.corp.test.")
+	w.dns.Add(t, "_imaps._tcp.corp.test. SRV 0 0 993 imap.elsewhere.test.")
+	res := w.discover("kim@corp.test")
+	if strings.Join(res.Missing, ",") != "outbound" {
+		t.Errorf("missing %q, want [outbound]", res.Missing)
+	}
+	var kinds []string
+	for _, x := range res.Warnings {
+		kinds = append(kinds, string(x.Kind)+": "+x.Text)
+	}
+	want := "outside: imap.elsewhere.test is outside corp.test and its mail exchanger's domain (from srv): make sure you trust it before giving it your password.\n" +
+		"missing: No source named an outbound (SMTP) server for corp.test."
+	if got := strings.Join(kinds, "\n"); got != want {
+		t.Errorf("warnings:\n%s\nwant:\n%s", got, want)
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"missing":["outbound"],"warnings":["imap.elsewhere.test is outside`) {
+		t.Errorf("JSON %s\nwant missing as names and warnings as sentences", b)
+	}
+
+	w = newWorld(t)
+	res = w.discover("kim@corp.test")
+	if strings.Join(res.Missing, ",") != "inbound,outbound" || len(res.Warnings) != 1 || res.Warnings[0].Kind != discover.WarnMissing {
+		t.Errorf("nothing found: missing %q, warnings %+v", res.Missing, res.Warnings)
+	}
+
+	w = newWorld(t)
+	w.page("autoconfig.corp.test/mail/config-v1.1.xml", autoconfigXML)
+	res = w.discover("kim@corp.test")
+	b, _ = json.Marshal(res)
+	if res.Missing == nil || len(res.Missing) != 0 || !strings.Contains(string(b), `"missing":[],"warnings":[]`) {
+		t.Errorf("complete set: missing %q, JSON %s", res.Missing, b)
+	}
 }
