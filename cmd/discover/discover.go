@@ -177,6 +177,11 @@ func Write(w io.Writer, r *dsc.Result) error {
 	return err
 }
 
+// maxAligned is the widest cell a column is aligned to: a longer one (an
+// autoconfig URL) is followed by two spaces instead, so that one long URL
+// does not push every other row's last column far to the right.
+const maxAligned = 40
+
 // writeRows aligns rows of cells, two spaces apart, indented by two.
 func writeRows(b *strings.Builder, rows [][]string) {
 	var width []int
@@ -185,7 +190,7 @@ func writeRows(b *strings.Builder, rows [][]string) {
 			if i >= len(width) {
 				width = append(width, 0)
 			}
-			if n := len([]rune(c)); n > width[i] {
+			if n := len([]rune(c)); n > width[i] && n <= maxAligned {
 				width[i] = n
 			}
 		}
@@ -197,7 +202,7 @@ func writeRows(b *strings.Builder, rows [][]string) {
 				line += " " + c
 				continue
 			}
-			line += " " + c + strings.Repeat(" ", width[i]-len([]rune(c))+1)
+			line += " " + c + strings.Repeat(" ", max(width[i]-len([]rune(c)), 0)+1)
 		}
 		b.WriteString(strings.TrimRight(line, " ") + "\n")
 	}

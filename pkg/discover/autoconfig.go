@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mailport/mailport/internal/plural"
 	"github.com/mailport/mailport/pkg/config"
 )
 
@@ -291,18 +292,11 @@ func serversWords(c []Candidate) string {
 	case in+out == 0:
 		return "no usable server"
 	case out == 0:
-		return plural(in, "inbound server") + ", no outbound"
+		return plural.Of(in, "inbound server", "inbound servers") + ", no outbound"
 	case in == 0:
-		return plural(out, "outbound server") + ", no inbound"
+		return plural.Of(out, "outbound server", "outbound servers") + ", no inbound"
 	}
-	return plural(in+out, "server") + fmt.Sprintf(" (%d inbound, %d outbound)", in, out)
-}
-
-func plural(n int, one string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %ss", n, one)
+	return plural.Of(in+out, "server", "servers") + fmt.Sprintf(" (%d inbound, %d outbound)", in, out)
 }
 
 // autoconfig is the domain's own file at autoconfig.<domain>.

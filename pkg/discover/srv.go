@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mailport/mailport/internal/plural"
 	"github.com/mailport/mailport/pkg/config"
 )
 
@@ -97,7 +98,7 @@ func SRVCandidates(recs []*net.SRV, protocol, encryption string) ([]Candidate, s
 	}
 	outcome := strings.Join(firstN(words, 3), ", ")
 	if bad > 0 {
-		outcome += "; skipped " + plural(bad, "unusable record")
+		outcome += "; skipped " + plural.Of(bad, "unusable record", "unusable records")
 	}
 	return out, outcome
 }
