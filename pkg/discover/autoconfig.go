@@ -265,13 +265,17 @@ func (d *run) fromFile(ctx context.Context, source, u string) bool {
 		d.try(source, u, outcome)
 		return false
 	}
+	via := ""
+	if outcome != "" {
+		via = " (" + outcome + ")"
+	}
 	servers, skipped, err := ParseAutoconfig(body)
 	if err != nil {
-		d.try(source, u, "refused: "+err.Error())
+		d.try(source, u, "refused: "+err.Error()+via)
 		return false
 	}
 	cands := d.candidates(servers)
-	outcome = serversWords(cands)
+	outcome = serversWords(cands) + via
 	if len(skipped) > 0 {
 		outcome += "; skipped " + strings.Join(firstN(skipped, 3), "; ")
 	}

@@ -501,3 +501,40 @@ func TestMissingIsTyped(t *testing.T) {
 		t.Errorf("complete set: missing %q, JSON %s", res.Missing, b)
 	}
 }
+
+// TestRedirectToAnotherHostIsReported: an https redirect is followed, as
+// Thunderbird follows it, but the report names where the file came from,
+// since that host now decides where the password goes.
+func TestRedirectToAnotherHostIsReported(t *testing.T) {
+	w := newWorld(t)
+	w.handle("autoconfig.corp.test/mail/config-v1.1.xml", func(rw http.ResponseWriter, r *http.Request) {
+		http.Redirect(rw, r, "https://config.hoster.test/corp.xml", http.StatusFound)
+	})
+	w.page("config.hoster.test/corp.xml", autoconfigXML)
+	res := w.discover("x@corp.test")
+	if res.Source != discover.SourceAutoconfig {
+		t.Fatalf("source %q\n%s", res.Source, tried(res))
+	}
+	if got := res.Tried[1].Outcome; got != "3 servers (2 inbound, 1 outbound) (redirected to https://config.hoster.test/corp.xml)" {
+		t.Errorf("autoconfig outcome %q", got)
+	}
+}
+
+// TestOpenIDRedirectedElsewhereIsNotTaken: the tenant comes from
+// Microsoft's own host; a configuration served after a redirect to another
+// host names no tenant.
+func TestOpenIDRedirectedElsewhereIsNotTaken(t *testing.T) {
+	w := newWorld(t)
+	w.dns.Add(t, "contoso.test. MX 0 contoso-test.mail.protection.outlook.com.")
+	w.handle("login.microsoftonline.com/contoso.test/v2.0/.well-known/openid-configuration", func(rw http.ResponseWriter, r *http.Request) {
+		http.Redirect(rw, r, "https://evil.outside.test/openid", http.StatusFound)
+	})
+	w.page("evil.outside.test/openid", openID("login.microsoftonline.com"))
+	res := w.discover("support@contoso.test")
+	if res.Tenant != "" || res.Preset != "office365" {
+		t.Errorf("tenant %q preset %q: want the preset and no tenant", res.Tenant, res.Preset)
+	}
+	if got := tried(res); !strings.Contains(got, "openid-configuration: refused: redirected to https://evil.outside.test/openid (the tenant is read from Microsoft's own host only)") {
+		t.Errorf("tried:\n%s", got)
+	}
+}

@@ -45,7 +45,9 @@ func (d *run) httpClient() *http.Client {
 }
 
 // get fetches an https URL, at most limit bytes. It returns the body, or
-// nil and the outcome in one sentence.
+// nil and the outcome in one sentence. When redirects led to another host,
+// the outcome of a body fetched is "redirected to URL", so the report
+// says where the file really came from.
 func (d *run) get(ctx context.Context, rawURL string, limit int64) ([]byte, string) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme != "https" {
@@ -75,6 +77,9 @@ func (d *run) get(ctx context.Context, rawURL string, limit int64) ([]byte, stri
 	}
 	if int64(len(body)) > limit {
 		return nil, fmt.Sprintf("refused: larger than %d KiB", limit>>10)
+	}
+	if final := resp.Request.URL; final != nil && !strings.EqualFold(final.Host, u.Host) {
+		return body, "redirected to " + clip(final.Redacted(), 200)
 	}
 	return body, ""
 }

@@ -167,7 +167,10 @@ type openIDConfig struct {
 func (d *run) microsoftTenant(ctx context.Context) {
 	u := fmt.Sprintf(MicrosoftOpenIDURL, url.PathEscape(d.domain))
 	body, outcome := d.get(ctx, u, maxJSON)
-	if body == nil {
+	if body == nil || outcome != "" {
+		if body != nil {
+			outcome = "refused: " + outcome + " (the tenant is read from Microsoft's own host only)"
+		}
 		d.try("microsoft-openid", u, outcome)
 		return
 	}
