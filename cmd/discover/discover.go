@@ -4,6 +4,7 @@
 package discover
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -15,7 +16,6 @@ import (
 	"github.com/mailport/mailport/cmd/cmdutil"
 	"github.com/mailport/mailport/pkg/config"
 	dsc "github.com/mailport/mailport/pkg/discover"
-	"github.com/mailport/mailport/pkg/resolver"
 )
 
 // Options are the inputs of `mailport discover`.
@@ -86,13 +86,14 @@ func run(cmd *cobra.Command, opts *Options) error {
 		Protocol:   opts.Protocol,
 	})
 	if err != nil {
-		if strings.Contains(err.Error(), resolver.EnvVar) {
-			return &cmdutil.ConfigError{Err: err}
-		}
-		if cmd.Context().Err() != nil {
+		switch {
+		case errors.Is(err, dsc.ErrAddress):
+			return &cmdutil.FlagError{Err: err}
+		case cmd.Context().Err() != nil:
 			return err
 		}
-		return &cmdutil.FlagError{Err: err}
+		// Discover fails otherwise only for MAILPORT_RESOLVER.
+		return &cmdutil.ConfigError{Err: err}
 	}
 	if f.JSON {
 		if err := cmdutil.PrintJSON(f.IO.Out, res); err != nil {
