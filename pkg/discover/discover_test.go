@@ -63,7 +63,7 @@ func TestWellKnownAfterNoAutoconfigHost(t *testing.T) {
 	if res.Source != discover.SourceAutoconfigWellKnown {
 		t.Fatalf("source %q, tried:\n%s", res.Source, tried(res))
 	}
-	want := "mx corp.test: no MX records: none (corp.test has no such record)\n" +
+	want := "mx corp.test: no MX records\n" +
 		"autoconfig https://autoconfig.corp.test/mail/config-v1.1.xml?emailaddress=bob%40corp.test: not found (404)\n" +
 		"autoconfig-wellknown https://corp.test/.well-known/autoconfig/mail/config-v1.1.xml: 3 servers (2 inbound, 1 outbound)\n"
 	if got := tried(res); got != want {
@@ -128,7 +128,7 @@ func TestSRVOnlyDomain(t *testing.T) {
 	for _, line := range []string{
 		"srv _pop3s._tcp.corp.test: not offered (target \".\")\n",
 		"srv _submissions._tcp.corp.test: not offered (target \".\")\n",
-		"srv _pop3._tcp.corp.test: none (_pop3._tcp.corp.test has no such record)\n",
+		"srv _pop3._tcp.corp.test: no such record\n",
 		"srv _imaps._tcp.corp.test: heavy.corp.test:993, light.corp.test:993, backup.corp.test:993\n",
 	} {
 		if !strings.Contains(got, line) {
@@ -434,7 +434,7 @@ func TestDefaultClientLooksUpWebHostsInTheResolver(t *testing.T) {
 			t.Errorf("%s was not looked up in the resolver's server: %v", name, w.dns.Queries())
 		}
 	}
-	if got := res.Tried[1].Outcome; !strings.HasPrefix(got, "no such host: none (autoconfig.corp.test has no such record)") {
+	if got := res.Tried[1].Outcome; got != "no such host autoconfig.corp.test" {
 		t.Errorf("outcome %q", got)
 	}
 }
@@ -535,6 +535,33 @@ func TestOpenIDRedirectedElsewhereIsNotTaken(t *testing.T) {
 		t.Errorf("tenant %q preset %q: want the preset and no tenant", res.Tenant, res.Preset)
 	}
 	if got := tried(res); !strings.Contains(got, "openid-configuration: refused: redirected to https://evil.outside.test/openid (the tenant is read from Microsoft's own host only)") {
+		t.Errorf("tried:\n%s", got)
+	}
+}
+
+// TestUnusableSRVRecordsSayWhy: a port of 0, a target that is no host name
+// and a "." beside real records are skipped, and the outcome says why.
+func TestUnusableSRVRecordsSayWhy(t *testing.T) {
+	for _, tc := range []struct {
+		recs []*net.SRV
+		want string
+	}{
+		{[]*net.SRV{{Target: "mail.corp.test.", Port: 0}}, `no usable record: mail.corp.test on port 0`},
+		{[]*net.SRV{{Target: "mail corp/test.", Port: 993}, {Target: "mail.corp.test.", Port: 0}},
+			`no usable record: target "mail corp/test" is not a host name; mail.corp.test on port 0`},
+		{[]*net.SRV{{Target: "mail.corp.test.", Port: 993}, {Target: ".", Port: 0}},
+			`mail.corp.test:993; skipped 1 unusable record: target "." beside other records`},
+		{[]*net.SRV{{Target: ".", Port: 0}}, `not offered (target ".")`},
+	} {
+		_, got := discover.SRVCandidates(tc.recs, "imap", "ssl")
+		if got != tc.want {
+			t.Errorf("outcome %q, want %q", got, tc.want)
+		}
+	}
+	w := newWorld(t)
+	w.dns.Add(t, "_imaps._tcp.corp.test. SRV 0 0 0 mail.corp.test.")
+	res := w.discover("x@corp.test")
+	if got := tried(res); !strings.Contains(got, "srv _imaps._tcp.corp.test: no usable record: mail.corp.test on port 0\n") {
 		t.Errorf("tried:\n%s", got)
 	}
 }

@@ -92,7 +92,10 @@ func httpWords(err error, timeout string) string {
 	}
 	var de *net.DNSError
 	if errors.As(err, &de) {
-		return "no such host: " + dnsWords(err)
+		if de.IsNotFound {
+			return "no such host " + clip(de.Name, 100)
+		}
+		return "looking up " + clip(de.Name, 100) + " failed: " + dnsWords(err)
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
@@ -111,13 +114,19 @@ func dnsWords(err error) string {
 	if errors.As(err, &de) {
 		switch {
 		case de.IsNotFound:
-			return "none (" + de.Name + " has no such record)"
+			return "no such record"
 		case de.IsTimeout:
 			return "no answer from the DNS server"
 		}
 		return clip(de.Err, 120)
 	}
 	return clip(err.Error(), 120)
+}
+
+// isNotFound reports whether err says the name has no such record.
+func isNotFound(err error) bool {
+	var de *net.DNSError
+	return errors.As(err, &de) && de.IsNotFound
 }
 
 func jsonWords(err error) string {

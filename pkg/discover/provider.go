@@ -62,6 +62,8 @@ func (d *run) provider(ctx context.Context) bool {
 	mxs, err := d.opts.Resolver.LookupMX(lctx, d.domain)
 	cancel()
 	switch {
+	case isNotFound(err):
+		d.try(SourceMX, d.domain, "no MX records")
 	case err != nil:
 		d.try(SourceMX, d.domain, "no MX records: "+dnsWords(err))
 	default:
