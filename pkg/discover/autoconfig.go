@@ -280,7 +280,7 @@ func (d *run) fromFile(ctx context.Context, source, u string) bool {
 		outcome += "; skipped " + strings.Join(firstN(skipped, 3), "; ")
 	}
 	d.try(source, u, outcome)
-	return d.take(source, cands)
+	return d.take(source, u, cands)
 }
 
 func serversWords(c []Candidate) string {

@@ -145,6 +145,10 @@ type Candidate struct {
 	// Login is the user name, placeholders substituted.
 	Login  string `json:"login"`
 	Source string `json:"source"`
+	// Query is where the source named it: the URL of the autoconfig
+	// file, the SRV name, or the domain whose MX records named the
+	// provider.
+	Query string `json:"query"`
 	// OutsideDomain is true when the host is neither in the address's
 	// domain nor in its mail exchanger's registered domain.
 	OutsideDomain bool `json:"outside_domain"`
@@ -283,10 +287,14 @@ func (d *run) discover(ctx context.Context) {
 	}
 }
 
-// take adds a source's candidates; it reports whether the set is complete.
-func (d *run) take(source string, cands []Candidate) bool {
+// take adds a source's candidates, named at query unless they say where;
+// it reports whether the set is complete.
+func (d *run) take(source, query string, cands []Candidate) bool {
 	for _, c := range cands {
 		c.Source = source
+		if c.Query == "" {
+			c.Query = query
+		}
 		if c.Inbound() {
 			d.res.Inbound = append(d.res.Inbound, c)
 		} else {

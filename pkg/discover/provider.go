@@ -108,10 +108,10 @@ func (d *run) provider(ctx context.Context) bool {
 	case ProviderMicrosoft:
 		d.res.Provider, d.res.Preset = ProviderMicrosoft, config.PresetOffice365
 		d.microsoftTenant(ctx)
-		return d.take(SourceMX, d.presetCandidates(config.PresetOffice365))
+		return d.take(SourceMX, d.domain, d.presetCandidates(config.PresetOffice365))
 	case ProviderGoogle:
 		d.res.Provider, d.res.Preset = ProviderGoogle, config.PresetGmail
-		return d.take(SourceMX, d.presetCandidates(config.PresetGmail))
+		return d.take(SourceMX, d.domain, d.presetCandidates(config.PresetGmail))
 	}
 	return false
 }

@@ -62,11 +62,12 @@ func (d *run) srv(ctx context.Context) bool {
 		got, outcome := SRVCandidates(answers[i].recs, s.protocol, s.encryption)
 		for j := range got {
 			got[j].Login = d.email
+			got[j].Query = name
 		}
 		cands = append(cands, got...)
 		d.try(SourceSRV, name, outcome)
 	}
-	return d.take(SourceSRV, cands)
+	return d.take(SourceSRV, "", cands)
 }
 
 // SRVCandidates turns the SRV records of one service (sorted by priority
