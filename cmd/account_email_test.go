@@ -598,3 +598,26 @@ func TestAddEmailNamesTheFileThatNamedTheServer(t *testing.T) {
 		t.Errorf("a field is credited to the mail exchanger's entry, which named nothing usable:\n%s", r.out)
 	}
 }
+
+// TestAddEmailWarnsOnlyAboutItsOwnDirection: a warning about the inbound
+// server is not printed when the outbound account is added, and the
+// reverse.
+func TestAddEmailWarnsOnlyAboutItsOwnDirection(t *testing.T) {
+	dns := withDNS(t)
+	dns.Add(t, "_imaps._tcp.example.test. SRV 0 1 993 imap.hoster.test.",
+		"_submissions._tcp.example.test. SRV 0 1 465 smtp.example.test.")
+	web := newFakeWeb(t)
+	e := newEnv(t)
+	r := e.runWeb(web.client, false, "pw", "account", "add", "out", "--email", "kim@example.test", "--type", "outbound", "--password-stdin")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	if r.err != "" {
+		t.Errorf("the outbound account printed a warning about the inbound server:\n%s", r.err)
+	}
+	r = e.runWeb(web.client, false, "pw", "account", "add", "in", "--email", "kim@example.test", "--yes", "--password-stdin")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	wantLines(t, "inbound", r.err, "warning: imap.hoster.test is outside example.test")
+}

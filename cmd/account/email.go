@@ -107,10 +107,15 @@ func discoverFields(ctx context.Context, opts *AddOptions, cfg *config.Config) (
 		return nil, &cmdutil.ConfigError{Err: fmt.Errorf("discover %s: %w", opts.Email, err)}
 	}
 	s := &emailSetup{res: res}
+	mine := map[string]bool{} // the hosts of the account's direction
+	for _, c := range candidatesFor(res, typ, fl) {
+		mine[c.Host] = true
+	}
 	for _, w := range res.Warnings {
 		// What the set lacks concerns the other direction, or is said
-		// below with what it leaves undecided.
-		if w.Kind == discover.WarnMissing {
+		// below with what it leaves undecided; a warning about a server
+		// of the other direction does not concern this account.
+		if w.Kind == discover.WarnMissing || w.Host != "" && !mine[w.Host] {
 			continue
 		}
 		s.warnings = append(s.warnings, w.Text)

@@ -17,8 +17,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
 
@@ -98,16 +100,20 @@ const (
 	// WarnOutside is a server outside the address's domain and its mail
 	// exchanger's.
 	WarnOutside WarningKind = "outside"
+	// WarnPlaintext is a server that would take the password without
+	// encryption.
+	WarnPlaintext WarningKind = "plaintext"
 	// WarnMissing says the set lacks an inbound or outbound server (see
 	// Result.Missing).
 	WarnMissing WarningKind = "missing"
 )
 
-// Warning is one sentence for the user and its kind. In JSON it is the
-// sentence alone.
+// Warning is one sentence for the user, its kind and the host it is about
+// ("" for WarnMissing). In JSON it is the sentence alone.
 type Warning struct {
 	Kind WarningKind
 	Text string
+	Host string
 }
 
 func (w Warning) String() string { return w.Text }
@@ -319,7 +325,12 @@ func (d *run) finish() {
 			c.OutsideDomain = d.outside(c.Host)
 			if c.OutsideDomain && c.Source != SourceMX && !warned[c.Host] {
 				warned[c.Host] = true
-				d.res.Warnings = append(d.res.Warnings, Warning{WarnOutside, fmt.Sprintf("%s is outside %s and its mail exchanger's domain (from %s): make sure you trust it before giving it your password.", c.Host, d.domain, c.Source)})
+				d.res.Warnings = append(d.res.Warnings, Warning{WarnOutside, fmt.Sprintf("%s is outside %s and its mail exchanger's domain (from %s): make sure you trust it before giving it your password.", c.Host, d.domain, c.Source), c.Host})
+			}
+			hp := net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
+			if c.Encryption == config.None && c.Auth == config.AuthBasic && !warned[hp] {
+				warned[hp] = true
+				d.res.Warnings = append(d.res.Warnings, Warning{WarnPlaintext, fmt.Sprintf("%s %s takes the password without encryption (from %s): anyone on the network path can read it; prefer a server with ssl or starttls.", c.Protocol, hp, c.Source), c.Host})
 			}
 		}
 	}
@@ -342,7 +353,7 @@ func (d *run) finish() {
 			text = "No source named an outbound (SMTP) server for " + d.domain + "."
 		}
 	}
-	d.res.Warnings = append(d.res.Warnings, Warning{WarnMissing, text})
+	d.res.Warnings = append(d.res.Warnings, Warning{Kind: WarnMissing, Text: text})
 }
 
 // outside reports whether host is outside the address's domain and the

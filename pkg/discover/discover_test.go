@@ -565,3 +565,23 @@ func TestUnusableSRVRecordsSayWhy(t *testing.T) {
 		t.Errorf("tried:\n%s", got)
 	}
 }
+
+// TestPlaintextPasswordIsWarnedAbout: a file offering a server without
+// encryption and with a password is taken (last), with a warning, as
+// Thunderbird warns before it sends a password in the clear.
+func TestPlaintextPasswordIsWarnedAbout(t *testing.T) {
+	w := newWorld(t)
+	w.page("autoconfig.corp.test/mail/config-v1.1.xml", `<clientConfig version="1.1"><emailProvider id="corp.test">
+<incomingServer type="imap"><hostname>mail.corp.test</hostname><port>143</port><socketType>plain</socketType><authentication>password-cleartext</authentication></incomingServer>
+<incomingServer type="imap"><hostname>mail.corp.test</hostname><port>993</port><socketType>SSL</socketType><authentication>password-cleartext</authentication></incomingServer>
+<outgoingServer type="smtp"><hostname>mail.corp.test</hostname><port>587</port><socketType>STARTTLS</socketType><authentication>password-cleartext</authentication></outgoingServer>
+</emailProvider></clientConfig>`)
+	res := w.discover("kim@corp.test")
+	if len(res.Inbound) != 2 || res.Inbound[0].Port != 993 {
+		t.Errorf("inbound:\n%s\nwant the SSL server first", cands(res.Inbound))
+	}
+	want := "imap mail.corp.test:143 takes the password without encryption (from autoconfig): anyone on the network path can read it; prefer a server with ssl or starttls."
+	if len(res.Warnings) != 1 || res.Warnings[0].Kind != discover.WarnPlaintext || res.Warnings[0].Text != want || res.Warnings[0].Host != "mail.corp.test" {
+		t.Errorf("warnings %+v\nwant one: %s", res.Warnings, want)
+	}
+}
