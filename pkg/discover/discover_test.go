@@ -259,6 +259,7 @@ func TestHostileAutoconfigRefused(t *testing.T) {
 		{"deep", `<clientConfig>` + deep + `</clientConfig>`, "refused: the file nests deeper than 32 elements"},
 		{"huge", `<clientConfig><emailProvider><displayName>` + strings.Repeat("x", 2<<20) + `</displayName></emailProvider></clientConfig>`, "refused: larger than 1024 KiB"},
 		{"not autoconfig", `<html><body>Welcome</body></html>`, "refused: not an autoconfig file: expected element type <clientConfig> but have <html>"},
+		{"many servers", `<clientConfig version="1.1"><emailProvider id="corp.test">` + strings.Repeat(`<incomingServer type="imap"><hostname>i.corp.test</hostname><port>993</port><socketType>SSL</socketType><authentication>OAuth2</authentication><authentication>password-cleartext</authentication></incomingServer>`, 4000) + `</emailProvider></clientConfig>`, "32 inbound servers, no outbound"},
 		{"no servers", `<clientConfig version="1.1"><emailProvider id="corp.test"><incomingServer type="exchange"><hostname>ews.corp.test</hostname></incomingServer></emailProvider></clientConfig>`, `no usable server; skipped a "exchange" server (mailport speaks imap, pop3 and smtp)`},
 	}
 	for _, tc := range cases {
