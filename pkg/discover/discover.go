@@ -314,10 +314,22 @@ func (d *run) take(source, query string, cands []Candidate) bool {
 	return false
 }
 
-// finish orders the candidates, marks those outside the domain and warns.
+// MaxCandidates bounds the servers of each direction a Result holds (the
+// best first): hostile files and SRV answers could otherwise name hundreds,
+// each to be printed and, with Probe, connected to.
+const MaxCandidates = 16
+
+// finish orders the candidates, keeps the best MaxCandidates of each
+// direction, marks those outside the domain and warns.
 func (d *run) finish() {
 	d.res.Inbound = orderInbound(d.res.Inbound, d.opts.Protocol)
 	d.res.Outbound = orderOutbound(d.res.Outbound)
+	if len(d.res.Inbound) > MaxCandidates {
+		d.res.Inbound = d.res.Inbound[:MaxCandidates]
+	}
+	if len(d.res.Outbound) > MaxCandidates {
+		d.res.Outbound = d.res.Outbound[:MaxCandidates]
+	}
 	warned := map[string]bool{}
 	for _, list := range [][]Candidate{d.res.Inbound, d.res.Outbound} {
 		for i := range list {

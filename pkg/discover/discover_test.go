@@ -586,3 +586,19 @@ func TestPlaintextPasswordIsWarnedAbout(t *testing.T) {
 		t.Errorf("warnings %+v\nwant one: %s", res.Warnings, want)
 	}
 }
+
+// TestCandidatesAreBounded: SRV answers naming 64 inbound servers give the
+// best MaxCandidates, so neither the printout nor --probe grows with them.
+func TestCandidatesAreBounded(t *testing.T) {
+	w := newWorld(t)
+	for _, svc := range []string{"imaps", "imap", "pop3s", "pop3"} {
+		for i := 0; i < 16; i++ {
+			w.dns.Add(t, fmt.Sprintf("_%s._tcp.corp.test. SRV %d 0 993 %s%d.corp.test.", svc, i, svc, i))
+		}
+	}
+	w.dns.Add(t, "_submissions._tcp.corp.test. SRV 0 0 465 smtp.corp.test.")
+	res := w.discover("x@corp.test")
+	if len(res.Inbound) != discover.MaxCandidates || res.Inbound[0].Host != "imaps0.corp.test" || res.Inbound[discover.MaxCandidates-1].Host != "imaps15.corp.test" {
+		t.Errorf("%d inbound servers, want the best %d (the _imaps ones):\n%s", len(res.Inbound), discover.MaxCandidates, cands(res.Inbound))
+	}
+}
