@@ -130,16 +130,10 @@ func Write(w io.Writer, r *dsc.Result) error {
 		}
 		b.WriteString("\n")
 	}
-	for _, part := range []struct {
-		title string
-		list  []dsc.Candidate
-	}{{"Inbound", r.Inbound}, {"Outbound", r.Outbound}} {
-		if len(part.list) == 0 {
-			continue
-		}
-		fmt.Fprintf(&b, "\n%s:\n", part.title)
-		rows := make([][]string, 0, len(part.list))
-		for _, c := range part.list {
+	// Inbound and outbound servers share their columns' widths.
+	tables := make([][][]string, 2)
+	for i, list := range [][]dsc.Candidate{r.Inbound, r.Outbound} {
+		for _, c := range list {
 			row := []string{c.Protocol, c.Host + ":" + strconv.Itoa(c.Port), c.Encryption, c.Auth, "login " + c.Login}
 			mark := ""
 			if c.Probe != nil {
@@ -152,9 +146,16 @@ func Write(w io.Writer, r *dsc.Result) error {
 			if c.OutsideDomain && c.Source != dsc.SourceMX {
 				mark = strings.TrimSpace(mark + " (outside " + r.Domain + ")")
 			}
-			rows = append(rows, append(row, mark))
+			tables[i] = append(tables[i], append(row, mark))
 		}
-		writeRows(&b, rows)
+	}
+	width := widths(append(append([][]string(nil), tables[0]...), tables[1]...))
+	for i, title := range []string{"Inbound", "Outbound"} {
+		if len(tables[i]) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n%s:\n", title)
+		writeAligned(&b, tables[i], width)
 	}
 	b.WriteString("\nSources tried:\n")
 	rows := make([][]string, 0, len(r.Tried))
@@ -185,6 +186,11 @@ const maxAligned = 40
 
 // writeRows aligns rows of cells, two spaces apart, indented by two.
 func writeRows(b *strings.Builder, rows [][]string) {
+	writeAligned(b, rows, widths(rows))
+}
+
+// widths are the widths of the columns of rows, each at most maxAligned.
+func widths(rows [][]string) []int {
 	var width []int
 	for _, r := range rows {
 		for i, c := range r {
@@ -196,6 +202,11 @@ func writeRows(b *strings.Builder, rows [][]string) {
 			}
 		}
 	}
+	return width
+}
+
+// writeAligned writes rows with their columns padded to width.
+func writeAligned(b *strings.Builder, rows [][]string, width []int) {
 	for _, r := range rows {
 		line := " "
 		for i, c := range r {

@@ -91,7 +91,8 @@ func TestMicrosoftDomainNamesTheTokenConfigCommand(t *testing.T) {
 	mustContain(t, "output", r.out,
 		"Servers for support@contoso.test (from the domain's MX records):\n",
 		"Provider: Microsoft 365 (preset office365), tenant "+tenantID+"\n",
-		"  microsoft  graph.microsoft.com:443    ssl  oauth2  login support@contoso.test\n",
+		"  microsoft  graph.microsoft.com:443    ssl       oauth2  login support@contoso.test\n",
+		"  smtp       smtp.office365.com:587     starttls  oauth2  login support@contoso.test\n",
 		"mailport token-config add ms365 --provider microsoft --tenant "+tenantID+" --client-id <application id>\n",
 		"mailport account add NAME --preset office365 --type inbound --protocol microsoft --login support@contoso.test --token-config ms365\n")
 	r = mailport(t, w, nil, "discover", "support@contoso.test", "--protocol", "imap")
@@ -260,10 +261,10 @@ func TestTextNamesSourcesWarningsAndNextSteps(t *testing.T) {
 	want := `Servers for kim@corp.test (from the domain's autoconfig file):
 
 Inbound:
-  imap  imap.elsewhere.test:993  ssl  basic  login kim  (outside corp.test)
+  imap  imap.elsewhere.test:993  ssl  basic  login kim            (outside corp.test)
 
 Outbound:
-  smtp  smtp.corp.test:465  ssl  basic  login kim@corp.test
+  smtp  smtp.corp.test:465       ssl  basic  login kim@corp.test
 
 Sources tried:
   mx          corp.test  mail exchanger mx.corp.test: no known provider
