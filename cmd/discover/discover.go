@@ -35,8 +35,9 @@ func NewCmdDiscover(f *cmdutil.Factory, runF func(*Options) error) *cobra.Comman
 		Short: "Find the mail servers of an address",
 		Long: `Find the IMAP, POP3 and SMTP servers of an address the way mail clients do, trying in order:
 
-  1. the provider, by the domain's MX records: Microsoft 365 (*.mail.protection.outlook.com,
-     with the tenant id from Microsoft's OpenID configuration) or Google (*.google.com);
+  1. the provider, by the domain's MX records: Microsoft 365 (*.mail.protection.outlook.com or
+     *.mx.microsoft, with the tenant id from Microsoft's OpenID configuration) or Google
+     (*.google.com);
   2. the domain's autoconfig file, https://autoconfig.DOMAIN/mail/config-v1.1.xml;
   3. https://DOMAIN/.well-known/autoconfig/mail/config-v1.1.xml;
   4. Thunderbird's ISP database, for the domain and for its mail exchanger's domain;

@@ -602,3 +602,18 @@ func TestCandidatesAreBounded(t *testing.T) {
 		t.Errorf("%d inbound servers, want the best %d (the _imaps ones):\n%s", len(res.Inbound), discover.MaxCandidates, cands(res.Inbound))
 	}
 }
+
+// TestMicrosoftDomainByItsDNSSECMX: Exchange Online gives newer domains an
+// MX under mx.microsoft; they are Microsoft 365 all the same.
+func TestMicrosoftDomainByItsDNSSECMX(t *testing.T) {
+	w := newWorld(t)
+	w.dns.Add(t, "contoso.test. MX 0 contoso-test.j-v1.mx.microsoft.")
+	w.page("login.microsoftonline.com/contoso.test/v2.0/.well-known/openid-configuration", openID("login.microsoftonline.com"))
+	res := w.discover("support@contoso.test")
+	if res.Provider != "microsoft" || res.Preset != "office365" || res.Tenant != tenantID || res.Source != "mx" {
+		t.Fatalf("provider %q preset %q tenant %q source %q\n%s", res.Provider, res.Preset, res.Tenant, res.Source, tried(res))
+	}
+	if got := res.Tried[0].Outcome; got != "mail exchanger contoso-test.j-v1.mx.microsoft: Microsoft 365" {
+		t.Errorf("mx outcome %q", got)
+	}
+}

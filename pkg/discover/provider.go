@@ -24,7 +24,10 @@ func providerOfHost(host string) string {
 	switch {
 	case strings.HasSuffix(h, ".mail.protection.outlook.com"), strings.HasSuffix(h, ".mail.protection.outlook.us"),
 		strings.HasSuffix(h, ".mail.protection.office365.us"), // GCC High
-		strings.HasSuffix(h, ".mail.protection.partner.outlook.cn"):
+		strings.HasSuffix(h, ".mail.protection.partner.outlook.cn"),
+		// Exchange Online's DNSSEC zones, for domains added since 2024 (and
+		// every new one since July 2026): contoso-com.a-v1.mx.microsoft.
+		strings.HasSuffix(h, ".mx.microsoft"):
 		return ProviderMicrosoft
 	case h == "google.com", strings.HasSuffix(h, ".google.com"), h == "googlemail.com", strings.HasSuffix(h, ".googlemail.com"):
 		return ProviderGoogle
