@@ -48,7 +48,7 @@ It stops at the first source that names both an inbound and an outbound server, 
 every source it tried with what came of it. Only https is trusted: a redirect to http:// is
 refused. A server outside the address's domain (and its mail exchanger's) is warned about, as
 Thunderbird does. With --probe each server is checked live with the network checks of
-` + "`mailport test`" + ` (DNS, TCP, TLS, greeting, capabilities; no login) and marked [verified] or
+` + "`mailport test`" + ` (DNS, TCP, TLS, greeting, capabilities; no login) and marked [verified: ...] or
 [failed: ...].
 
 DNS lookups go to the system's resolver, or to the server MAILPORT_RESOLVER=HOST:PORT names.
