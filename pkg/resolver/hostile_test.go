@@ -3,7 +3,9 @@ package resolver_test
 import (
 	"context"
 	"net"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,4 +119,36 @@ func TestIPv6ResolverAddress(t *testing.T) {
 	if err != nil || len(mxs) != 1 || mxs[0].Host != "mx6.corp.test." {
 		t.Errorf("LookupMX over IPv6 = %v, %v", mxs, err)
 	}
+}
+
+// TestSlowAliasChainIsBoundedByOneTimeout: a server that answers each
+// question late with an alias to yet another name cannot stretch one
+// lookup past its timeout, however many aliases it hands out.
+func TestSlowAliasChainIsBoundedByOneTimeout(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hop atomic.Int32
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+		time.Sleep(200 * time.Millisecond)
+		m := new(dns.Msg)
+		m.SetReply(q)
+		rr, _ := dns.NewRR(q.Question[0].Name + " 60 IN CNAME hop" + strconv.Itoa(int(hop.Add(1))) + ".corp.test.")
+		m.Answer = append(m.Answer, rr)
+		w.WriteMsg(m)
+	})}
+	go srv.ActivateAndServe()
+	t.Cleanup(func() { srv.Shutdown() })
+	r := &resolver.Resolver{Server: pc.LocalAddr().String(), Timeout: 500 * time.Millisecond}
+	start := time.Now()
+	_, err = r.LookupMX(context.Background(), "corp.test")
+	elapsed := time.Since(start)
+	if err == nil {
+		t.Fatal("LookupMX succeeded through an endless alias chain")
+	}
+	if elapsed > 900*time.Millisecond {
+		t.Errorf("the lookup took %s through the alias chain, want about 500ms (%v)", elapsed, err)
+	}
+	t.Logf("slow alias chain: gave up after %s: %v", elapsed.Round(time.Millisecond), err)
 }

@@ -256,13 +256,15 @@ func (r *Resolver) notFound(name string) error {
 }
 
 // query asks the server for name's records of type qt, following CNAMEs
-// (in the answer, or by asking again) up to maxCNAME times. It returns the
-// records of type qt, at most maxRecords of them.
+// (in the answer, or by asking again) up to maxCNAME times, all within one
+// timeout. It returns the records of type qt, at most maxRecords of them.
 func (r *Resolver) query(ctx context.Context, name string, qt uint16) ([]dns.RR, error) {
 	fqdn := dns.Fqdn(name)
 	if _, ok := dns.IsDomainName(fqdn); !ok || len(fqdn) > 254 {
 		return nil, &net.DNSError{Err: "not a valid domain name", Name: name, Server: r.Server, IsNotFound: true}
 	}
+	ctx, cancel := context.WithTimeout(ctx, r.timeout())
+	defer cancel()
 	for hop := 0; hop <= maxCNAME; hop++ {
 		in, err := r.exchange(ctx, fqdn, qt)
 		if err != nil {
