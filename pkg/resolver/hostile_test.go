@@ -3,6 +3,7 @@ package resolver_test
 import (
 	"context"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -151,4 +152,38 @@ func TestSlowAliasChainIsBoundedByOneTimeout(t *testing.T) {
 		t.Errorf("the lookup took %s through the alias chain, want about 500ms (%v)", elapsed, err)
 	}
 	t.Logf("slow alias chain: gave up after %s: %v", elapsed.Round(time.Millisecond), err)
+}
+
+// TestHugeResponseHeadersAreRefused: a web server sending megabytes of
+// headers gets an error, not the memory.
+func TestHugeResponseHeadersAreRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.Write([]byte("HTTP/1.1 200 OK\r\n"))
+		line := []byte("X-Pad: " + strings.Repeat("x", 1000) + "\r\n")
+		for i := 0; i < 2048; i++ { // 2 MB
+			if _, err := c.Write(line); err != nil {
+				return
+			}
+		}
+	}()
+	tr := resolver.Transport(&resolver.Resolver{}, 2*time.Second)
+	tr.Proxy = nil
+	resp, err := (&http.Client{Transport: tr}).Get("http://" + ln.Addr().String() + "/")
+	if err == nil {
+		resp.Body.Close()
+		t.Fatal("2 MB of headers were accepted")
+	}
+	if !strings.Contains(err.Error(), "header") {
+		t.Errorf("error %v, want it to name the headers", err)
+	}
 }
