@@ -572,3 +572,52 @@ func atoi(t *testing.T, s string) int {
 	}
 	return n
 }
+
+// TestAddEmailNamesTheFileThatNamedTheServer: the ISP database entry of
+// the domain names the IMAP server, the entry of its mail exchanger's
+// domain names nothing mailport can use; the host is from the first, and
+// the printout says so.
+func TestAddEmailNamesTheFileThatNamedTheServer(t *testing.T) {
+	dns := withDNS(t)
+	dns.Add(t, "example.test. MX 10 mx.hoster.test.")
+	web := newFakeWeb(t)
+	web.serve("autoconfig.thunderbird.net/v1.1/example.test", `<clientConfig version="1.1"><emailProvider id="example.test">
+<incomingServer type="imap"><hostname>imap.example.test</hostname><port>993</port><socketType>SSL</socketType><username>%EMAILADDRESS%</username><authentication>password-cleartext</authentication></incomingServer>
+</emailProvider></clientConfig>`)
+	web.serve("autoconfig.thunderbird.net/v1.1/hoster.test", `<clientConfig version="1.1"><emailProvider id="hoster.test">
+<incomingServer type="exchange"><hostname>ews.hoster.test</hostname><port>443</port><socketType>SSL</socketType></incomingServer>
+</emailProvider></clientConfig>`)
+	e := newEnv(t)
+	r := e.runWeb(web.client, false, "pw", "account", "add", "box", "--email", "kim@example.test", "--password-stdin")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	wantLines(t, "account add --email", r.out,
+		"host          imap.example.test  (from ispdb https://autoconfig.thunderbird.net/v1.1/example.test)")
+	if strings.Contains(r.out, "v1.1/hoster.test") {
+		t.Errorf("a field is credited to the mail exchanger's entry, which named nothing usable:\n%s", r.out)
+	}
+}
+
+// TestAddEmailWarnsOnlyAboutItsOwnDirection: a warning about the inbound
+// server is not printed when the outbound account is added, and the
+// reverse.
+func TestAddEmailWarnsOnlyAboutItsOwnDirection(t *testing.T) {
+	dns := withDNS(t)
+	dns.Add(t, "_imaps._tcp.example.test. SRV 0 1 993 imap.hoster.test.",
+		"_submissions._tcp.example.test. SRV 0 1 465 smtp.example.test.")
+	web := newFakeWeb(t)
+	e := newEnv(t)
+	r := e.runWeb(web.client, false, "pw", "account", "add", "out", "--email", "kim@example.test", "--type", "outbound", "--password-stdin")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	if r.err != "" {
+		t.Errorf("the outbound account printed a warning about the inbound server:\n%s", r.err)
+	}
+	r = e.runWeb(web.client, false, "pw", "account", "add", "in", "--email", "kim@example.test", "--yes", "--password-stdin")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	wantLines(t, "inbound", r.err, "warning: imap.hoster.test is outside example.test")
+}

@@ -107,14 +107,19 @@ func discoverFields(ctx context.Context, opts *AddOptions, cfg *config.Config) (
 		return nil, &cmdutil.ConfigError{Err: fmt.Errorf("discover %s: %w", opts.Email, err)}
 	}
 	s := &emailSetup{res: res}
+	mine := map[string]bool{} // the hosts of the account's direction
+	for _, c := range candidatesFor(res, typ, fl) {
+		mine[c.Host] = true
+	}
 	for _, w := range res.Warnings {
-		// "No source named an outbound server" concerns the other
-		// direction, or is said below with what it leaves undecided.
-		if strings.HasPrefix(w, "No source named") {
+		// What the set lacks concerns the other direction, or is said
+		// below with what it leaves undecided; a warning about a server
+		// of the other direction does not concern this account.
+		if w.Kind == discover.WarnMissing || w.Host != "" && !mine[w.Host] {
 			continue
 		}
-		s.warnings = append(s.warnings, w)
-		fmt.Fprintln(f.IO.ErrOut, "warning: "+w)
+		s.warnings = append(s.warnings, w.Text)
+		fmt.Fprintln(f.IO.ErrOut, "warning: "+w.Text)
 	}
 	s.note("type", typ, sourceOf(fl.changed("type") && !given["type"], "the default"))
 
@@ -183,7 +188,7 @@ func discoverFields(ctx context.Context, opts *AddOptions, cfg *config.Config) (
 		c = pick
 	}
 	s.chosen = &c
-	from := where(res, c)
+	from := where(c)
 	if c.Probe != nil && c.Probe.OK {
 		from += ", verified live"
 	}
@@ -241,29 +246,13 @@ func discoverFields(ctx context.Context, opts *AddOptions, cfg *config.Config) (
 	return s, nil
 }
 
-// srvService names the SRV record of a protocol and encryption (RFC 6186,
-// RFC 8314).
-var srvService = map[[2]string]string{
-	{config.IMAP, config.SSL}: "_imaps", {config.IMAP, config.StartTLS}: "_imap",
-	{config.POP3, config.SSL}: "_pop3s", {config.POP3, config.StartTLS}: "_pop3",
-	{config.SMTP, config.SSL}: "_submissions", {config.SMTP, config.StartTLS}: "_submission",
-}
-
-// where says which source named c: "srv _imaps._tcp.example.org",
+// where says which source named c and where: "srv _imaps._tcp.example.org",
 // "autoconfig https://autoconfig.example.org/mail/config-v1.1.xml?…".
-func where(res *discover.Result, c discover.Candidate) string {
-	if c.Source == discover.SourceSRV {
-		if svc := srvService[[2]string{c.Protocol, c.Encryption}]; svc != "" {
-			return c.Source + " " + svc + "._tcp." + res.Domain
-		}
+func where(c discover.Candidate) string {
+	if c.Query == "" {
+		return c.Source
 	}
-	for i := len(res.Tried) - 1; i >= 0; i-- {
-		t := res.Tried[i]
-		if t.Source == c.Source && !strings.HasPrefix(t.Outcome, "refused") && !strings.HasPrefix(t.Outcome, "not found") {
-			return c.Source + " " + t.Query
-		}
-	}
-	return c.Source
+	return c.Source + " " + c.Query
 }
 
 // login fills --login with the address when it was not given.
@@ -472,7 +461,7 @@ func choose(f *cmdutil.Factory, res *discover.Result, cands []discover.Candidate
 	domain := res.Domain
 	fmt.Fprintf(f.IO.ErrOut, "%s offers %s:\n", domain, plural.Of(len(cands), "server", "servers"))
 	for i, c := range cands {
-		line := fmt.Sprintf("  %d. %s %s:%d (%s, %s), from %s", i+1, c.Protocol, c.Host, c.Port, c.Encryption, c.Auth, where(res, c))
+		line := fmt.Sprintf("  %d. %s %s:%d (%s, %s), from %s", i+1, c.Protocol, c.Host, c.Port, c.Encryption, c.Auth, where(c))
 		if c.OutsideDomain {
 			line += " [outside " + domain + "]"
 		}

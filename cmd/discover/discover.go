@@ -4,6 +4,7 @@
 package discover
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -15,7 +16,6 @@ import (
 	"github.com/mailport/mailport/cmd/cmdutil"
 	"github.com/mailport/mailport/pkg/config"
 	dsc "github.com/mailport/mailport/pkg/discover"
-	"github.com/mailport/mailport/pkg/resolver"
 )
 
 // Options are the inputs of `mailport discover`.
@@ -35,8 +35,9 @@ func NewCmdDiscover(f *cmdutil.Factory, runF func(*Options) error) *cobra.Comman
 		Short: "Find the mail servers of an address",
 		Long: `Find the IMAP, POP3 and SMTP servers of an address the way mail clients do, trying in order:
 
-  1. the provider, by the domain's MX records: Microsoft 365 (*.mail.protection.outlook.com,
-     with the tenant id from Microsoft's OpenID configuration) or Google (*.google.com);
+  1. the provider, by the domain's MX records: Microsoft 365 (*.mail.protection.outlook.com or
+     *.mx.microsoft, with the tenant id from Microsoft's OpenID configuration) or Google
+     (*.google.com);
   2. the domain's autoconfig file, https://autoconfig.DOMAIN/mail/config-v1.1.xml;
   3. https://DOMAIN/.well-known/autoconfig/mail/config-v1.1.xml;
   4. Thunderbird's ISP database, for the domain and for its mail exchanger's domain;
@@ -47,7 +48,7 @@ It stops at the first source that names both an inbound and an outbound server, 
 every source it tried with what came of it. Only https is trusted: a redirect to http:// is
 refused. A server outside the address's domain (and its mail exchanger's) is warned about, as
 Thunderbird does. With --probe each server is checked live with the network checks of
-` + "`mailport test`" + ` (DNS, TCP, TLS, greeting, capabilities; no login) and marked [verified] or
+` + "`mailport test`" + ` (DNS, TCP, TLS, greeting, capabilities; no login) and marked [verified: ...] or
 [failed: ...].
 
 DNS lookups go to the system's resolver, or to the server MAILPORT_RESOLVER=HOST:PORT names.
@@ -86,13 +87,14 @@ func run(cmd *cobra.Command, opts *Options) error {
 		Protocol:   opts.Protocol,
 	})
 	if err != nil {
-		if strings.Contains(err.Error(), resolver.EnvVar) {
-			return &cmdutil.ConfigError{Err: err}
-		}
-		if cmd.Context().Err() != nil {
+		switch {
+		case errors.Is(err, dsc.ErrAddress):
+			return &cmdutil.FlagError{Err: err}
+		case cmd.Context().Err() != nil:
 			return err
 		}
-		return &cmdutil.FlagError{Err: err}
+		// Discover fails otherwise only for MAILPORT_RESOLVER.
+		return &cmdutil.ConfigError{Err: err}
 	}
 	if f.JSON {
 		if err := cmdutil.PrintJSON(f.IO.Out, res); err != nil {
@@ -129,16 +131,10 @@ func Write(w io.Writer, r *dsc.Result) error {
 		}
 		b.WriteString("\n")
 	}
-	for _, part := range []struct {
-		title string
-		list  []dsc.Candidate
-	}{{"Inbound", r.Inbound}, {"Outbound", r.Outbound}} {
-		if len(part.list) == 0 {
-			continue
-		}
-		fmt.Fprintf(&b, "\n%s:\n", part.title)
-		rows := make([][]string, 0, len(part.list))
-		for _, c := range part.list {
+	// Inbound and outbound servers share their columns' widths.
+	tables := make([][][]string, 2)
+	for i, list := range [][]dsc.Candidate{r.Inbound, r.Outbound} {
+		for _, c := range list {
 			row := []string{c.Protocol, c.Host + ":" + strconv.Itoa(c.Port), c.Encryption, c.Auth, "login " + c.Login}
 			mark := ""
 			if c.Probe != nil {
@@ -151,9 +147,16 @@ func Write(w io.Writer, r *dsc.Result) error {
 			if c.OutsideDomain && c.Source != dsc.SourceMX {
 				mark = strings.TrimSpace(mark + " (outside " + r.Domain + ")")
 			}
-			rows = append(rows, append(row, mark))
+			tables[i] = append(tables[i], append(row, mark))
 		}
-		writeRows(&b, rows)
+	}
+	width := widths(append(append([][]string(nil), tables[0]...), tables[1]...))
+	for i, title := range []string{"Inbound", "Outbound"} {
+		if len(tables[i]) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n%s:\n", title)
+		writeAligned(&b, tables[i], width)
 	}
 	b.WriteString("\nSources tried:\n")
 	rows := make([][]string, 0, len(r.Tried))
@@ -164,7 +167,7 @@ func Write(w io.Writer, r *dsc.Result) error {
 	if len(r.Warnings) > 0 {
 		b.WriteString("\nWarnings:\n")
 		for _, w := range r.Warnings {
-			b.WriteString("  " + w + "\n")
+			b.WriteString("  " + w.Text + "\n")
 		}
 	}
 	if next := nextSteps(r); len(next) > 0 {
@@ -177,19 +180,34 @@ func Write(w io.Writer, r *dsc.Result) error {
 	return err
 }
 
+// maxAligned is the widest cell a column is aligned to: a longer one (an
+// autoconfig URL) is followed by two spaces instead, so that one long URL
+// does not push every other row's last column far to the right.
+const maxAligned = 40
+
 // writeRows aligns rows of cells, two spaces apart, indented by two.
 func writeRows(b *strings.Builder, rows [][]string) {
+	writeAligned(b, rows, widths(rows))
+}
+
+// widths are the widths of the columns of rows, each at most maxAligned.
+func widths(rows [][]string) []int {
 	var width []int
 	for _, r := range rows {
 		for i, c := range r {
 			if i >= len(width) {
 				width = append(width, 0)
 			}
-			if n := len([]rune(c)); n > width[i] {
+			if n := len([]rune(c)); n > width[i] && n <= maxAligned {
 				width[i] = n
 			}
 		}
 	}
+	return width
+}
+
+// writeAligned writes rows with their columns padded to width.
+func writeAligned(b *strings.Builder, rows [][]string, width []int) {
 	for _, r := range rows {
 		line := " "
 		for i, c := range r {
@@ -197,7 +215,7 @@ func writeRows(b *strings.Builder, rows [][]string) {
 				line += " " + c
 				continue
 			}
-			line += " " + c + strings.Repeat(" ", width[i]-len([]rune(c))+1)
+			line += " " + c + strings.Repeat(" ", max(width[i]-len([]rune(c)), 0)+1)
 		}
 		b.WriteString(strings.TrimRight(line, " ") + "\n")
 	}

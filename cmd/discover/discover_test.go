@@ -91,7 +91,8 @@ func TestMicrosoftDomainNamesTheTokenConfigCommand(t *testing.T) {
 	mustContain(t, "output", r.out,
 		"Servers for support@contoso.test (from the domain's MX records):\n",
 		"Provider: Microsoft 365 (preset office365), tenant "+tenantID+"\n",
-		"  microsoft  graph.microsoft.com:443    ssl  oauth2  login support@contoso.test\n",
+		"  microsoft  graph.microsoft.com:443    ssl       oauth2  login support@contoso.test\n",
+		"  smtp       smtp.office365.com:587     starttls  oauth2  login support@contoso.test\n",
 		"mailport token-config add ms365 --provider microsoft --tenant "+tenantID+" --client-id <application id>\n",
 		"mailport account add NAME --preset office365 --type inbound --protocol microsoft --login support@contoso.test --token-config ms365\n")
 	r = mailport(t, w, nil, "discover", "support@contoso.test", "--protocol", "imap")
@@ -260,13 +261,13 @@ func TestTextNamesSourcesWarningsAndNextSteps(t *testing.T) {
 	want := `Servers for kim@corp.test (from the domain's autoconfig file):
 
 Inbound:
-  imap  imap.elsewhere.test:993  ssl  basic  login kim  (outside corp.test)
+  imap  imap.elsewhere.test:993  ssl  basic  login kim            (outside corp.test)
 
 Outbound:
-  smtp  smtp.corp.test:465  ssl  basic  login kim@corp.test
+  smtp  smtp.corp.test:465       ssl  basic  login kim@corp.test
 
 Sources tried:
-  mx          corp.test                                                                       mail exchanger mx.corp.test: no known provider
+  mx          corp.test  mail exchanger mx.corp.test: no known provider
   autoconfig  https://autoconfig.corp.test/mail/config-v1.1.xml?emailaddress=kim%40corp.test  2 servers (1 inbound, 1 outbound)
 
 Warnings:
@@ -278,5 +279,37 @@ Next:
 `
 	if r.out != want {
 		t.Errorf("output:\n%s\nwant:\n%s", r.out, want)
+	}
+}
+
+// TestDocsSRVOnlyExample runs the SRV-only example of docs/discovery.md
+// against a fake DNS that serves what the example describes, and checks
+// the printout is the one the page shows (up to its "…").
+func TestDocsSRVOnlyExample(t *testing.T) {
+	page, err := os.ReadFile(filepath.Join("..", "..", "docs", "discovery.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const prompt = "$ MAILPORT_RESOLVER=127.0.0.1:5353 mailport discover support@example.org\n"
+	_, block, ok := strings.Cut(string(page), prompt)
+	if !ok {
+		t.Fatalf("docs/discovery.md no longer shows %q", prompt)
+	}
+	block, _, ok = strings.Cut(block, "  …\n")
+	if !ok {
+		t.Fatal("the example in docs/discovery.md no longer ends with \"  …\"")
+	}
+	d := startDNS(t)
+	d.Add(t, "example.org. MX 10 mx1.example.org.")
+	d.Add(t, "_imaps._tcp.example.org. SRV 0 0 993 mail.example.org.")
+	d.Add(t, "_imap._tcp.example.org. SRV 0 0 0 .")
+	d.Add(t, "_submissions._tcp.example.org. SRV 0 0 465 mail.example.org.")
+	w := newWeb(t)
+	r := mailport(t, w, nil, "discover", "support@example.org", "--timeout", "2s")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	if !strings.HasPrefix(r.out, block) {
+		t.Errorf("output:\n%s\ndocs/discovery.md shows:\n%s", r.out, block)
 	}
 }

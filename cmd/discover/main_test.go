@@ -37,7 +37,7 @@ var (
 // trust (plus SSL_CERT_FILE), as they are for a user.
 func TestMain(m *testing.M) {
 	var err error
-	webCA, err = testcert.NewFor("discover test web", "*.corp.test", "corp.test", "*.example.test", "example.test",
+	webCA, err = testcert.NewFor("discover test web", "*.corp.test", "corp.test", "*.example.test", "example.test", "*.example.org", "example.org",
 		"autoconfig.thunderbird.net", "login.microsoftonline.com", "*.contoso.test", "contoso.test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

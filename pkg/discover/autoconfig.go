@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mailport/mailport/internal/plural"
 	"github.com/mailport/mailport/pkg/config"
 )
 
@@ -264,18 +265,22 @@ func (d *run) fromFile(ctx context.Context, source, u string) bool {
 		d.try(source, u, outcome)
 		return false
 	}
+	via := ""
+	if outcome != "" {
+		via = " (" + outcome + ")"
+	}
 	servers, skipped, err := ParseAutoconfig(body)
 	if err != nil {
-		d.try(source, u, "refused: "+err.Error())
+		d.try(source, u, "refused: "+err.Error()+via)
 		return false
 	}
 	cands := d.candidates(servers)
-	outcome = serversWords(cands)
+	outcome = serversWords(cands) + via
 	if len(skipped) > 0 {
 		outcome += "; skipped " + strings.Join(firstN(skipped, 3), "; ")
 	}
 	d.try(source, u, outcome)
-	return d.take(source, cands)
+	return d.take(source, u, cands)
 }
 
 func serversWords(c []Candidate) string {
@@ -291,18 +296,11 @@ func serversWords(c []Candidate) string {
 	case in+out == 0:
 		return "no usable server"
 	case out == 0:
-		return plural(in, "inbound server") + ", no outbound"
+		return plural.Of(in, "inbound server", "inbound servers") + ", no outbound"
 	case in == 0:
-		return plural(out, "outbound server") + ", no inbound"
+		return plural.Of(out, "outbound server", "outbound servers") + ", no inbound"
 	}
-	return plural(in+out, "server") + fmt.Sprintf(" (%d inbound, %d outbound)", in, out)
-}
-
-func plural(n int, one string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %ss", n, one)
+	return plural.Of(in+out, "server", "servers") + fmt.Sprintf(" (%d inbound, %d outbound)", in, out)
 }
 
 // autoconfig is the domain's own file at autoconfig.<domain>.

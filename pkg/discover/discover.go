@@ -14,10 +14,13 @@ package discover
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,8 +85,44 @@ type Result struct {
 	Tried    []Attempt   `json:"tried"`
 	Inbound  []Candidate `json:"inbound"`
 	Outbound []Candidate `json:"outbound"`
-	Warnings []string    `json:"warnings"`
+	// Missing names what the set lacks: "inbound", "outbound", both, or
+	// none when it is complete.
+	Missing  []string  `json:"missing"`
+	Warnings []Warning `json:"warnings"`
 }
+
+// WarningKind says what a Warning is about, so a caller can pick the ones
+// it needs without reading their words.
+type WarningKind string
+
+// The kinds of warning.
+const (
+	// WarnOutside is a server outside the address's domain and its mail
+	// exchanger's.
+	WarnOutside WarningKind = "outside"
+	// WarnPlaintext is a server that would take the password without
+	// encryption.
+	WarnPlaintext WarningKind = "plaintext"
+	// WarnMissing says the set lacks an inbound or outbound server (see
+	// Result.Missing).
+	WarnMissing WarningKind = "missing"
+)
+
+// Warning is one sentence for the user, its kind and the host it is about
+// ("" for WarnMissing). In JSON it is the sentence alone.
+type Warning struct {
+	Kind WarningKind
+	Text string
+	Host string
+}
+
+func (w Warning) String() string { return w.Text }
+
+// MarshalJSON writes the sentence.
+func (w Warning) MarshalJSON() ([]byte, error) { return json.Marshal(w.Text) }
+
+// UnmarshalJSON reads the sentence; the kind is not in JSON.
+func (w *Warning) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, &w.Text) }
 
 // Complete reports whether the result has both an inbound and an outbound
 // server.
@@ -112,6 +151,10 @@ type Candidate struct {
 	// Login is the user name, placeholders substituted.
 	Login  string `json:"login"`
 	Source string `json:"source"`
+	// Query is where the source named it: the URL of the autoconfig
+	// file, the SRV name, or the domain whose MX records named the
+	// provider.
+	Query string `json:"query"`
 	// OutsideDomain is true when the host is neither in the address's
 	// domain nor in its mail exchanger's registered domain.
 	OutsideDomain bool `json:"outside_domain"`
@@ -167,7 +210,7 @@ func Discover(ctx context.Context, email string, opts Options) (*Result, error) 
 		opts.Resolver = &r
 	}
 	d := &run{opts: opts, local: local, domain: domain, email: local + "@" + domain,
-		res: &Result{Email: local + "@" + domain, Domain: domain, Tried: []Attempt{}, Inbound: []Candidate{}, Outbound: []Candidate{}, Warnings: []string{}}}
+		res: &Result{Email: local + "@" + domain, Domain: domain, Tried: []Attempt{}, Inbound: []Candidate{}, Outbound: []Candidate{}, Missing: []string{}, Warnings: []Warning{}}}
 	d.http = d.httpClient()
 	d.discover(ctx)
 	if err := ctx.Err(); err != nil {
@@ -250,10 +293,14 @@ func (d *run) discover(ctx context.Context) {
 	}
 }
 
-// take adds a source's candidates; it reports whether the set is complete.
-func (d *run) take(source string, cands []Candidate) bool {
+// take adds a source's candidates, named at query unless they say where;
+// it reports whether the set is complete.
+func (d *run) take(source, query string, cands []Candidate) bool {
 	for _, c := range cands {
 		c.Source = source
+		if c.Query == "" {
+			c.Query = query
+		}
 		if c.Inbound() {
 			d.res.Inbound = append(d.res.Inbound, c)
 		} else {
@@ -267,10 +314,22 @@ func (d *run) take(source string, cands []Candidate) bool {
 	return false
 }
 
-// finish orders the candidates, marks those outside the domain and warns.
+// MaxCandidates bounds the servers of each direction a Result holds (the
+// best first): hostile files and SRV answers could otherwise name hundreds,
+// each to be printed and, with Probe, connected to.
+const MaxCandidates = 16
+
+// finish orders the candidates, keeps the best MaxCandidates of each
+// direction, marks those outside the domain and warns.
 func (d *run) finish() {
 	d.res.Inbound = orderInbound(d.res.Inbound, d.opts.Protocol)
 	d.res.Outbound = orderOutbound(d.res.Outbound)
+	if len(d.res.Inbound) > MaxCandidates {
+		d.res.Inbound = d.res.Inbound[:MaxCandidates]
+	}
+	if len(d.res.Outbound) > MaxCandidates {
+		d.res.Outbound = d.res.Outbound[:MaxCandidates]
+	}
 	warned := map[string]bool{}
 	for _, list := range [][]Candidate{d.res.Inbound, d.res.Outbound} {
 		for i := range list {
@@ -278,20 +337,35 @@ func (d *run) finish() {
 			c.OutsideDomain = d.outside(c.Host)
 			if c.OutsideDomain && c.Source != SourceMX && !warned[c.Host] {
 				warned[c.Host] = true
-				d.res.Warnings = append(d.res.Warnings, fmt.Sprintf("%s is outside %s and its mail exchanger's domain (from %s): make sure you trust it before giving it your password.", c.Host, d.domain, c.Source))
+				d.res.Warnings = append(d.res.Warnings, Warning{WarnOutside, fmt.Sprintf("%s is outside %s and its mail exchanger's domain (from %s): make sure you trust it before giving it your password.", c.Host, d.domain, c.Source), c.Host})
+			}
+			hp := net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
+			if c.Encryption == config.None && c.Auth == config.AuthBasic && !warned[hp] {
+				warned[hp] = true
+				d.res.Warnings = append(d.res.Warnings, Warning{WarnPlaintext, fmt.Sprintf("%s %s takes the password without encryption (from %s): anyone on the network path can read it; prefer a server with ssl or starttls.", c.Protocol, hp, c.Source), c.Host})
 			}
 		}
 	}
-	if !d.res.Complete() {
-		switch {
-		case len(d.res.Inbound) == 0 && len(d.res.Outbound) == 0:
-			d.res.Warnings = append(d.res.Warnings, "No source named a server for "+d.domain+".")
-		case len(d.res.Inbound) == 0:
-			d.res.Warnings = append(d.res.Warnings, "No source named an inbound server for "+d.domain+".")
-		default:
-			d.res.Warnings = append(d.res.Warnings, "No source named an outbound (SMTP) server for "+d.domain+".")
+	if len(d.res.Inbound) == 0 {
+		d.res.Missing = append(d.res.Missing, config.Inbound)
+	}
+	if len(d.res.Outbound) == 0 {
+		d.res.Missing = append(d.res.Missing, config.Outbound)
+	}
+	var text string
+	switch len(d.res.Missing) {
+	case 0:
+		return
+	case 2:
+		text = "No source named a server for " + d.domain + "."
+	default:
+		if d.res.Missing[0] == config.Inbound {
+			text = "No source named an inbound server for " + d.domain + "."
+		} else {
+			text = "No source named an outbound (SMTP) server for " + d.domain + "."
 		}
 	}
+	d.res.Warnings = append(d.res.Warnings, Warning{Kind: WarnMissing, Text: text})
 }
 
 // outside reports whether host is outside the address's domain and the

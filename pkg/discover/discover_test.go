@@ -2,6 +2,7 @@ package discover_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -62,7 +63,7 @@ func TestWellKnownAfterNoAutoconfigHost(t *testing.T) {
 	if res.Source != discover.SourceAutoconfigWellKnown {
 		t.Fatalf("source %q, tried:\n%s", res.Source, tried(res))
 	}
-	want := "mx corp.test: no MX records: none (corp.test has no such record)\n" +
+	want := "mx corp.test: no MX records\n" +
 		"autoconfig https://autoconfig.corp.test/mail/config-v1.1.xml?emailaddress=bob%40corp.test: not found (404)\n" +
 		"autoconfig-wellknown https://corp.test/.well-known/autoconfig/mail/config-v1.1.xml: 3 servers (2 inbound, 1 outbound)\n"
 	if got := tried(res); got != want {
@@ -93,7 +94,7 @@ func TestISPDBForTheMXDomainAndOutsideWarning(t *testing.T) {
 	if res.Inbound[0].OutsideDomain || !res.Outbound[0].OutsideDomain {
 		t.Errorf("inbound %s outbound %s: want imap.hoster.test inside (the MX's domain) and smtp.outside.test outside", cands(res.Inbound), cands(res.Outbound))
 	}
-	if len(res.Warnings) != 1 || !strings.HasPrefix(res.Warnings[0], "smtp.outside.test is outside shop.test and its mail exchanger's domain (from ispdb)") {
+	if len(res.Warnings) != 1 || !strings.HasPrefix(res.Warnings[0].Text, "smtp.outside.test is outside shop.test and its mail exchanger's domain (from ispdb)") {
 		t.Errorf("warnings %q", res.Warnings)
 	}
 }
@@ -127,7 +128,7 @@ func TestSRVOnlyDomain(t *testing.T) {
 	for _, line := range []string{
 		"srv _pop3s._tcp.corp.test: not offered (target \".\")\n",
 		"srv _submissions._tcp.corp.test: not offered (target \".\")\n",
-		"srv _pop3._tcp.corp.test: none (_pop3._tcp.corp.test has no such record)\n",
+		"srv _pop3._tcp.corp.test: no such record\n",
 		"srv _imaps._tcp.corp.test: heavy.corp.test:993, light.corp.test:993, backup.corp.test:993\n",
 	} {
 		if !strings.Contains(got, line) {
@@ -240,7 +241,7 @@ func TestOAuth2ChosenForAProviderHostOnly(t *testing.T) {
 	if res.Inbound[0].Auth != "oauth2" || res.Outbound[0].Auth != "basic" {
 		t.Errorf("inbound %s outbound %s: want OAuth2 at Microsoft's host, the password elsewhere", res.Inbound[0], res.Outbound[0])
 	}
-	if !res.Inbound[0].OutsideDomain || len(res.Warnings) != 1 || !strings.HasPrefix(res.Warnings[0], "outlook.office365.com is outside corp.test") {
+	if !res.Inbound[0].OutsideDomain || len(res.Warnings) != 1 || !strings.HasPrefix(res.Warnings[0].Text, "outlook.office365.com is outside corp.test") {
 		t.Errorf("an autoconfig file naming another domain's host is warned about: %q", res.Warnings)
 	}
 }
@@ -258,6 +259,7 @@ func TestHostileAutoconfigRefused(t *testing.T) {
 		{"deep", `<clientConfig>` + deep + `</clientConfig>`, "refused: the file nests deeper than 32 elements"},
 		{"huge", `<clientConfig><emailProvider><displayName>` + strings.Repeat("x", 2<<20) + `</displayName></emailProvider></clientConfig>`, "refused: larger than 1024 KiB"},
 		{"not autoconfig", `<html><body>Welcome</body></html>`, "refused: not an autoconfig file: expected element type <clientConfig> but have <html>"},
+		{"many servers", `<clientConfig version="1.1"><emailProvider id="corp.test">` + strings.Repeat(`<incomingServer type="imap"><hostname>i.corp.test</hostname><port>993</port><socketType>SSL</socketType><authentication>OAuth2</authentication><authentication>password-cleartext</authentication></incomingServer>`, 4000) + `</emailProvider></clientConfig>`, "32 inbound servers, no outbound"},
 		{"no servers", `<clientConfig version="1.1"><emailProvider id="corp.test"><incomingServer type="exchange"><hostname>ews.corp.test</hostname></incomingServer></emailProvider></clientConfig>`, `no usable server; skipped a "exchange" server (mailport speaks imap, pop3 and smtp)`},
 	}
 	for _, tc := range cases {
@@ -358,7 +360,7 @@ func TestNothingFound(t *testing.T) {
 	if res.Complete() || res.Source != "" {
 		t.Fatalf("complete %v source %q", res.Complete(), res.Source)
 	}
-	if len(res.Warnings) != 1 || res.Warnings[0] != "No source named a server for corp.test." {
+	if len(res.Warnings) != 1 || res.Warnings[0].Text != "No source named a server for corp.test." {
 		t.Errorf("warnings %q", res.Warnings)
 	}
 	if n := len(res.Tried); n != 1+1+1+1+6 {
@@ -433,7 +435,7 @@ func TestDefaultClientLooksUpWebHostsInTheResolver(t *testing.T) {
 			t.Errorf("%s was not looked up in the resolver's server: %v", name, w.dns.Queries())
 		}
 	}
-	if got := res.Tried[1].Outcome; !strings.HasPrefix(got, "no such host: none (autoconfig.corp.test has no such record)") {
+	if got := res.Tried[1].Outcome; got != "no such host autoconfig.corp.test" {
 		t.Errorf("outcome %q", got)
 	}
 }
@@ -456,4 +458,162 @@ func TestSilentDNSIsBounded(t *testing.T) {
 		t.Errorf("discovery against a silent DNS server took %s, want about 600ms", elapsed)
 	}
 	t.Logf("silent DNS server: discovery done in %s", elapsed.Round(time.Millisecond))
+}
+
+// TestMissingIsTyped: what the set lacks is a field and a warning kind, so
+// callers (account add --email) pick warnings without matching their
+// words, while the JSON keeps warnings a list of sentences.
+func TestMissingIsTyped(t *testing.T) {
+	w := newWorld(t)
+	w.dns.Add(t, "corp.test. MX 10 mx.corp.test.")
+	w.dns.Add(t, "_imaps._tcp.corp.test. SRV 0 0 993 imap.elsewhere.test.")
+	res := w.discover("kim@corp.test")
+	if strings.Join(res.Missing, ",") != "outbound" {
+		t.Errorf("missing %q, want [outbound]", res.Missing)
+	}
+	var kinds []string
+	for _, x := range res.Warnings {
+		kinds = append(kinds, string(x.Kind)+": "+x.Text)
+	}
+	want := "outside: imap.elsewhere.test is outside corp.test and its mail exchanger's domain (from srv): make sure you trust it before giving it your password.\n" +
+		"missing: No source named an outbound (SMTP) server for corp.test."
+	if got := strings.Join(kinds, "\n"); got != want {
+		t.Errorf("warnings:\n%s\nwant:\n%s", got, want)
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"missing":["outbound"],"warnings":["imap.elsewhere.test is outside`) {
+		t.Errorf("JSON %s\nwant missing as names and warnings as sentences", b)
+	}
+
+	w = newWorld(t)
+	res = w.discover("kim@corp.test")
+	if strings.Join(res.Missing, ",") != "inbound,outbound" || len(res.Warnings) != 1 || res.Warnings[0].Kind != discover.WarnMissing {
+		t.Errorf("nothing found: missing %q, warnings %+v", res.Missing, res.Warnings)
+	}
+
+	w = newWorld(t)
+	w.page("autoconfig.corp.test/mail/config-v1.1.xml", autoconfigXML)
+	res = w.discover("kim@corp.test")
+	b, _ = json.Marshal(res)
+	if res.Missing == nil || len(res.Missing) != 0 || !strings.Contains(string(b), `"missing":[],"warnings":[]`) {
+		t.Errorf("complete set: missing %q, JSON %s", res.Missing, b)
+	}
+}
+
+// TestRedirectToAnotherHostIsReported: an https redirect is followed, as
+// Thunderbird follows it, but the report names where the file came from,
+// since that host now decides where the password goes.
+func TestRedirectToAnotherHostIsReported(t *testing.T) {
+	w := newWorld(t)
+	w.handle("autoconfig.corp.test/mail/config-v1.1.xml", func(rw http.ResponseWriter, r *http.Request) {
+		http.Redirect(rw, r, "https://config.hoster.test/corp.xml", http.StatusFound)
+	})
+	w.page("config.hoster.test/corp.xml", autoconfigXML)
+	res := w.discover("x@corp.test")
+	if res.Source != discover.SourceAutoconfig {
+		t.Fatalf("source %q\n%s", res.Source, tried(res))
+	}
+	if got := res.Tried[1].Outcome; got != "3 servers (2 inbound, 1 outbound) (redirected to https://config.hoster.test/corp.xml)" {
+		t.Errorf("autoconfig outcome %q", got)
+	}
+}
+
+// TestOpenIDRedirectedElsewhereIsNotTaken: the tenant comes from
+// Microsoft's own host; a configuration served after a redirect to another
+// host names no tenant.
+func TestOpenIDRedirectedElsewhereIsNotTaken(t *testing.T) {
+	w := newWorld(t)
+	w.dns.Add(t, "contoso.test. MX 0 contoso-test.mail.protection.outlook.com.")
+	w.handle("login.microsoftonline.com/contoso.test/v2.0/.well-known/openid-configuration", func(rw http.ResponseWriter, r *http.Request) {
+		http.Redirect(rw, r, "https://evil.outside.test/openid", http.StatusFound)
+	})
+	w.page("evil.outside.test/openid", openID("login.microsoftonline.com"))
+	res := w.discover("support@contoso.test")
+	if res.Tenant != "" || res.Preset != "office365" {
+		t.Errorf("tenant %q preset %q: want the preset and no tenant", res.Tenant, res.Preset)
+	}
+	if got := tried(res); !strings.Contains(got, "openid-configuration: refused: redirected to https://evil.outside.test/openid (the tenant is read from Microsoft's own host only)") {
+		t.Errorf("tried:\n%s", got)
+	}
+}
+
+// TestUnusableSRVRecordsSayWhy: a port of 0, a target that is no host name
+// and a "." beside real records are skipped, and the outcome says why.
+func TestUnusableSRVRecordsSayWhy(t *testing.T) {
+	for _, tc := range []struct {
+		recs []*net.SRV
+		want string
+	}{
+		{[]*net.SRV{{Target: "mail.corp.test.", Port: 0}}, `no usable record: mail.corp.test on port 0`},
+		{[]*net.SRV{{Target: "mail corp/test.", Port: 993}, {Target: "mail.corp.test.", Port: 0}},
+			`no usable record: target "mail corp/test" is not a host name; mail.corp.test on port 0`},
+		{[]*net.SRV{{Target: "mail.corp.test.", Port: 993}, {Target: ".", Port: 0}},
+			`mail.corp.test:993; skipped 1 unusable record: target "." beside other records`},
+		{[]*net.SRV{{Target: ".", Port: 0}}, `not offered (target ".")`},
+	} {
+		_, got := discover.SRVCandidates(tc.recs, "imap", "ssl")
+		if got != tc.want {
+			t.Errorf("outcome %q, want %q", got, tc.want)
+		}
+	}
+	w := newWorld(t)
+	w.dns.Add(t, "_imaps._tcp.corp.test. SRV 0 0 0 mail.corp.test.")
+	res := w.discover("x@corp.test")
+	if got := tried(res); !strings.Contains(got, "srv _imaps._tcp.corp.test: no usable record: mail.corp.test on port 0\n") {
+		t.Errorf("tried:\n%s", got)
+	}
+}
+
+// TestPlaintextPasswordIsWarnedAbout: a file offering a server without
+// encryption and with a password is taken (last), with a warning, as
+// Thunderbird warns before it sends a password in the clear.
+func TestPlaintextPasswordIsWarnedAbout(t *testing.T) {
+	w := newWorld(t)
+	w.page("autoconfig.corp.test/mail/config-v1.1.xml", `<clientConfig version="1.1"><emailProvider id="corp.test">
+<incomingServer type="imap"><hostname>mail.corp.test</hostname><port>143</port><socketType>plain</socketType><authentication>password-cleartext</authentication></incomingServer>
+<incomingServer type="imap"><hostname>mail.corp.test</hostname><port>993</port><socketType>SSL</socketType><authentication>password-cleartext</authentication></incomingServer>
+<outgoingServer type="smtp"><hostname>mail.corp.test</hostname><port>587</port><socketType>STARTTLS</socketType><authentication>password-cleartext</authentication></outgoingServer>
+</emailProvider></clientConfig>`)
+	res := w.discover("kim@corp.test")
+	if len(res.Inbound) != 2 || res.Inbound[0].Port != 993 {
+		t.Errorf("inbound:\n%s\nwant the SSL server first", cands(res.Inbound))
+	}
+	want := "imap mail.corp.test:143 takes the password without encryption (from autoconfig): anyone on the network path can read it; prefer a server with ssl or starttls."
+	if len(res.Warnings) != 1 || res.Warnings[0].Kind != discover.WarnPlaintext || res.Warnings[0].Text != want || res.Warnings[0].Host != "mail.corp.test" {
+		t.Errorf("warnings %+v\nwant one: %s", res.Warnings, want)
+	}
+}
+
+// TestCandidatesAreBounded: SRV answers naming 64 inbound servers give the
+// best MaxCandidates, so neither the printout nor --probe grows with them.
+func TestCandidatesAreBounded(t *testing.T) {
+	w := newWorld(t)
+	for _, svc := range []string{"imaps", "imap", "pop3s", "pop3"} {
+		for i := 0; i < 16; i++ {
+			w.dns.Add(t, fmt.Sprintf("_%s._tcp.corp.test. SRV %d 0 993 %s%d.corp.test.", svc, i, svc, i))
+		}
+	}
+	w.dns.Add(t, "_submissions._tcp.corp.test. SRV 0 0 465 smtp.corp.test.")
+	res := w.discover("x@corp.test")
+	if len(res.Inbound) != discover.MaxCandidates || res.Inbound[0].Host != "imaps0.corp.test" || res.Inbound[discover.MaxCandidates-1].Host != "imaps15.corp.test" {
+		t.Errorf("%d inbound servers, want the best %d (the _imaps ones):\n%s", len(res.Inbound), discover.MaxCandidates, cands(res.Inbound))
+	}
+}
+
+// TestMicrosoftDomainByItsDNSSECMX: Exchange Online gives newer domains an
+// MX under mx.microsoft; they are Microsoft 365 all the same.
+func TestMicrosoftDomainByItsDNSSECMX(t *testing.T) {
+	w := newWorld(t)
+	w.dns.Add(t, "contoso.test. MX 0 contoso-test.j-v1.mx.microsoft.")
+	w.page("login.microsoftonline.com/contoso.test/v2.0/.well-known/openid-configuration", openID("login.microsoftonline.com"))
+	res := w.discover("support@contoso.test")
+	if res.Provider != "microsoft" || res.Preset != "office365" || res.Tenant != tenantID || res.Source != "mx" {
+		t.Fatalf("provider %q preset %q tenant %q source %q\n%s", res.Provider, res.Preset, res.Tenant, res.Source, tried(res))
+	}
+	if got := res.Tried[0].Outcome; got != "mail exchanger contoso-test.j-v1.mx.microsoft: Microsoft 365" {
+		t.Errorf("mx outcome %q", got)
+	}
 }

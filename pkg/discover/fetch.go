@@ -45,7 +45,9 @@ func (d *run) httpClient() *http.Client {
 }
 
 // get fetches an https URL, at most limit bytes. It returns the body, or
-// nil and the outcome in one sentence.
+// nil and the outcome in one sentence. When redirects led to another host,
+// the outcome of a body fetched is "redirected to URL", so the report
+// says where the file really came from.
 func (d *run) get(ctx context.Context, rawURL string, limit int64) ([]byte, string) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme != "https" {
@@ -76,6 +78,9 @@ func (d *run) get(ctx context.Context, rawURL string, limit int64) ([]byte, stri
 	if int64(len(body)) > limit {
 		return nil, fmt.Sprintf("refused: larger than %d KiB", limit>>10)
 	}
+	if final := resp.Request.URL; final != nil && !strings.EqualFold(final.Host, u.Host) {
+		return body, "redirected to " + clip(final.Redacted(), 200)
+	}
 	return body, ""
 }
 
@@ -87,7 +92,10 @@ func httpWords(err error, timeout string) string {
 	}
 	var de *net.DNSError
 	if errors.As(err, &de) {
-		return "no such host: " + dnsWords(err)
+		if de.IsNotFound {
+			return "no such host " + clip(de.Name, 100)
+		}
+		return "looking up " + clip(de.Name, 100) + " failed: " + dnsWords(err)
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
@@ -106,13 +114,19 @@ func dnsWords(err error) string {
 	if errors.As(err, &de) {
 		switch {
 		case de.IsNotFound:
-			return "none (" + de.Name + " has no such record)"
+			return "no such record"
 		case de.IsTimeout:
 			return "no answer from the DNS server"
 		}
 		return clip(de.Err, 120)
 	}
 	return clip(err.Error(), 120)
+}
+
+// isNotFound reports whether err says the name has no such record.
+func isNotFound(err error) bool {
+	var de *net.DNSError
+	return errors.As(err, &de) && de.IsNotFound
 }
 
 func jsonWords(err error) string {

@@ -24,7 +24,10 @@ func providerOfHost(host string) string {
 	switch {
 	case strings.HasSuffix(h, ".mail.protection.outlook.com"), strings.HasSuffix(h, ".mail.protection.outlook.us"),
 		strings.HasSuffix(h, ".mail.protection.office365.us"), // GCC High
-		strings.HasSuffix(h, ".mail.protection.partner.outlook.cn"):
+		strings.HasSuffix(h, ".mail.protection.partner.outlook.cn"),
+		// Exchange Online's DNSSEC zones, for domains added since 2024 (and
+		// every new one since July 2026): contoso-com.a-v1.mx.microsoft.
+		strings.HasSuffix(h, ".mx.microsoft"):
 		return ProviderMicrosoft
 	case h == "google.com", strings.HasSuffix(h, ".google.com"), h == "googlemail.com", strings.HasSuffix(h, ".googlemail.com"):
 		return ProviderGoogle
@@ -62,6 +65,8 @@ func (d *run) provider(ctx context.Context) bool {
 	mxs, err := d.opts.Resolver.LookupMX(lctx, d.domain)
 	cancel()
 	switch {
+	case isNotFound(err):
+		d.try(SourceMX, d.domain, "no MX records")
 	case err != nil:
 		d.try(SourceMX, d.domain, "no MX records: "+dnsWords(err))
 	default:
@@ -106,10 +111,10 @@ func (d *run) provider(ctx context.Context) bool {
 	case ProviderMicrosoft:
 		d.res.Provider, d.res.Preset = ProviderMicrosoft, config.PresetOffice365
 		d.microsoftTenant(ctx)
-		return d.take(SourceMX, d.presetCandidates(config.PresetOffice365))
+		return d.take(SourceMX, d.domain, d.presetCandidates(config.PresetOffice365))
 	case ProviderGoogle:
 		d.res.Provider, d.res.Preset = ProviderGoogle, config.PresetGmail
-		return d.take(SourceMX, d.presetCandidates(config.PresetGmail))
+		return d.take(SourceMX, d.domain, d.presetCandidates(config.PresetGmail))
 	}
 	return false
 }
@@ -167,7 +172,10 @@ type openIDConfig struct {
 func (d *run) microsoftTenant(ctx context.Context) {
 	u := fmt.Sprintf(MicrosoftOpenIDURL, url.PathEscape(d.domain))
 	body, outcome := d.get(ctx, u, maxJSON)
-	if body == nil {
+	if body == nil || outcome != "" {
+		if body != nil {
+			outcome = "refused: " + outcome + " (the tenant is read from Microsoft's own host only)"
+		}
 		d.try("microsoft-openid", u, outcome)
 		return
 	}

@@ -2,11 +2,13 @@ package discover
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/mailport/mailport/internal/plural"
 	"github.com/mailport/mailport/pkg/config"
 )
 
@@ -60,11 +62,12 @@ func (d *run) srv(ctx context.Context) bool {
 		got, outcome := SRVCandidates(answers[i].recs, s.protocol, s.encryption)
 		for j := range got {
 			got[j].Login = d.email
+			got[j].Query = name
 		}
 		cands = append(cands, got...)
 		d.try(SourceSRV, name, outcome)
 	}
-	return d.take(SourceSRV, cands)
+	return d.take(SourceSRV, "", cands)
 }
 
 // SRVCandidates turns the SRV records of one service (sorted by priority
@@ -73,7 +76,7 @@ func (d *run) srv(ctx context.Context) bool {
 // skipped. The outcome says what was taken in one sentence.
 func SRVCandidates(recs []*net.SRV, protocol, encryption string) ([]Candidate, string) {
 	var out []Candidate
-	bad := 0
+	var why []string // why each unusable record was skipped
 	for i, r := range recs {
 		if i >= maxSRV {
 			break
@@ -82,22 +85,27 @@ func SRVCandidates(recs []*net.SRV, protocol, encryption string) ([]Candidate, s
 		if target == "" && len(recs) == 1 {
 			return nil, "not offered (target \".\")"
 		}
-		if target == "" || r.Port == 0 || !validDomain(target) {
-			bad++
-			continue
+		switch {
+		case target == "":
+			why = append(why, "target \".\" beside other records")
+		case !validDomain(target):
+			why = append(why, fmt.Sprintf("target %q is not a host name", clip(target, 60)))
+		case r.Port == 0:
+			why = append(why, target+" on port 0")
+		default:
+			out = append(out, Candidate{Protocol: protocol, Host: target, Port: int(r.Port), Encryption: encryption, Auth: config.AuthBasic})
 		}
-		out = append(out, Candidate{Protocol: protocol, Host: target, Port: int(r.Port), Encryption: encryption, Auth: config.AuthBasic})
 	}
 	if len(out) == 0 {
-		return nil, "no usable record"
+		return nil, "no usable record: " + strings.Join(firstN(why, 2), "; ")
 	}
 	words := make([]string, 0, len(out))
 	for _, c := range out {
 		words = append(words, net.JoinHostPort(c.Host, strconv.Itoa(c.Port)))
 	}
 	outcome := strings.Join(firstN(words, 3), ", ")
-	if bad > 0 {
-		outcome += "; skipped " + plural(bad, "unusable record")
+	if len(why) > 0 {
+		outcome += "; skipped " + plural.Of(len(why), "unusable record", "unusable records") + ": " + strings.Join(firstN(why, 2), "; ")
 	}
 	return out, outcome
 }

@@ -74,9 +74,14 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 	return nil, errors.Join(errs...)
 }
 
+// MaxResponseHeader bounds the headers of one HTTP response (Go's default
+// is 10 MB; the services mailport talks to send a few KB).
+const MaxResponseHeader = 256 << 10
+
 // Transport is a clone of http.DefaultTransport (proxy from the
 // environment, HTTP/2) whose connections go through a Dialer with timeout,
-// and whose TLS handshake and response headers are bounded by it too.
+// whose TLS handshake and response headers are bounded by it too, and
+// whose response headers are at most MaxResponseHeader bytes.
 func Transport(r *Resolver, timeout time.Duration) *http.Transport {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
@@ -85,5 +90,6 @@ func Transport(r *Resolver, timeout time.Duration) *http.Transport {
 	tr.DialContext = (&Dialer{Resolver: r, Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
 	tr.TLSHandshakeTimeout = timeout
 	tr.ResponseHeaderTimeout = timeout
+	tr.MaxResponseHeaderBytes = MaxResponseHeader
 	return tr
 }

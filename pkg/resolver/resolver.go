@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -118,17 +119,32 @@ func (r *Resolver) LookupHost(ctx context.Context, host string) ([]string, error
 	if h := strings.TrimSuffix(strings.ToLower(host), "."); h == "localhost" || strings.HasSuffix(h, ".localhost") {
 		return []string{"127.0.0.1", "::1"}, nil
 	}
+	// A and AAAA side by side, so a server that answers neither costs
+	// one timeout, not two.
+	type answer struct {
+		rrs []dns.RR
+		err error
+	}
+	answers := make([]answer, 2)
+	var wg sync.WaitGroup
+	for i, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i].rrs, answers[i].err = r.query(ctx, host, qt)
+		}()
+	}
+	wg.Wait()
 	var addrs []string
 	var firstErr error
-	for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
-		rrs, err := r.query(ctx, host, qt)
-		if err != nil {
+	for _, a := range answers {
+		if a.err != nil {
 			if firstErr == nil {
-				firstErr = err
+				firstErr = a.err
 			}
 			continue
 		}
-		for _, rr := range rrs {
+		for _, rr := range a.rrs {
 			switch v := rr.(type) {
 			case *dns.A:
 				addrs = append(addrs, v.A.String())
@@ -240,13 +256,15 @@ func (r *Resolver) notFound(name string) error {
 }
 
 // query asks the server for name's records of type qt, following CNAMEs
-// (in the answer, or by asking again) up to maxCNAME times. It returns the
-// records of type qt, at most maxRecords of them.
+// (in the answer, or by asking again) up to maxCNAME times, all within one
+// timeout. It returns the records of type qt, at most maxRecords of them.
 func (r *Resolver) query(ctx context.Context, name string, qt uint16) ([]dns.RR, error) {
 	fqdn := dns.Fqdn(name)
 	if _, ok := dns.IsDomainName(fqdn); !ok || len(fqdn) > 254 {
 		return nil, &net.DNSError{Err: "not a valid domain name", Name: name, Server: r.Server, IsNotFound: true}
 	}
+	ctx, cancel := context.WithTimeout(ctx, r.timeout())
+	defer cancel()
 	for hop := 0; hop <= maxCNAME; hop++ {
 		in, err := r.exchange(ctx, fqdn, qt)
 		if err != nil {

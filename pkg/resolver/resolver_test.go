@@ -191,3 +191,22 @@ func TestCNAMELoopEnds(t *testing.T) {
 	}
 	t.Logf("CNAME loop: %v after %d queries in %s", err, len(dns.Queries()), time.Since(start).Round(time.Millisecond))
 }
+
+// TestSilentServerCostsOneTimeoutForAnAddress: the A and AAAA questions
+// of a host are asked side by side, so a silent server fails a dial after
+// one timeout, not two.
+func TestSilentServerCostsOneTimeoutForAnAddress(t *testing.T) {
+	dns := dnstest.Start(t)
+	dns.Silent()
+	r := &resolver.Resolver{Server: dns.Addr, Timeout: 500 * time.Millisecond}
+	start := time.Now()
+	_, err := r.LookupHost(context.Background(), "mail.corp.test")
+	elapsed := time.Since(start)
+	if err == nil || !strings.Contains(err.Error(), "no answer within 500ms") {
+		t.Fatalf("LookupHost = %v, want a timeout naming 500ms", err)
+	}
+	if elapsed > 900*time.Millisecond {
+		t.Errorf("the lookup took %s, want about 500ms (one timeout)", elapsed)
+	}
+	t.Logf("silent DNS server, A and AAAA: gave up after %s", elapsed.Round(time.Millisecond))
+}
