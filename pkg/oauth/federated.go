@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -82,12 +83,23 @@ func gitHubToken(ctx context.Context, hc *http.Client, getenv func(string) strin
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return "", fmt.Errorf("%s is not an http(s) URL", EnvGitHubTokenURL)
 	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		// GitHub's endpoint is https; over http the request token and the
+		// OIDC token would cross the network in clear.
+		return "", fmt.Errorf("%s is an http:// URL of %s, but GitHub Actions serves OIDC tokens over https only: mailport does not send the request token in clear", EnvGitHubTokenURL, u.Host)
+	}
 	q := u.Query()
 	q.Set("audience", audience)
 	u.RawQuery = q.Encode()
 	if hc == nil {
 		hc = &http.Client{Timeout: gitHubTimeout}
 	}
+	// GitHub answers at the URL it gave; a redirect would carry the
+	// request token (same host) or the request elsewhere, so none is
+	// followed.
+	noRedirect := *hc
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	hc = &noRedirect
 	ctx, cancel := context.WithTimeout(ctx, gitHubTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -111,6 +123,9 @@ func gitHubToken(ctx context.Context, hc *http.Client, getenv func(string) strin
 	if err != nil {
 		return "", fmt.Errorf("GitHub Actions (%s) did not finish its OIDC token answer: %w", host, err)
 	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return "", fmt.Errorf("GitHub Actions (%s) answered the OIDC token request with a redirect (%s), which mailport does not follow: check %s", host, resp.Status, EnvGitHubTokenURL)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("GitHub Actions (%s) refused the OIDC token request with %s: check that the workflow has `permissions: id-token: write`", host, resp.Status)
 	}
@@ -119,6 +134,16 @@ func gitHubToken(ctx context.Context, hc *http.Client, getenv func(string) strin
 		return "", fmt.Errorf("GitHub Actions (%s) %w", host, err)
 	}
 	return tok, nil
+}
+
+// isLoopback reports whether host (no port) is this machine: localhost or
+// a loopback address, where http cannot be overheard.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // parseGitHubIDToken reads {"value": "<JWT>"} (at most MaxFederatedToken
