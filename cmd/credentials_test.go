@@ -277,3 +277,50 @@ func TestStatusAndTestWarnBeforeTheCertificateExpires(t *testing.T) {
 		t.Errorf("test's warning does not name what Microsoft answers once the certificate expired (AADSTS700027):\n%s", r.out)
 	}
 }
+
+// TestTokenConfigRefusesAnExpiredCertificate: an expired certificate is
+// refused at token-config add and edit, with nothing saved (Microsoft
+// refuses every assertion it signs); one that expires within 30 days is
+// saved with a warning.
+func TestTokenConfigRefusesAnExpiredCertificate(t *testing.T) {
+	e := newEnv(t)
+	old := clientCert(t, time.Now().Add(-48*time.Hour))
+	soon := clientCert(t, time.Now().Add(5*24*time.Hour+time.Hour))
+	oldFile, soonFile := filepath.Join(e.dir, "old.pem"), filepath.Join(e.dir, "soon.pem")
+	for f, b := range map[string][]byte{oldFile: old.PEM, soonFile: soon.PEM} {
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := []string{"token-config", "add", "ms", "--provider", "microsoft", "--tenant", "contoso.com", "--client-id", clientID, "--flow", "client_credentials", "--for", "imap"}
+	date := old.Cert.NotAfter.UTC().Format("2006-01-02")
+	for _, flag := range []string{"--certificate", "--certificate-path"} {
+		r := e.run("", append(base, flag, oldFile)...)
+		want := flag + ": the certificate in " + oldFile + " expired on " + date + ", and Microsoft refuses assertions signed with an expired certificate (AADSTS700027): make a new one and upload it to the app registration (Certificates & secrets)"
+		if r.code != 2 || !strings.Contains(r.err, want) {
+			t.Fatalf("add %s with an expired certificate: exit %d, stderr %q; want 2 and %q", flag, r.code, r.err, want)
+		}
+		if _, err := os.Stat(e.config); err == nil && strings.Contains(e.configText(), "ms:") {
+			t.Fatalf("add %s saved the token config:\n%s", flag, e.configText())
+		}
+		if _, err := e.store.Get(secret.ClientSecretKey("ms")); !secret.IsNotFound(err) {
+			t.Fatalf("add %s stored something (%v)", flag, err)
+		}
+	}
+	r := e.mustRun("", append(base, "--certificate", soonFile)...)
+	warn := "warning: the certificate of token config ms expires on " + soon.Cert.NotAfter.UTC().Format("2006-01-02") + ", in 5 days"
+	if !strings.Contains(r.err, warn) {
+		t.Errorf("add with a certificate expiring in 5 days: stderr %q, want %q", r.err, warn)
+	}
+	stored, err := e.store.Get(secret.ClientSecretKey("ms"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = e.run("", "token-config", "edit", "ms", "--certificate", oldFile)
+	if r.code != 2 || !strings.Contains(r.err, "expired on "+date) {
+		t.Fatalf("edit with an expired certificate: exit %d, stderr %q; want 2 and the refusal", r.code, r.err)
+	}
+	if again, _ := e.store.Get(secret.ClientSecretKey("ms")); again != stored {
+		t.Fatal("edit with an expired certificate replaced the stored one")
+	}
+}

@@ -3,6 +3,7 @@ package tokenconfig
 import (
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -91,8 +92,9 @@ type credential struct {
 
 // applyCredential sets tc's credential fields from the flags; with
 // --certificate it reads the file (and the PKCS#12 password from its
-// variable). kind is credentialKind().
-func (fl *fields) applyCredential(getenv func(string) string, tc *config.TokenConfig) (*credential, error) {
+// variable). kind is credentialKind(). A certificate that has expired by
+// now is refused: Microsoft refuses every assertion it signs.
+func (fl *fields) applyCredential(getenv func(string) string, now func() time.Time, tc *config.TokenConfig) (*credential, error) {
 	cf := &fl.Cred
 	kind := fl.credentialKind()
 	res := &credential{}
@@ -149,6 +151,9 @@ func (fl *fields) applyCredential(getenv func(string) string, tc *config.TokenCo
 		if cert, err = oauth.ReadCertificateFile(abs, ""); err != nil {
 			return nil, cmdutil.FlagErrorf("--certificate-path: %v", err)
 		}
+		if err := refuseExpired("--certificate-path", abs, cert, now); err != nil {
+			return nil, err
+		}
 		tc.CertificatePath = abs
 	} else {
 		password := ""
@@ -159,6 +164,9 @@ func (fl *fields) applyCredential(getenv func(string) string, tc *config.TokenCo
 		}
 		if cert, err = oauth.ReadCertificateFile(cf.Certificate, password); err != nil {
 			return nil, cmdutil.FlagErrorf("--certificate: %v", err)
+		}
+		if err := refuseExpired("--certificate", cf.Certificate, cert, now); err != nil {
+			return nil, err
 		}
 		p, err := cert.PEM()
 		if err != nil {
@@ -171,9 +179,41 @@ func (fl *fields) applyCredential(getenv func(string) string, tc *config.TokenCo
 	return res, nil
 }
 
+func clock(now func() time.Time) time.Time {
+	if now == nil {
+		return time.Now()
+	}
+	return now()
+}
+
+// refuseExpired refuses a certificate whose notAfter has passed (or whose
+// notBefore is still to come): Entra answers every assertion it signs
+// with AADSTS700027, so saving it would only defer the failure.
+func refuseExpired(flag, path string, cert *oauth.Certificate, now func() time.Time) error {
+	t := clock(now)
+	switch {
+	case t.After(cert.Leaf.NotAfter):
+		return cmdutil.FlagErrorf("%s: the certificate in %s expired on %s, and Microsoft refuses assertions signed with an expired certificate (AADSTS700027): make a new one and upload it to the app registration (Certificates & secrets)",
+			flag, path, cert.Expires())
+	case t.Before(cert.Leaf.NotBefore):
+		return cmdutil.FlagErrorf("%s: the certificate in %s is not valid before %s (UTC): check this machine's clock, or wait until then",
+			flag, path, cert.Leaf.NotBefore.UTC().Format(time.DateTime))
+	}
+	return nil
+}
+
 func clearCredential(tc *config.TokenConfig) {
 	tc.Credential, tc.CertificatePath, tc.CertificateThumbprint, tc.CertificateExpires = "", "", "", ""
 	tc.AssertionAlg, tc.FederatedTokenFile, tc.FederatedToken, tc.FederatedAudience = "", "", "", ""
+}
+
+// expiryWarning is the warning add and edit print when the certificate
+// just given expires within 30 days; "" otherwise.
+func expiryWarning(name string, tc *config.TokenConfig, c *credential, now func() time.Time) string {
+	if c.cert == nil {
+		return ""
+	}
+	return oauth.CertificateExpiryWarning(name, tc.CertificatePath, tc.CertificateExpires, clock(now))
 }
 
 // credentialNote is the line add and edit print about the credential.
