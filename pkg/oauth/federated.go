@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -43,10 +45,16 @@ func FederatedFileAssertions(path string) AssertionFunc {
 
 func readFederatedFile(path string) (string, error) {
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("the federated token file %s does not exist: the platform has not mounted the token (check the pod's projected volume, or the workflow step that writes it), or the path is wrong", path)
+	}
 	if err != nil {
 		return "", fmt.Errorf("reading the federated token file: %w", err)
 	}
 	defer f.Close()
+	if info, err := f.Stat(); err == nil && info.IsDir() {
+		return "", fmt.Errorf("the federated token file %s is a directory: name the token file in it (e.g. %s)", path, filepath.Join(path, "azure-identity-token"))
+	}
 	b, err := io.ReadAll(io.LimitReader(f, MaxFederatedToken+1))
 	if err != nil {
 		return "", fmt.Errorf("reading the federated token file %s: %w", path, err)

@@ -95,6 +95,22 @@ func TestFederatedTokenFileIsReadOnEveryRequest(t *testing.T) {
 	if want := "the federated token file " + path + " is empty"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("empty file: err = %v, want %q", err, want)
 	}
+	// A missing file and a directory (the volume's mount point) say which.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ClientCredentialsToken(ctx(t), nil)
+	if want := "token config tc: the federated token file " + path + " does not exist: the platform has not mounted the token (check the pod's projected volume, or the workflow step that writes it), or the path is wrong"; err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Fatalf("missing file: err = %v, want %q", err, want)
+	}
+	e.tc().FederatedTokenFile = filepath.Dir(path)
+	if c, _, err = e.m.Client("tc"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ClientCredentialsToken(ctx(t), nil)
+	if want := "the federated token file " + filepath.Dir(path) + " is a directory: name the token file in it"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("directory: err = %v, want %q", err, want)
+	}
 }
 
 func TestFederatedTokenFileFromAzureVariable(t *testing.T) {
