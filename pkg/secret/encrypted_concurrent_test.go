@@ -1,7 +1,13 @@
 package secret
 
 import (
+	"bytes"
 	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gofrs/flock"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -65,5 +71,61 @@ func TestEncryptedFileConcurrentReadersDecryptOnce(t *testing.T) {
 				t.Fatalf("round %d: token %d = %q, %v: a write was lost", round, i, v, err)
 			}
 		}
+	}
+}
+
+// A plain file with a passphrase set is left byte for byte as it was by
+// reads, and by a migration that cannot happen: a file that is not a map,
+// or a lock held by another process.
+func TestPlainFileUntouchedUntilMigrationSucceeds(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, FileName)
+	if err := NewFile(path, nil).Set(TokenKey("a"), "plain-value"); err != nil {
+		t.Fatal(err)
+	}
+	before := readBytes(t, path)
+	f, _ := newEncrypted(t, path, "pw")
+	for range 3 {
+		if v, err := f.Get(TokenKey("a")); err != nil || v != "plain-value" {
+			t.Fatalf("Get = %q, %v", v, err)
+		}
+	}
+	if err := f.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(readBytes(t, path), before) {
+		t.Fatal("reads with a passphrase set changed the plain file")
+	}
+
+	// Another process holds the lock for longer than this one waits.
+	other := flock.New(path + ".lock")
+	if ok, err := other.TryLock(); err != nil || !ok {
+		t.Fatalf("taking the lock: %v %v", ok, err)
+	}
+	f.LockTimeout = 100 * time.Millisecond
+	err := f.Set(TokenKey("b"), "x")
+	if err2 := other.Unlock(); err2 != nil {
+		t.Fatal(err2)
+	}
+	if err == nil || !strings.Contains(err.Error(), "another mailport process has held the lock") {
+		t.Fatalf("Set while another process writes: %v", err)
+	}
+	if !bytes.Equal(readBytes(t, path), before) {
+		t.Fatal("a migration that could not take the lock changed the plain file")
+	}
+
+	bad := []byte("# not a map\n- a\n- b\n")
+	if err := os.WriteFile(path, bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g, _ := newEncrypted(t, path, "pw")
+	if err := g.Set(TokenKey("b"), "x"); err == nil || !strings.Contains(err.Error(), "it must be a map of key: value") {
+		t.Fatalf("Set on a plain file that is not a map: %v", err)
+	}
+	if !bytes.Equal(readBytes(t, path), bad) {
+		t.Fatal("a migration of a file that is not a map changed it")
+	}
+	if got := dirNames(t, dir); strings.Join(got, " ") != "secrets.yaml secrets.yaml.lock" {
+		t.Errorf("directory holds %v after failed migrations", got)
 	}
 }
