@@ -324,3 +324,26 @@ func TestTokenConfigRefusesAnExpiredCertificate(t *testing.T) {
 		t.Fatal("edit with an expired certificate replaced the stored one")
 	}
 }
+
+// TestCertificatePathRefusesAPasswordProtectedPFX: --certificate-path
+// reads its file at every run, with no password, so a protected .pfx is
+// refused at add with what to do instead (the flag the generic message
+// names does not go with --certificate-path).
+func TestCertificatePathRefusesAPasswordProtectedPFX(t *testing.T) {
+	e := newEnv(t)
+	cc := clientCert(t, time.Now().AddDate(1, 0, 0))
+	pfx, err := pkcs12.Modern.Encode(cc.Key, cc.Cert, nil, "pfx-pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(e.dir, "mounted.pfx")
+	if err := os.WriteFile(file, pfx, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("", "token-config", "add", "ms", "--provider", "microsoft", "--tenant", "contoso.com", "--client-id", clientID,
+		"--flow", "client_credentials", "--for", "imap", "--certificate-path", file)
+	want := "error: --certificate-path: " + file + " is a password-protected PKCS#12 file, which mailport does not open at every run: mount it as PEM (openssl pkcs12 -in FILE -nodes -out FILE.pem), or store it once with --certificate FILE --certificate-password-env VAR\n"
+	if r.code != 2 || !strings.HasPrefix(r.err, want) {
+		t.Fatalf("exit %d, stderr %q; want 2 and %q", r.code, r.err, want)
+	}
+}

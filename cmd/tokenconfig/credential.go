@@ -1,6 +1,7 @@
 package tokenconfig
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -149,6 +150,9 @@ func (fl *fields) applyCredential(getenv func(string) string, now func() time.Ti
 			return nil, cmdutil.FlagErrorf("--certificate-path %s: %v", cf.CertificatePath, aerr)
 		}
 		if cert, err = oauth.ReadCertificateFile(abs, ""); err != nil {
+			if errors.Is(err, oauth.ErrPasswordNeeded) {
+				return nil, cmdutil.FlagErrorf("--certificate-path: %s is a password-protected PKCS#12 file, which mailport does not open at every run: mount it as PEM (openssl pkcs12 -in FILE -nodes -out FILE.pem), or store it once with --certificate FILE --certificate-password-env VAR", abs)
+			}
 			return nil, cmdutil.FlagErrorf("--certificate-path: %v", err)
 		}
 		if err := refuseExpired("--certificate-path", abs, cert, now); err != nil {

@@ -40,6 +40,19 @@ const AssertionLifetime = 10 * time.Minute
 // or PKCS#12 bundle with a chain is a few kilobytes.
 const MaxCertificateFile = 1 << 20
 
+// ErrPasswordNeeded matches (errors.Is) the error of ParseCertificate and
+// ReadCertificateFile for a PKCS#12 file that needs a password and was
+// given none.
+var ErrPasswordNeeded = errors.New("the PKCS#12 file needs a password")
+
+type passwordNeededError struct{}
+
+func (passwordNeededError) Error() string {
+	return "is a PKCS#12 file protected by a password: name the environment variable holding it with --certificate-password-env"
+}
+
+func (passwordNeededError) Is(target error) bool { return target == ErrPasswordNeeded }
+
 // Certificate is a client certificate with its RSA private key, the
 // credential of certificate-based client authentication.
 type Certificate struct {
@@ -62,7 +75,7 @@ func ParseCertificate(data []byte, password string) (*Certificate, error) {
 	if err != nil {
 		if errors.Is(err, pkcs12.ErrIncorrectPassword) {
 			if password == "" {
-				return nil, errors.New("is a PKCS#12 file protected by a password: name the environment variable holding it with --certificate-password-env")
+				return nil, passwordNeededError{}
 			}
 			return nil, errors.New("is a PKCS#12 file whose password is not the one given: check the variable named by --certificate-password-env")
 		}
