@@ -10,6 +10,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -109,5 +111,26 @@ func TestParseCertificateKeysItCannotUse(t *testing.T) {
 		if _, err := oauth.ParseCertificate(data, ""); err == nil || err.Error() != c.want {
 			t.Errorf("%s: err = %v, want %q", name, err, c.want)
 		}
+	}
+}
+
+// A mounted certificate_path replaced by a password-protected .pfx is
+// refused at the token request in words that fit a mounted file (there
+// is no password flag for it).
+func TestCertificatePathProtectedPFXAtRunTime(t *testing.T) {
+	e, cc := certEnv(t, "")
+	pfx, err := pkcs12.Modern.Encode(cc.Key, cc.Cert, nil, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "tls.pfx")
+	if err := os.WriteFile(path, pfx, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.tc().CertificatePath = path
+	_, _, err = e.m.Client("tc")
+	want := "token config tc: its certificate_path " + path + " is a password-protected PKCS#12 file, which mailport does not open at every run: mount it as PEM (openssl pkcs12 -in FILE -nodes -out FILE.pem)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %q", err, want)
 	}
 }

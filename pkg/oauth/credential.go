@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -62,6 +63,9 @@ func (m *Manager) setCredential(c *Client) error {
 func (m *Manager) Certificate(name string, tc *config.TokenConfig) (*Certificate, secret.Source, error) {
 	if tc.CertificatePath != "" {
 		cert, err := ReadCertificateFile(tc.CertificatePath, "")
+		if errors.Is(err, ErrPasswordNeeded) {
+			return nil, SourceCertificatePath, fmt.Errorf("token config %s: its certificate_path %s is a password-protected PKCS#12 file, which mailport does not open at every run: mount it as PEM (openssl pkcs12 -in FILE -nodes -out FILE.pem)", name, tc.CertificatePath)
+		}
 		if err != nil {
 			return nil, SourceCertificatePath, fmt.Errorf("token config %s: %w", name, err)
 		}
