@@ -347,3 +347,51 @@ func TestCertificatePathRefusesAPasswordProtectedPFX(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q; want 2 and %q", r.code, r.err, want)
 	}
 }
+
+// TestFederatedEditKeepsWhatIsNotGiven: `token-config edit --federated-
+// audience` changes the audience of a GitHub Actions token config and
+// keeps it a GitHub one (it used to switch it to AZURE_FEDERATED_TOKEN_FILE);
+// an audience for a token file, which mailport cannot choose, is refused.
+func TestFederatedEditKeepsWhatIsNotGiven(t *testing.T) {
+	e := newEnv(t)
+	base := []string{"--provider", "microsoft", "--tenant", "contoso.com", "--client-id", clientID, "--for", "graph"}
+	e.mustRun("", append([]string{"token-config", "add", "gh", "--federated-token", "github"}, base...)...)
+	r := e.mustRun("", "token-config", "edit", "gh", "--federated-audience", "api://mail-jobs")
+	if want := "No secret stored: each token request sends GitHub Actions' OIDC token for api://mail-jobs.\n"; !strings.Contains(r.out, want) {
+		t.Errorf("edit --federated-audience printed %q, want %q", r.out, want)
+	}
+	text := e.configText()
+	for _, want := range []string{"federated_token: github", "federated_audience: api://mail-jobs"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("after edit --federated-audience the config lacks %q:\n%s", want, text)
+		}
+	}
+	// Back to the default audience: the field goes.
+	e.mustRun("", "token-config", "edit", "gh", "--federated-audience", "api://AzureADTokenExchange")
+	if text := e.configText(); !strings.Contains(text, "federated_token: github") || strings.Contains(text, "federated_audience") {
+		t.Errorf("after edit back to the default audience:\n%s", text)
+	}
+
+	tokenFile := filepath.Join(e.dir, "token")
+	e.mustRun("", append([]string{"token-config", "add", "k8s", "--federated-token-file", tokenFile}, base...)...)
+	want := "--federated-audience goes with --federated-token github: a token file's audience is set where the token is made (the projected volume's audience, the CI job's id_tokens aud)"
+	for _, args := range [][]string{
+		{"token-config", "edit", "k8s", "--federated-audience", "api://other"},
+		append([]string{"token-config", "add", "k8s2", "--federated-token-file", tokenFile, "--federated-audience", "api://other"}, base...),
+		append([]string{"token-config", "add", "azure", "--federated-audience", "api://other"}, base...),
+	} {
+		r := e.run("", args...)
+		if r.code != 2 || !strings.Contains(r.err, want) {
+			t.Errorf("mailport %s: exit %d, stderr %q; want 2 and %q", strings.Join(args, " "), r.code, r.err, want)
+		}
+	}
+	if text := e.configText(); !strings.Contains(text, "federated_token_file: "+tokenFile) || strings.Contains(text, "api://other") || strings.Contains(text, "k8s2:") {
+		t.Errorf("a refused audience changed the config:\n%s", text)
+	}
+	// Switching the GitHub config to a file drops its audience.
+	e.mustRun("", "token-config", "edit", "gh", "--federated-audience", "api://mail-jobs")
+	e.mustRun("", "token-config", "edit", "gh", "--federated-token-file", tokenFile)
+	if text := e.configText(); strings.Contains(text, "api://mail-jobs") || strings.Contains(text, "federated_token: github") {
+		t.Errorf("after switching gh to a token file:\n%s", text)
+	}
+}

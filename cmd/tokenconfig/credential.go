@@ -118,20 +118,13 @@ func (fl *fields) applyCredential(getenv func(string) string, now func() time.Ti
 		return nil, cmdutil.FlagErrorf("--assertion-alg applies to a certificate credential, not a federated one")
 	}
 	alg := tc.AssertionAlg
+	old := *tc
 	clearCredential(tc)
 	tc.Credential = kind
 	res.Drop = true
 	if kind == config.CredentialFederated {
-		tc.FederatedTokenFile, tc.FederatedToken, tc.FederatedAudience = "", cf.FederatedToken, cf.FederatedAudience
-		if cf.FederatedTokenFile != "" {
-			abs, err := filepath.Abs(cf.FederatedTokenFile)
-			if err != nil {
-				return nil, cmdutil.FlagErrorf("--federated-token-file %s: %v", cf.FederatedTokenFile, err)
-			}
-			tc.FederatedTokenFile = abs
-		}
-		if tc.FederatedAudience == config.DefaultFederatedAudience {
-			tc.FederatedAudience = ""
+		if err := fl.applyFederated(&old, tc); err != nil {
+			return nil, err
 		}
 		return res, nil
 	}
@@ -202,6 +195,38 @@ func refuseExpired(flag, path string, cert *oauth.Certificate, now func() time.T
 	case t.Before(cert.Leaf.NotBefore):
 		return cmdutil.FlagErrorf("%s: the certificate in %s is not valid before %s (UTC): check this machine's clock, or wait until then",
 			flag, path, cert.Leaf.NotBefore.UTC().Format(time.DateTime))
+	}
+	return nil
+}
+
+// applyFederated sets tc's federated token from the flags. Flags not
+// given keep what old (the token config before the edit) had, when it was
+// federated: `edit --federated-audience` changes the audience only. The
+// audience is asked of GitHub; a token file's audience is fixed where the
+// token is made, so it goes with --federated-token github only.
+func (fl *fields) applyFederated(old, tc *config.TokenConfig) error {
+	cf := &fl.Cred
+	if old.CredentialKind() == config.CredentialFederated && !fl.changed("federated-token-file") && !fl.changed("federated-token") {
+		tc.FederatedTokenFile, tc.FederatedToken = old.FederatedTokenFile, old.FederatedToken
+		tc.FederatedAudience = old.FederatedAudience
+	} else {
+		tc.FederatedToken = cf.FederatedToken
+	}
+	if cf.FederatedTokenFile != "" {
+		abs, err := filepath.Abs(cf.FederatedTokenFile)
+		if err != nil {
+			return cmdutil.FlagErrorf("--federated-token-file %s: %v", cf.FederatedTokenFile, err)
+		}
+		tc.FederatedTokenFile = abs
+	}
+	if fl.changed("federated-audience") {
+		if tc.FederatedToken != config.FederatedGitHub {
+			return cmdutil.FlagErrorf("--federated-audience goes with --federated-token github: a token file's audience is set where the token is made (the projected volume's audience, the CI job's id_tokens aud)")
+		}
+		tc.FederatedAudience = cf.FederatedAudience
+	}
+	if tc.FederatedToken != config.FederatedGitHub || tc.FederatedAudience == config.DefaultFederatedAudience {
+		tc.FederatedAudience = ""
 	}
 	return nil
 }
