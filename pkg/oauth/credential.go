@@ -230,7 +230,8 @@ func (m *Manager) federatedReady(tc *config.TokenConfig, a AssertionFunc) error 
 				return fmt.Errorf("%s is not set: the workflow needs `permissions: id-token: write` (or this is not a GitHub Actions job)", k)
 			}
 		}
-		return nil
+		_, _, err := gitHubRequest(m.getenv)
+		return err
 	}
 	_, err := a(context.Background())
 	return err

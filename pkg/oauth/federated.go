@@ -79,22 +79,9 @@ func GitHubAssertions(hc *http.Client, getenv func(string) string, audience stri
 }
 
 func gitHubToken(ctx context.Context, hc *http.Client, getenv func(string) string, audience string) (string, error) {
-	const fix = "the workflow needs `permissions: id-token: write`"
-	raw, bearer := getenv(EnvGitHubTokenURL), getenv(EnvGitHubTokenRequestToken)
-	if raw == "" {
-		return "", fmt.Errorf("%s is not set: %s", EnvGitHubTokenURL, fix)
-	}
-	if bearer == "" {
-		return "", fmt.Errorf("%s is not set: %s", EnvGitHubTokenRequestToken, fix)
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", fmt.Errorf("%s is not an http(s) URL", EnvGitHubTokenURL)
-	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		// GitHub's endpoint is https; over http the request token and the
-		// OIDC token would cross the network in clear.
-		return "", fmt.Errorf("%s is an http:// URL of %s, but GitHub Actions serves OIDC tokens over https only: mailport does not send the request token in clear", EnvGitHubTokenURL, u.Host)
+	u, bearer, err := gitHubRequest(getenv)
+	if err != nil {
+		return "", err
 	}
 	q := u.Query()
 	q.Set("audience", audience)
@@ -142,6 +129,30 @@ func gitHubToken(ctx context.Context, hc *http.Client, getenv func(string) strin
 		return "", fmt.Errorf("GitHub Actions (%s) %w", host, err)
 	}
 	return tok, nil
+}
+
+// gitHubRequest reads the job's OIDC request URL and bearer token from
+// the environment GitHub Actions sets, and refuses a URL over which the
+// bearer would travel in clear.
+func gitHubRequest(getenv func(string) string) (*url.URL, string, error) {
+	const fix = "the workflow needs `permissions: id-token: write`"
+	raw, bearer := getenv(EnvGitHubTokenURL), getenv(EnvGitHubTokenRequestToken)
+	if raw == "" {
+		return nil, "", fmt.Errorf("%s is not set: %s", EnvGitHubTokenURL, fix)
+	}
+	if bearer == "" {
+		return nil, "", fmt.Errorf("%s is not set: %s", EnvGitHubTokenRequestToken, fix)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, "", fmt.Errorf("%s is not an http(s) URL", EnvGitHubTokenURL)
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		// GitHub's endpoint is https; over http the request token and the
+		// OIDC token would cross the network in clear.
+		return nil, "", fmt.Errorf("%s is an http:// URL of %s, but GitHub Actions serves OIDC tokens over https only: mailport does not send the request token in clear", EnvGitHubTokenURL, u.Host)
+	}
+	return u, bearer, nil
 }
 
 // isLoopback reports whether host (no port) is this machine: localhost or

@@ -185,6 +185,12 @@ func TestFederatedGitHubActions(t *testing.T) {
 		t.Fatalf("err = %v, want %q", err, want)
 	}
 	e.envVars[oauth.EnvGitHubTokenRequestToken] = gh.RequestToken
+	// status refuses a cleartext URL of another machine as the request would.
+	e.envVars[oauth.EnvGitHubTokenURL] = "http://pipelines.example.test/idtoken"
+	if st, err := e.m.Inspect("support"); err != nil || st.State != oauth.StateNotAuthenticated || !strings.HasPrefix(st.Cause, "ACTIONS_ID_TOKEN_REQUEST_URL is an http:// URL of pipelines.example.test") {
+		t.Fatalf("status with an http:// URL: %v %s %q", err, st.State, st.Cause)
+	}
+	e.envVars[oauth.EnvGitHubTokenURL] = gh.URL
 	if st, err := e.m.Inspect("support"); err != nil || st.State != oauth.StateAuthenticated {
 		t.Fatalf("status in a job: %v %s %q", err, st.State, st.Cause)
 	}
