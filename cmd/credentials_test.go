@@ -395,3 +395,24 @@ func TestFederatedEditKeepsWhatIsNotGiven(t *testing.T) {
 		t.Errorf("after switching gh to a token file:\n%s", text)
 	}
 }
+
+// TestTokenConfigRefusesAKeyOfAnotherCertificate: a PEM whose key belongs
+// to none of its certificates is refused at add in one sentence, and
+// nothing is saved.
+func TestTokenConfigRefusesAKeyOfAnotherCertificate(t *testing.T) {
+	e := newEnv(t)
+	a, b := clientCert(t, time.Now().AddDate(1, 0, 0)), clientCert(t, time.Now().AddDate(1, 0, 0))
+	file := filepath.Join(e.dir, "mixed.pem")
+	if err := os.WriteFile(file, append(append([]byte(nil), a.CertPEM...), b.PEM[len(b.CertPEM):]...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("", "token-config", "add", "ms", "--provider", "microsoft", "--tenant", "contoso.com", "--client-id", clientID,
+		"--flow", "client_credentials", "--for", "imap", "--certificate", file)
+	want := "error: --certificate: the certificate file " + file + " holds a private key that belongs to none of its certificates: put the certificate and its own key together\n"
+	if r.code != 2 || !strings.HasPrefix(r.err, want) || strings.Count(r.err, "\n") > 2 {
+		t.Fatalf("exit %d, stderr %q; want 2 and %q", r.code, r.err, want)
+	}
+	if _, err := e.store.Get(secret.ClientSecretKey("ms")); !secret.IsNotFound(err) || strings.Contains(e.configText(), "ms:") {
+		t.Fatalf("something was saved (%v):\n%s", err, e.configText())
+	}
+}
