@@ -277,3 +277,142 @@ func TestStatusAndTestWarnBeforeTheCertificateExpires(t *testing.T) {
 		t.Errorf("test's warning does not name what Microsoft answers once the certificate expired (AADSTS700027):\n%s", r.out)
 	}
 }
+
+// TestTokenConfigRefusesAnExpiredCertificate: an expired certificate is
+// refused at token-config add and edit, with nothing saved (Microsoft
+// refuses every assertion it signs); one that expires within 30 days is
+// saved with a warning.
+func TestTokenConfigRefusesAnExpiredCertificate(t *testing.T) {
+	e := newEnv(t)
+	old := clientCert(t, time.Now().Add(-48*time.Hour))
+	soon := clientCert(t, time.Now().Add(5*24*time.Hour+time.Hour))
+	oldFile, soonFile := filepath.Join(e.dir, "old.pem"), filepath.Join(e.dir, "soon.pem")
+	for f, b := range map[string][]byte{oldFile: old.PEM, soonFile: soon.PEM} {
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := []string{"token-config", "add", "ms", "--provider", "microsoft", "--tenant", "contoso.com", "--client-id", clientID, "--flow", "client_credentials", "--for", "imap"}
+	date := old.Cert.NotAfter.UTC().Format("2006-01-02")
+	for _, flag := range []string{"--certificate", "--certificate-path"} {
+		r := e.run("", append(base, flag, oldFile)...)
+		want := flag + ": the certificate in " + oldFile + " expired on " + date + ", and Microsoft refuses assertions signed with an expired certificate (AADSTS700027): make a new one and upload it to the app registration (Certificates & secrets)"
+		if r.code != 2 || !strings.Contains(r.err, want) {
+			t.Fatalf("add %s with an expired certificate: exit %d, stderr %q; want 2 and %q", flag, r.code, r.err, want)
+		}
+		if _, err := os.Stat(e.config); err == nil && strings.Contains(e.configText(), "ms:") {
+			t.Fatalf("add %s saved the token config:\n%s", flag, e.configText())
+		}
+		if _, err := e.store.Get(secret.ClientSecretKey("ms")); !secret.IsNotFound(err) {
+			t.Fatalf("add %s stored something (%v)", flag, err)
+		}
+	}
+	r := e.mustRun("", append(base, "--certificate", soonFile)...)
+	warn := "warning: the certificate of token config ms expires on " + soon.Cert.NotAfter.UTC().Format("2006-01-02") + ", in 5 days"
+	if !strings.Contains(r.err, warn) {
+		t.Errorf("add with a certificate expiring in 5 days: stderr %q, want %q", r.err, warn)
+	}
+	stored, err := e.store.Get(secret.ClientSecretKey("ms"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = e.run("", "token-config", "edit", "ms", "--certificate", oldFile)
+	if r.code != 2 || !strings.Contains(r.err, "expired on "+date) {
+		t.Fatalf("edit with an expired certificate: exit %d, stderr %q; want 2 and the refusal", r.code, r.err)
+	}
+	if again, _ := e.store.Get(secret.ClientSecretKey("ms")); again != stored {
+		t.Fatal("edit with an expired certificate replaced the stored one")
+	}
+}
+
+// TestCertificatePathRefusesAPasswordProtectedPFX: --certificate-path
+// reads its file at every run, with no password, so a protected .pfx is
+// refused at add with what to do instead (the flag the generic message
+// names does not go with --certificate-path).
+func TestCertificatePathRefusesAPasswordProtectedPFX(t *testing.T) {
+	e := newEnv(t)
+	cc := clientCert(t, time.Now().AddDate(1, 0, 0))
+	pfx, err := pkcs12.Modern.Encode(cc.Key, cc.Cert, nil, "pfx-pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(e.dir, "mounted.pfx")
+	if err := os.WriteFile(file, pfx, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("", "token-config", "add", "ms", "--provider", "microsoft", "--tenant", "contoso.com", "--client-id", clientID,
+		"--flow", "client_credentials", "--for", "imap", "--certificate-path", file)
+	want := "error: --certificate-path: " + file + " is a password-protected PKCS#12 file, which mailport does not open at every run: mount it as PEM (openssl pkcs12 -in FILE -nodes -out FILE.pem), or store it once with --certificate FILE --certificate-password-env VAR\n"
+	if r.code != 2 || !strings.HasPrefix(r.err, want) {
+		t.Fatalf("exit %d, stderr %q; want 2 and %q", r.code, r.err, want)
+	}
+}
+
+// TestFederatedEditKeepsWhatIsNotGiven: `token-config edit --federated-
+// audience` changes the audience of a GitHub Actions token config and
+// keeps it a GitHub one (it used to switch it to AZURE_FEDERATED_TOKEN_FILE);
+// an audience for a token file, which mailport cannot choose, is refused.
+func TestFederatedEditKeepsWhatIsNotGiven(t *testing.T) {
+	e := newEnv(t)
+	base := []string{"--provider", "microsoft", "--tenant", "contoso.com", "--client-id", clientID, "--for", "graph"}
+	e.mustRun("", append([]string{"token-config", "add", "gh", "--federated-token", "github"}, base...)...)
+	r := e.mustRun("", "token-config", "edit", "gh", "--federated-audience", "api://mail-jobs")
+	if want := "No secret stored: each token request sends GitHub Actions' OIDC token for api://mail-jobs.\n"; !strings.Contains(r.out, want) {
+		t.Errorf("edit --federated-audience printed %q, want %q", r.out, want)
+	}
+	text := e.configText()
+	for _, want := range []string{"federated_token: github", "federated_audience: api://mail-jobs"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("after edit --federated-audience the config lacks %q:\n%s", want, text)
+		}
+	}
+	// Back to the default audience: the field goes.
+	e.mustRun("", "token-config", "edit", "gh", "--federated-audience", "api://AzureADTokenExchange")
+	if text := e.configText(); !strings.Contains(text, "federated_token: github") || strings.Contains(text, "federated_audience") {
+		t.Errorf("after edit back to the default audience:\n%s", text)
+	}
+
+	tokenFile := filepath.Join(e.dir, "token")
+	e.mustRun("", append([]string{"token-config", "add", "k8s", "--federated-token-file", tokenFile}, base...)...)
+	want := "--federated-audience goes with --federated-token github: a token file's audience is set where the token is made (the projected volume's audience, the CI job's id_tokens aud)"
+	for _, args := range [][]string{
+		{"token-config", "edit", "k8s", "--federated-audience", "api://other"},
+		append([]string{"token-config", "add", "k8s2", "--federated-token-file", tokenFile, "--federated-audience", "api://other"}, base...),
+		append([]string{"token-config", "add", "azure", "--federated-audience", "api://other"}, base...),
+	} {
+		r := e.run("", args...)
+		if r.code != 2 || !strings.Contains(r.err, want) {
+			t.Errorf("mailport %s: exit %d, stderr %q; want 2 and %q", strings.Join(args, " "), r.code, r.err, want)
+		}
+	}
+	if text := e.configText(); !strings.Contains(text, "federated_token_file: "+tokenFile) || strings.Contains(text, "api://other") || strings.Contains(text, "k8s2:") {
+		t.Errorf("a refused audience changed the config:\n%s", text)
+	}
+	// Switching the GitHub config to a file drops its audience.
+	e.mustRun("", "token-config", "edit", "gh", "--federated-audience", "api://mail-jobs")
+	e.mustRun("", "token-config", "edit", "gh", "--federated-token-file", tokenFile)
+	if text := e.configText(); strings.Contains(text, "api://mail-jobs") || strings.Contains(text, "federated_token: github") {
+		t.Errorf("after switching gh to a token file:\n%s", text)
+	}
+}
+
+// TestTokenConfigRefusesAKeyOfAnotherCertificate: a PEM whose key belongs
+// to none of its certificates is refused at add in one sentence, and
+// nothing is saved.
+func TestTokenConfigRefusesAKeyOfAnotherCertificate(t *testing.T) {
+	e := newEnv(t)
+	a, b := clientCert(t, time.Now().AddDate(1, 0, 0)), clientCert(t, time.Now().AddDate(1, 0, 0))
+	file := filepath.Join(e.dir, "mixed.pem")
+	if err := os.WriteFile(file, append(append([]byte(nil), a.CertPEM...), b.PEM[len(b.CertPEM):]...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("", "token-config", "add", "ms", "--provider", "microsoft", "--tenant", "contoso.com", "--client-id", clientID,
+		"--flow", "client_credentials", "--for", "imap", "--certificate", file)
+	want := "error: --certificate: the certificate file " + file + " holds a private key that belongs to none of its certificates: put the certificate and its own key together\n"
+	if r.code != 2 || !strings.HasPrefix(r.err, want) || strings.Count(r.err, "\n") > 2 {
+		t.Fatalf("exit %d, stderr %q; want 2 and %q", r.code, r.err, want)
+	}
+	if _, err := e.store.Get(secret.ClientSecretKey("ms")); !secret.IsNotFound(err) || strings.Contains(e.configText(), "ms:") {
+		t.Fatalf("something was saved (%v):\n%s", err, e.configText())
+	}
+}

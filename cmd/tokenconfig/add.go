@@ -59,7 +59,7 @@ neither of which expires the way a secret does (see docs/providers/microsoft.md)
                             for --federated-audience (default api://AzureADTokenExchange).
 
 A federated token config uses the client_credentials flow unless --flow says otherwise; nothing is
-stored for it. status and test warn 30 days before a certificate expires.
+stored for it. status and test warn 30 days before a certificate expires; an expired one is refused.
 
 A Google service account with domain-wide delegation (--flow service_account --key-file FILE)
 needs no client id, secret or browser: the JSON key is checked and kept whole in the secret store,
@@ -166,7 +166,7 @@ func addRun(opts *AddOptions) error {
 	if err := fl.apply(tc); err != nil {
 		return err
 	}
-	cred, err := fl.applyCredential(f.Getenv, tc)
+	cred, err := fl.applyCredential(f.Getenv, f.Now, tc)
 	if err != nil {
 		return err
 	}
@@ -221,6 +221,9 @@ func addRun(opts *AddOptions) error {
 		return err
 	}
 	warnEndpoints(f, tc)
+	if w := expiryWarning(opts.Name, tc, cred, f.Now); w != "" {
+		fmt.Fprintln(f.IO.ErrOut, "warning: "+w)
+	}
 	if f.JSON {
 		d := describe(cfg, opts.Name, tc, sourceOf(f, opts.Name))
 		d.ServiceAccount = serviceAccountOf(f, opts.Name, tc)

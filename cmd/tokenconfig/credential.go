@@ -1,8 +1,10 @@
 package tokenconfig
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -91,8 +93,9 @@ type credential struct {
 
 // applyCredential sets tc's credential fields from the flags; with
 // --certificate it reads the file (and the PKCS#12 password from its
-// variable). kind is credentialKind().
-func (fl *fields) applyCredential(getenv func(string) string, tc *config.TokenConfig) (*credential, error) {
+// variable). kind is credentialKind(). A certificate that has expired by
+// now is refused: Microsoft refuses every assertion it signs.
+func (fl *fields) applyCredential(getenv func(string) string, now func() time.Time, tc *config.TokenConfig) (*credential, error) {
 	cf := &fl.Cred
 	kind := fl.credentialKind()
 	res := &credential{}
@@ -115,20 +118,13 @@ func (fl *fields) applyCredential(getenv func(string) string, tc *config.TokenCo
 		return nil, cmdutil.FlagErrorf("--assertion-alg applies to a certificate credential, not a federated one")
 	}
 	alg := tc.AssertionAlg
+	old := *tc
 	clearCredential(tc)
 	tc.Credential = kind
 	res.Drop = true
 	if kind == config.CredentialFederated {
-		tc.FederatedTokenFile, tc.FederatedToken, tc.FederatedAudience = "", cf.FederatedToken, cf.FederatedAudience
-		if cf.FederatedTokenFile != "" {
-			abs, err := filepath.Abs(cf.FederatedTokenFile)
-			if err != nil {
-				return nil, cmdutil.FlagErrorf("--federated-token-file %s: %v", cf.FederatedTokenFile, err)
-			}
-			tc.FederatedTokenFile = abs
-		}
-		if tc.FederatedAudience == config.DefaultFederatedAudience {
-			tc.FederatedAudience = ""
+		if err := fl.applyFederated(&old, tc); err != nil {
+			return nil, err
 		}
 		return res, nil
 	}
@@ -147,7 +143,13 @@ func (fl *fields) applyCredential(getenv func(string) string, tc *config.TokenCo
 			return nil, cmdutil.FlagErrorf("--certificate-path %s: %v", cf.CertificatePath, aerr)
 		}
 		if cert, err = oauth.ReadCertificateFile(abs, ""); err != nil {
+			if errors.Is(err, oauth.ErrPasswordNeeded) {
+				return nil, cmdutil.FlagErrorf("--certificate-path: %s is a password-protected PKCS#12 file, which mailport does not open at every run: mount it as PEM (openssl pkcs12 -in FILE -nodes -out FILE.pem), or store it once with --certificate FILE --certificate-password-env VAR", abs)
+			}
 			return nil, cmdutil.FlagErrorf("--certificate-path: %v", err)
+		}
+		if err := refuseExpired("--certificate-path", abs, cert, now); err != nil {
+			return nil, err
 		}
 		tc.CertificatePath = abs
 	} else {
@@ -160,6 +162,9 @@ func (fl *fields) applyCredential(getenv func(string) string, tc *config.TokenCo
 		if cert, err = oauth.ReadCertificateFile(cf.Certificate, password); err != nil {
 			return nil, cmdutil.FlagErrorf("--certificate: %v", err)
 		}
+		if err := refuseExpired("--certificate", cf.Certificate, cert, now); err != nil {
+			return nil, err
+		}
 		p, err := cert.PEM()
 		if err != nil {
 			return nil, err
@@ -171,9 +176,73 @@ func (fl *fields) applyCredential(getenv func(string) string, tc *config.TokenCo
 	return res, nil
 }
 
+func clock(now func() time.Time) time.Time {
+	if now == nil {
+		return time.Now()
+	}
+	return now()
+}
+
+// refuseExpired refuses a certificate whose notAfter has passed (or whose
+// notBefore is still to come): Entra answers every assertion it signs
+// with AADSTS700027, so saving it would only defer the failure.
+func refuseExpired(flag, path string, cert *oauth.Certificate, now func() time.Time) error {
+	t := clock(now)
+	switch {
+	case t.After(cert.Leaf.NotAfter):
+		return cmdutil.FlagErrorf("%s: the certificate in %s expired on %s, and Microsoft refuses assertions signed with an expired certificate (AADSTS700027): make a new one and upload it to the app registration (Certificates & secrets)",
+			flag, path, cert.Expires())
+	case t.Before(cert.Leaf.NotBefore):
+		return cmdutil.FlagErrorf("%s: the certificate in %s is not valid before %s (UTC): check this machine's clock, or wait until then",
+			flag, path, cert.Leaf.NotBefore.UTC().Format(time.DateTime))
+	}
+	return nil
+}
+
+// applyFederated sets tc's federated token from the flags. Flags not
+// given keep what old (the token config before the edit) had, when it was
+// federated: `edit --federated-audience` changes the audience only. The
+// audience is asked of GitHub; a token file's audience is fixed where the
+// token is made, so it goes with --federated-token github only.
+func (fl *fields) applyFederated(old, tc *config.TokenConfig) error {
+	cf := &fl.Cred
+	if old.CredentialKind() == config.CredentialFederated && !fl.changed("federated-token-file") && !fl.changed("federated-token") {
+		tc.FederatedTokenFile, tc.FederatedToken = old.FederatedTokenFile, old.FederatedToken
+		tc.FederatedAudience = old.FederatedAudience
+	} else {
+		tc.FederatedToken = cf.FederatedToken
+	}
+	if cf.FederatedTokenFile != "" {
+		abs, err := filepath.Abs(cf.FederatedTokenFile)
+		if err != nil {
+			return cmdutil.FlagErrorf("--federated-token-file %s: %v", cf.FederatedTokenFile, err)
+		}
+		tc.FederatedTokenFile = abs
+	}
+	if fl.changed("federated-audience") {
+		if tc.FederatedToken != config.FederatedGitHub {
+			return cmdutil.FlagErrorf("--federated-audience goes with --federated-token github: a token file's audience is set where the token is made (the projected volume's audience, the CI job's id_tokens aud)")
+		}
+		tc.FederatedAudience = cf.FederatedAudience
+	}
+	if tc.FederatedToken != config.FederatedGitHub || tc.FederatedAudience == config.DefaultFederatedAudience {
+		tc.FederatedAudience = ""
+	}
+	return nil
+}
+
 func clearCredential(tc *config.TokenConfig) {
 	tc.Credential, tc.CertificatePath, tc.CertificateThumbprint, tc.CertificateExpires = "", "", "", ""
 	tc.AssertionAlg, tc.FederatedTokenFile, tc.FederatedToken, tc.FederatedAudience = "", "", "", ""
+}
+
+// expiryWarning is the warning add and edit print when the certificate
+// just given expires within 30 days; "" otherwise.
+func expiryWarning(name string, tc *config.TokenConfig, c *credential, now func() time.Time) string {
+	if c.cert == nil {
+		return ""
+	}
+	return oauth.CertificateExpiryWarning(name, tc.CertificatePath, tc.CertificateExpires, clock(now))
 }
 
 // credentialNote is the line add and edit print about the credential.

@@ -75,7 +75,7 @@ func editRun(opts *EditOptions) error {
 	if err := opts.Fields.apply(&updated); err != nil {
 		return err
 	}
-	cred, err := opts.Fields.applyCredential(f.Getenv, &updated)
+	cred, err := opts.Fields.applyCredential(f.Getenv, f.Now, &updated)
 	if err != nil {
 		return err
 	}
@@ -166,6 +166,9 @@ func editRun(opts *EditOptions) error {
 	}
 	if note := credentialNote(&updated, cred, word); note != "" {
 		fmt.Fprintln(f.IO.Out, note)
+	}
+	if w := expiryWarning(opts.Name, &updated, cred, f.Now); w != "" {
+		fmt.Fprintln(f.IO.ErrOut, "warning: "+w)
 	}
 	if dropKey {
 		fmt.Fprintf(f.IO.Out, "The service account key was removed from the secret store: flow %s does not use it.\n", updated.Flow)

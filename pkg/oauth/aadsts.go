@@ -69,7 +69,7 @@ var aadstsTable = []AADSTSAdvice{
 		Title:   "AADSTS70021: no federated credential matches the token",
 		Message: "AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: '<issuer>'. Assertion Subject: '<subject>'. Assertion Audience: '<audience>'.",
 		Cause:   "The federated token's issuer, subject or audience differs from every federated credential of the app registration: for GitHub Actions the subject names the repository and the branch, environment or pull request (repo:ORG/REPO:ref:refs/heads/main); for Kubernetes it is system:serviceaccount:NAMESPACE:NAME and the issuer is the cluster's OIDC issuer URL.",
-		Fix:     "Add a federated credential (Certificates & secrets, Federated credentials) with exactly the issuer and subject Microsoft names in the error and the audience api://AzureADTokenExchange, or ask for the registered audience with `mailport token-config edit <token-config> --federated-audience AUD`.",
+		Fix:     "Add a federated credential (Certificates & secrets, Federated credentials) with exactly the issuer and subject Microsoft names in the error and the audience api://AzureADTokenExchange, or, in GitHub Actions, ask for the registered audience with `mailport token-config edit <token-config> --federated-audience AUD` (a token file's audience is set where the token is made).",
 	},
 	{
 		Codes:   []int{50027},

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -37,6 +40,19 @@ const AssertionLifetime = 10 * time.Minute
 // or PKCS#12 bundle with a chain is a few kilobytes.
 const MaxCertificateFile = 1 << 20
 
+// ErrPasswordNeeded matches (errors.Is) the error of ParseCertificate and
+// ReadCertificateFile for a PKCS#12 file that needs a password and was
+// given none.
+var ErrPasswordNeeded = errors.New("the PKCS#12 file needs a password")
+
+type passwordNeededError struct{}
+
+func (passwordNeededError) Error() string {
+	return "is a PKCS#12 file protected by a password: name the environment variable holding it with --certificate-password-env"
+}
+
+func (passwordNeededError) Is(target error) bool { return target == ErrPasswordNeeded }
+
 // Certificate is a client certificate with its RSA private key, the
 // credential of certificate-based client authentication.
 type Certificate struct {
@@ -59,7 +75,7 @@ func ParseCertificate(data []byte, password string) (*Certificate, error) {
 	if err != nil {
 		if errors.Is(err, pkcs12.ErrIncorrectPassword) {
 			if password == "" {
-				return nil, errors.New("is a PKCS#12 file protected by a password: name the environment variable holding it with --certificate-password-env")
+				return nil, passwordNeededError{}
 			}
 			return nil, errors.New("is a PKCS#12 file whose password is not the one given: check the variable named by --certificate-password-env")
 		}
@@ -118,7 +134,7 @@ func parsePEMCertificate(data []byte) (*Certificate, error) {
 func pairUp(key any, certs []*x509.Certificate) (*Certificate, error) {
 	rk, ok := key.(*rsa.PrivateKey)
 	if !ok {
-		return nil, fmt.Errorf("holds a %T private key, but Microsoft accepts only RSA keys for certificate credentials: make an RSA certificate (2048 bits or more)", key)
+		return nil, fmt.Errorf("holds %s, but Microsoft accepts only RSA keys for certificate credentials: make an RSA certificate (2048 bits or more)", keyKind(key))
 	}
 	for _, c := range certs {
 		if pub, ok := c.PublicKey.(*rsa.PublicKey); ok && pub.Equal(&rk.PublicKey) {
@@ -126,6 +142,22 @@ func pairUp(key any, certs []*x509.Certificate) (*Certificate, error) {
 		}
 	}
 	return nil, errors.New("holds a private key that belongs to none of its certificates: put the certificate and its own key together")
+}
+
+// keyKind names a parsed private key's algorithm for a message ("an ECDSA
+// key"), rather than its Go type.
+func keyKind(key any) string {
+	switch key.(type) {
+	case *rsa.PrivateKey:
+		return "an RSA key"
+	case *ecdsa.PrivateKey:
+		return "an ECDSA key"
+	case ed25519.PrivateKey:
+		return "an Ed25519 key"
+	case *ecdh.PrivateKey:
+		return "an X25519 key"
+	}
+	return "a key of an unknown kind"
 }
 
 // PEM is the certificate and its key as one PEM bundle (PKCS #8 key), the

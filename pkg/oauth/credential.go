@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -62,6 +63,9 @@ func (m *Manager) setCredential(c *Client) error {
 func (m *Manager) Certificate(name string, tc *config.TokenConfig) (*Certificate, secret.Source, error) {
 	if tc.CertificatePath != "" {
 		cert, err := ReadCertificateFile(tc.CertificatePath, "")
+		if errors.Is(err, ErrPasswordNeeded) {
+			return nil, SourceCertificatePath, fmt.Errorf("token config %s: its certificate_path %s is a password-protected PKCS#12 file, which mailport does not open at every run: mount it as PEM (openssl pkcs12 -in FILE -nodes -out FILE.pem)", name, tc.CertificatePath)
+		}
 		if err != nil {
 			return nil, SourceCertificatePath, fmt.Errorf("token config %s: %w", name, err)
 		}
@@ -226,7 +230,8 @@ func (m *Manager) federatedReady(tc *config.TokenConfig, a AssertionFunc) error 
 				return fmt.Errorf("%s is not set: the workflow needs `permissions: id-token: write` (or this is not a GitHub Actions job)", k)
 			}
 		}
-		return nil
+		_, _, err := gitHubRequest(m.getenv)
+		return err
 	}
 	_, err := a(context.Background())
 	return err

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -42,10 +45,16 @@ func FederatedFileAssertions(path string) AssertionFunc {
 
 func readFederatedFile(path string) (string, error) {
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("the federated token file %s does not exist: the platform has not mounted the token (check the pod's projected volume, or the workflow step that writes it), or the path is wrong", path)
+	}
 	if err != nil {
 		return "", fmt.Errorf("reading the federated token file: %w", err)
 	}
 	defer f.Close()
+	if info, err := f.Stat(); err == nil && info.IsDir() {
+		return "", fmt.Errorf("the federated token file %s is a directory: name the token file in it (e.g. %s)", path, filepath.Join(path, "azure-identity-token"))
+	}
 	b, err := io.ReadAll(io.LimitReader(f, MaxFederatedToken+1))
 	if err != nil {
 		return "", fmt.Errorf("reading the federated token file %s: %w", path, err)
@@ -70,17 +79,9 @@ func GitHubAssertions(hc *http.Client, getenv func(string) string, audience stri
 }
 
 func gitHubToken(ctx context.Context, hc *http.Client, getenv func(string) string, audience string) (string, error) {
-	const fix = "the workflow needs `permissions: id-token: write`"
-	raw, bearer := getenv(EnvGitHubTokenURL), getenv(EnvGitHubTokenRequestToken)
-	if raw == "" {
-		return "", fmt.Errorf("%s is not set: %s", EnvGitHubTokenURL, fix)
-	}
-	if bearer == "" {
-		return "", fmt.Errorf("%s is not set: %s", EnvGitHubTokenRequestToken, fix)
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", fmt.Errorf("%s is not an http(s) URL", EnvGitHubTokenURL)
+	u, bearer, err := gitHubRequest(getenv)
+	if err != nil {
+		return "", err
 	}
 	q := u.Query()
 	q.Set("audience", audience)
@@ -88,6 +89,12 @@ func gitHubToken(ctx context.Context, hc *http.Client, getenv func(string) strin
 	if hc == nil {
 		hc = &http.Client{Timeout: gitHubTimeout}
 	}
+	// GitHub answers at the URL it gave; a redirect would carry the
+	// request token (same host) or the request elsewhere, so none is
+	// followed.
+	noRedirect := *hc
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	hc = &noRedirect
 	ctx, cancel := context.WithTimeout(ctx, gitHubTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -111,6 +118,9 @@ func gitHubToken(ctx context.Context, hc *http.Client, getenv func(string) strin
 	if err != nil {
 		return "", fmt.Errorf("GitHub Actions (%s) did not finish its OIDC token answer: %w", host, err)
 	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return "", fmt.Errorf("GitHub Actions (%s) answered the OIDC token request with a redirect (%s), which mailport does not follow: check %s", host, resp.Status, EnvGitHubTokenURL)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("GitHub Actions (%s) refused the OIDC token request with %s: check that the workflow has `permissions: id-token: write`", host, resp.Status)
 	}
@@ -119,6 +129,40 @@ func gitHubToken(ctx context.Context, hc *http.Client, getenv func(string) strin
 		return "", fmt.Errorf("GitHub Actions (%s) %w", host, err)
 	}
 	return tok, nil
+}
+
+// gitHubRequest reads the job's OIDC request URL and bearer token from
+// the environment GitHub Actions sets, and refuses a URL over which the
+// bearer would travel in clear.
+func gitHubRequest(getenv func(string) string) (*url.URL, string, error) {
+	const fix = "the workflow needs `permissions: id-token: write`"
+	raw, bearer := getenv(EnvGitHubTokenURL), getenv(EnvGitHubTokenRequestToken)
+	if raw == "" {
+		return nil, "", fmt.Errorf("%s is not set: %s", EnvGitHubTokenURL, fix)
+	}
+	if bearer == "" {
+		return nil, "", fmt.Errorf("%s is not set: %s", EnvGitHubTokenRequestToken, fix)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, "", fmt.Errorf("%s is not an http(s) URL", EnvGitHubTokenURL)
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		// GitHub's endpoint is https; over http the request token and the
+		// OIDC token would cross the network in clear.
+		return nil, "", fmt.Errorf("%s is an http:// URL of %s, but GitHub Actions serves OIDC tokens over https only: mailport does not send the request token in clear", EnvGitHubTokenURL, u.Host)
+	}
+	return u, bearer, nil
+}
+
+// isLoopback reports whether host (no port) is this machine: localhost or
+// a loopback address, where http cannot be overheard.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // parseGitHubIDToken reads {"value": "<JWT>"} (at most MaxFederatedToken

@@ -1,11 +1,15 @@
 package oauth_test
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,5 +86,53 @@ func TestFederatedTokenFileTooLarge(t *testing.T) {
 	_, err := oauth.FederatedFileAssertions(path)(ctx(t))
 	if want := "the federated token file " + path + " is larger than 65536 bytes"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("err = %v, want %q", err, want)
+	}
+}
+
+// roundTripFunc is an http.RoundTripper from a func.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestGitHubOIDCRefusesCleartextAndRedirects: an http:// request URL of
+// another machine is refused before anything is sent (GitHub's is https;
+// the request token would cross the network in clear), and a redirect is
+// not followed, so the request token reaches no other URL.
+func TestGitHubOIDCRefusesCleartextAndRedirects(t *testing.T) {
+	sent := false
+	hc := &http.Client{Timeout: time.Second, Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+		sent = true
+		return nil, errors.New("no network in this test")
+	})}
+	env := map[string]string{
+		oauth.EnvGitHubTokenURL:          "http://pipelines.example.test/idtoken?api-version=2.0",
+		oauth.EnvGitHubTokenRequestToken: "request-token-secret",
+	}
+	getenv := func(k string) string { return env[k] }
+	_, err := oauth.GitHubAssertions(hc, getenv, "api://AzureADTokenExchange")(ctx(t))
+	if want := "ACTIONS_ID_TOKEN_REQUEST_URL is an http:// URL of pipelines.example.test, but GitHub Actions serves OIDC tokens over https only: mailport does not send the request token in clear"; err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+	if sent {
+		t.Fatal("the request was sent over http to another machine")
+	}
+
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+		fmt.Fprint(w, `{"value":"a.b.c"}`)
+	}))
+	defer other.Close()
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/steal", http.StatusFound)
+	}))
+	defer redirector.Close()
+	env[oauth.EnvGitHubTokenURL] = redirector.URL + "/idtoken"
+	_, err = oauth.GitHubAssertions(&http.Client{Timeout: time.Second}, getenv, "api://AzureADTokenExchange")(ctx(t))
+	if want := "answered the OIDC token request with a redirect (302 Found), which mailport does not follow: check ACTIONS_ID_TOKEN_REQUEST_URL"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Fatalf("the redirect was followed (%d requests elsewhere)", n)
 	}
 }

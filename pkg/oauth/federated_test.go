@@ -95,6 +95,22 @@ func TestFederatedTokenFileIsReadOnEveryRequest(t *testing.T) {
 	if want := "the federated token file " + path + " is empty"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("empty file: err = %v, want %q", err, want)
 	}
+	// A missing file and a directory (the volume's mount point) say which.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ClientCredentialsToken(ctx(t), nil)
+	if want := "token config tc: the federated token file " + path + " does not exist: the platform has not mounted the token (check the pod's projected volume, or the workflow step that writes it), or the path is wrong"; err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Fatalf("missing file: err = %v, want %q", err, want)
+	}
+	e.tc().FederatedTokenFile = filepath.Dir(path)
+	if c, _, err = e.m.Client("tc"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ClientCredentialsToken(ctx(t), nil)
+	if want := "the federated token file " + filepath.Dir(path) + " is a directory: name the token file in it"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("directory: err = %v, want %q", err, want)
+	}
 }
 
 func TestFederatedTokenFileFromAzureVariable(t *testing.T) {
@@ -169,6 +185,12 @@ func TestFederatedGitHubActions(t *testing.T) {
 		t.Fatalf("err = %v, want %q", err, want)
 	}
 	e.envVars[oauth.EnvGitHubTokenRequestToken] = gh.RequestToken
+	// status refuses a cleartext URL of another machine as the request would.
+	e.envVars[oauth.EnvGitHubTokenURL] = "http://pipelines.example.test/idtoken"
+	if st, err := e.m.Inspect("support"); err != nil || st.State != oauth.StateNotAuthenticated || !strings.HasPrefix(st.Cause, "ACTIONS_ID_TOKEN_REQUEST_URL is an http:// URL of pipelines.example.test") {
+		t.Fatalf("status with an http:// URL: %v %s %q", err, st.State, st.Cause)
+	}
+	e.envVars[oauth.EnvGitHubTokenURL] = gh.URL
 	if st, err := e.m.Inspect("support"); err != nil || st.State != oauth.StateAuthenticated {
 		t.Fatalf("status in a job: %v %s %q", err, st.State, st.Cause)
 	}

@@ -92,7 +92,7 @@ func ParseServiceAccountKey(data []byte) (*ServiceAccountKey, error) {
 	}
 	rk, ok := parsed.(*rsa.PrivateKey)
 	if !ok {
-		return nil, fmt.Errorf("the private_key of the service account key is a %T, not the RSA key Google issues", parsed)
+		return nil, fmt.Errorf("the private_key of the service account key is %s, not the RSA key Google issues: download a new JSON key of the service account", keyKind(parsed))
 	}
 	k.key = rk
 	return &k, nil

@@ -2,7 +2,15 @@ package oauth_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -271,5 +279,101 @@ func TestServiceAccountKeyFromEnvironment(t *testing.T) {
 	st, err := w.m.Inspect("erin")
 	if err != nil || st.Source != secret.SourceEnv || st.State != oauth.StateAuthenticated {
 		t.Errorf("status %+v %v, want AUTHENTICATED from the environment", st, err)
+	}
+}
+
+// Many accounts of one service account, asking for tokens at once (as
+// fetch --all does), each get a token for their own mailbox only: sub is
+// never another account's login, and each account makes one grant.
+func TestServiceAccountConcurrentAccountsNeverShareTokens(t *testing.T) {
+	w := newSAWorld(t, nil, nil)
+	logins := map[string]string{}
+	for i := 0; i < 8; i++ {
+		name, login := fmt.Sprintf("box%d", i), fmt.Sprintf("user%d@acme.example", i)
+		logins[name] = login
+		w.m.Config.Accounts[name] = &config.Account{Enabled: true, Type: config.Inbound, Protocol: config.IMAP, Host: "imap.gmail.com",
+			Encryption: config.SSL, Auth: config.AuthOAuth2, Login: login, TokenConfig: "gsa"}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4*len(logins))
+	for name, login := range logins {
+		for j := 0; j < 4; j++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ts, err := w.m.TokenSource(name)
+				if err != nil {
+					errs <- err
+					return
+				}
+				tok, err := ts.Token(ctx(t))
+				if err != nil {
+					errs <- fmt.Errorf("%s: %w", name, err)
+					return
+				}
+				if got, ok := w.prov.ActiveUser(tok.AccessToken); !ok || got != login || tok.User != login {
+					errs <- fmt.Errorf("%s got a token for %q (user %q), want %s", name, got, tok.User, login)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	perSub := map[string]int{}
+	for _, g := range w.prov.ServiceAccountGrants() {
+		sub, _ := g.Claims["sub"].(string)
+		perSub[sub]++
+	}
+	for _, login := range logins {
+		if perSub[login] != 1 {
+			t.Errorf("%d grants for %s, want 1 (the token is shared by the account's sources): %v", perSub[login], login, perSub)
+		}
+	}
+}
+
+// A key whose private_key is PKCS #1 (BEGIN RSA PRIVATE KEY, as older tools
+// convert it) works like Google's PKCS #8; an EC key is refused in words.
+func TestServiceAccountKeyPKCS1(t *testing.T) {
+	own, _ := oauthtest.NewServiceAccountKey(saEmail, saClientID, "https://oauth2.googleapis.com/token")
+	var m map[string]any
+	if err := json.Unmarshal(own, &m); err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode([]byte(m["private_key"].(string)))
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m["private_key"] = string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k.(*rsa.PrivateKey))}))
+	pkcs1, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The world's service account is a new one; give it this key's public half.
+	w := newSAWorld(t, pkcs1, func(s *oauthtest.ServiceAccount) { s.Key = &k.(*rsa.PrivateKey).PublicKey })
+	tok, err := w.token(t, "erin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := w.prov.ActiveUser(tok.AccessToken); !ok || got != erin {
+		t.Fatalf("token for %q (%v), want %s", got, ok, erin)
+	}
+
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m["private_key"] = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	ecFile, _ := json.Marshal(m)
+	_, err = oauth.ParseServiceAccountKey(ecFile)
+	if want := "the private_key of the service account key is an ECDSA key, not the RSA key Google issues: download a new JSON key of the service account"; err == nil || err.Error() != want {
+		t.Fatalf("EC key: %v, want %q", err, want)
 	}
 }

@@ -79,6 +79,10 @@ type File struct {
 
 	warnOnce sync.Once
 
+	// openMu lets one goroutine at a time open an encrypted file, or
+	// replace it and its cache.
+	openMu sync.Mutex
+
 	mu          sync.Mutex
 	cached      map[string]string // the decrypted map of cachedInfo
 	cachedInfo  fs.FileInfo
@@ -203,7 +207,19 @@ func (f *File) warnNotYetEncrypted() {
 }
 
 // read loads the whole map. A missing file is an empty store.
+//
+// An encrypted file is read by one goroutine at a time: fetch --all asks
+// for several accounts' secrets at once, and each scrypt open costs
+// seconds and 256 MiB, so the others wait and take the map it opened.
 func (f *File) read() (map[string]string, error) {
+	if f.pass != nil {
+		f.openMu.Lock()
+		defer f.openMu.Unlock()
+	}
+	return f.readFile()
+}
+
+func (f *File) readFile() (map[string]string, error) {
 	file, err := os.Open(f.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return map[string]string{}, nil
@@ -370,6 +386,12 @@ func (f *File) write(m map[string]string) (err error) {
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing the secrets file: %w", err)
+	}
+	if f.pass != nil {
+		// No reader may see the new file before the cache holds it, or
+		// it would open with scrypt what this process just sealed.
+		f.openMu.Lock()
+		defer f.openMu.Unlock()
 	}
 	if err := os.Rename(tmp.Name(), target); err != nil {
 		return fmt.Errorf("writing the secrets file: %w", err)

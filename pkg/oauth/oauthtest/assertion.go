@@ -100,7 +100,8 @@ func (p *jwtParts) verify(key *rsa.PublicKey) error {
 	case "RS256":
 		return rsa.VerifyPKCS1v15(key, crypto.SHA256, digest[:], p.sig)
 	case "PS256":
-		return rsa.VerifyPSS(key, crypto.SHA256, digest[:], p.sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto})
+		// JOSE's PS256 salt is as long as the hash (RFC 7518 §3.5).
+		return rsa.VerifyPSS(key, crypto.SHA256, digest[:], p.sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
 	default:
 		return fmt.Errorf("alg %q is not RS256 or PS256", alg)
 	}

@@ -62,6 +62,23 @@ func TestServerVerifiesClientAssertions(t *testing.T) {
 	if code, d := try(sign(t, cc.Key, map[string]any{"alg": "PS256", "typ": "JWT", "x5t": base64.RawURLEncoding.EncodeToString(s1[:])}, claims("a", 5*time.Minute))); code != 200 {
 		t.Fatalf("PS256 with x5t: %d %s", code, d)
 	}
+	// PS256 with a salt other than the hash's length (rsa.PSSSaltLengthAuto
+	// signs with the longest salt): JOSE (RFC 7518 §3.5) fixes it at 32
+	// bytes, so the fake refuses it as Entra's JOSE validation does.
+	longSalt := func(header, claims map[string]any) string {
+		h, _ := json.Marshal(header)
+		c, _ := json.Marshal(claims)
+		in := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(c)
+		d := sha256.Sum256([]byte(in))
+		sig, err := rsa.SignPSS(rand.Reader, cc.Key, crypto.SHA256, d[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in + "." + base64.RawURLEncoding.EncodeToString(sig)
+	}
+	if code, d := try(longSalt(map[string]any{"alg": "PS256", "typ": "JWT", "x5t": base64.RawURLEncoding.EncodeToString(s1[:])}, claims("salt", 5*time.Minute))); code != 401 || !strings.Contains(d, "AADSTS700027") {
+		t.Errorf("PS256 with a salt longer than the hash: %d %s, want 401 AADSTS700027", code, d)
+	}
 	// Valid for an hour: longer than Entra allows.
 	if code, d := try(sign(t, cc.Key, map[string]any{"alg": "RS256", "x5t": base64.RawURLEncoding.EncodeToString(s1[:])}, claims("b", time.Hour))); code != 401 || !strings.Contains(d, "AADSTS700024") {
 		t.Errorf("an hour-long assertion: %d %s", code, d)
