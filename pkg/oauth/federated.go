@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/mailport/mailport/pkg/resolver"
 )
 
 // Environment variables of workload identity federation.
@@ -44,6 +46,11 @@ func FederatedFileAssertions(path string) AssertionFunc {
 }
 
 func readFederatedFile(path string) (string, error) {
+	// Not opened before it is known to be a file: opening a FIFO would
+	// block until something writes to it.
+	if info, err := os.Stat(path); err == nil && !info.IsDir() && !info.Mode().IsRegular() {
+		return "", fmt.Errorf("the federated token file %s is not a regular file (%s): name the token file the platform writes", path, info.Mode().Type())
+	}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("the federated token file %s does not exist: the platform has not mounted the token (check the pod's projected volume, or the workflow step that writes it), or the path is wrong", path)
@@ -87,7 +94,7 @@ func gitHubToken(ctx context.Context, hc *http.Client, getenv func(string) strin
 	q.Set("audience", audience)
 	u.RawQuery = q.Encode()
 	if hc == nil {
-		hc = &http.Client{Timeout: gitHubTimeout}
+		hc = &http.Client{Timeout: gitHubTimeout, Transport: resolver.Transport(nil, gitHubTimeout)}
 	}
 	// GitHub answers at the URL it gave; a redirect would carry the
 	// request token (same host) or the request elsewhere, so none is
