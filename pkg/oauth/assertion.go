@@ -130,6 +130,10 @@ func parsePEMCertificate(data []byte) (*Certificate, error) {
 	return pairUp(key, certs)
 }
 
+// minRSABits is the smallest RSA key Microsoft Entra takes for a
+// certificate credential.
+const minRSABits = 2048
+
 // pairUp finds the certificate of key among certs.
 func pairUp(key any, certs []*x509.Certificate) (*Certificate, error) {
 	rk, ok := key.(*rsa.PrivateKey)
@@ -138,6 +142,9 @@ func pairUp(key any, certs []*x509.Certificate) (*Certificate, error) {
 	}
 	for _, c := range certs {
 		if pub, ok := c.PublicKey.(*rsa.PublicKey); ok && pub.Equal(&rk.PublicKey) {
+			if bits := rk.N.BitLen(); bits < minRSABits {
+				return nil, fmt.Errorf("holds a %d-bit RSA key, but Microsoft accepts only keys of %d bits or more for certificate credentials: make a new certificate with a larger key", bits, minRSABits)
+			}
 			return &Certificate{Leaf: c, Key: rk}, nil
 		}
 	}

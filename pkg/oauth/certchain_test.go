@@ -4,12 +4,15 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,6 +111,28 @@ func TestParseCertificateKeysItCannotUse(t *testing.T) {
 		"EC in PKCS #8": {block("PRIVATE KEY", nil, ecDER), "holds an ECDSA key, but Microsoft accepts only RSA keys for certificate credentials: make an RSA certificate (2048 bits or more)"},
 	} {
 		data := append(append([]byte(nil), cc.CertPEM...), c.key...)
+		if _, err := oauth.ParseCertificate(data, ""); err == nil || err.Error() != c.want {
+			t.Errorf("%s: err = %v, want %q", name, err, c.want)
+		}
+	}
+	// A key too small for Entra, with its own certificate.
+	small, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "small"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &small.PublicKey, small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		key  []byte
+		want string
+	}{
+		"1024-bit RSA": {append(block("CERTIFICATE", nil, der), block("RSA PRIVATE KEY", nil, x509.MarshalPKCS1PrivateKey(small))...),
+			"holds a 1024-bit RSA key, but Microsoft accepts only keys of 2048 bits or more for certificate credentials: make a new certificate with a larger key"},
+	} {
+		data := c.key
 		if _, err := oauth.ParseCertificate(data, ""); err == nil || err.Error() != c.want {
 			t.Errorf("%s: err = %v, want %q", name, err, c.want)
 		}
