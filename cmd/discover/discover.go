@@ -248,12 +248,10 @@ func providerWords(p string) string {
 }
 
 // nextSteps are the commands that set the address up with what was found.
+// A partial set gives the command for the side that was found.
 func nextSteps(r *dsc.Result) []string {
-	if !r.Complete() {
-		return nil
-	}
-	in, out := r.Inbound[0], r.Outbound[0]
-	if r.Preset != "" {
+	if r.Preset != "" && r.Complete() {
+		in := r.Inbound[0]
 		tc := "ms365"
 		if r.Provider == dsc.ProviderGoogle {
 			tc = "gmail"
@@ -270,5 +268,12 @@ func nextSteps(r *dsc.Result) []string {
 		}
 		return s
 	}
-	return []string{line(in, "NAME", config.Inbound), line(out, "NAME-out", config.Outbound)}
+	var steps []string
+	if len(r.Inbound) > 0 {
+		steps = append(steps, line(r.Inbound[0], "NAME", config.Inbound))
+	}
+	if len(r.Outbound) > 0 {
+		steps = append(steps, line(r.Outbound[0], "NAME-out", config.Outbound))
+	}
+	return steps
 }

@@ -313,3 +313,19 @@ func TestDocsSRVOnlyExample(t *testing.T) {
 		t.Errorf("output:\n%s\ndocs/discovery.md shows:\n%s", r.out, block)
 	}
 }
+
+// TestPartialSetNamesTheSideFound: only an inbound server is found, so
+// discover exits 1 but still gives the command for that side.
+func TestPartialSetNamesTheSideFound(t *testing.T) {
+	d := startDNS(t)
+	w := newWeb(t)
+	d.Add(t, "_imaps._tcp.corp.test. SRV 0 0 993 mail.corp.test.")
+	r := mailport(t, w, nil, "discover", "a@corp.test", "--timeout", "2s")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", r.code, r.out, r.err)
+	}
+	mustContain(t, "output", r.out, "Next:\n  mailport account add NAME --type inbound --protocol imap --host mail.corp.test --port 993 --encryption ssl --auth basic --login a@corp.test --password-stdin\n")
+	if strings.Contains(r.out, "NAME-out") {
+		t.Errorf("an outbound command without an outbound server:\n%s", r.out)
+	}
+}
