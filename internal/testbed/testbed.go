@@ -118,6 +118,10 @@ type Bed struct {
 	POP3Port       int    // POP3 with STLS
 	SMTPSPort      int    // SMTP submission with implicit TLS (0 with NoPostfix)
 	SubmissionPort int    // SMTP submission with STARTTLS (0 with NoPostfix)
+	// SevenBitPort is SMTP submission with STARTTLS whose EHLO offers
+	// neither 8BITMIME nor DSN (smtpd_discard_ehlo_keywords), as older
+	// servers do (0 with NoPostfix).
+	SevenBitPort int
 
 	Dir        string // the bed's temporary directory
 	CAPEM      []byte // the CA that signed the servers' certificate (for 127.0.0.1 and localhost)
@@ -298,7 +302,7 @@ func start(opts Options) (b *Bed, err error) {
 		opts.IntrospectionURL = b.introSrv.URL + "/introspect"
 	}
 
-	nPorts := 6
+	nPorts := 7
 	if opts.NoPostfix {
 		nPorts = 4
 	}
@@ -308,7 +312,7 @@ func start(opts Options) (b *Bed, err error) {
 	}
 	b.IMAPSPort, b.IMAPPort, b.POP3SPort, b.POP3Port = ports[0], ports[1], ports[2], ports[3]
 	if !opts.NoPostfix {
-		b.SMTPSPort, b.SubmissionPort = ports[4], ports[5]
+		b.SMTPSPort, b.SubmissionPort, b.SevenBitPort = ports[4], ports[5], ports[6]
 	}
 
 	if err := b.makeMaildirs(); err != nil {
@@ -385,6 +389,7 @@ func start(opts Options) (b *Bed, err error) {
 			"KeyFile":        keyFile,
 			"SubmissionPort": b.SubmissionPort,
 			"SMTPSPort":      b.SMTPSPort,
+			"SevenBitPort":   b.SevenBitPort,
 		}
 		if err := b.startPostfix(tmplDir, pvars); err != nil {
 			return nil, err

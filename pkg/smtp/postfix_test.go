@@ -214,3 +214,46 @@ func TestPostfixEightBitEnvelopeFromAndDSN(t *testing.T) {
 		t.Errorf("RET=HDRS, but the notification returns the body:\n%s", dsn)
 	}
 }
+
+// TestPostfixWithout8BitMIMEAndDSN: a Postfix that discards 8BITMIME and
+// DSN from its EHLO (as older servers never offer them) gets neither an
+// 8-bit message nor a DSN request: both are refused before MAIL FROM,
+// while a 7-bit message goes through without BODY=.
+func TestPostfixWithout8BitMIMEAndDSN(t *testing.T) {
+	b := bed.Get(t)
+	tr := &syncBuffer{}
+	ep := mail.Endpoint{Host: b.Host, Port: b.SevenBitPort, Encryption: mail.StartTLS, CAFile: b.CAFile, Timeout: 10 * time.Second, Trace: tr}
+	c := dial(t, ep)
+	if err := c.Authenticate(context.Background(), mail.Credentials{Kind: mail.AuthBasic, Username: bedAlice, Password: "alice-password"}); err != nil {
+		t.Fatalf("authenticate: %v", err)
+	}
+	if ehlo := tr.String(); strings.Contains(ehlo, "8BITMIME") || strings.Contains(ehlo, "250-DSN") {
+		t.Fatalf("this Postfix still offers 8BITMIME or DSN:\n%s", ehlo)
+	}
+	env := mail.Envelope{From: bedAlice, To: []string{bedBob}}
+	eight := "Subject: x\r\nContent-Transfer-Encoding: 8bit\r\n\r\ncaf\xc3\xa9\r\n"
+	_, err := c.SendMessage(context.Background(), env, smtp.SendOptions{Size: int64(len(eight)), Body: smtp.Body8Bit}, mustNotRead{t})
+	want := "the message has 8-bit octets but the SMTP server " + b.Addr(b.SevenBitPort) + " does not take 8-bit mail (no 8BITMIME); re-encode its 8-bit parts as quoted-printable or base64"
+	if !errors.Is(err, smtp.ErrNo8BitMIME) || err.Error() != want {
+		t.Fatalf("8-bit: err = %v, want %q", err, want)
+	}
+	_, err = c.SendMessage(context.Background(), env, smtp.SendOptions{Body: smtp.Body7Bit, Notify: []string{"SUCCESS"}}, mustNotRead{t})
+	if !errors.Is(err, smtp.ErrNoDSN) || !strings.Contains(err.Error(), "does not offer DSN") {
+		t.Fatalf("DSN: err = %v", err)
+	}
+	if strings.Contains(tr.String(), "MAIL FROM") {
+		t.Fatalf("MAIL FROM was sent:\n%s", tr)
+	}
+
+	subject := unique(t)
+	msg := "From: " + bedAlice + "\r\nTo: " + bedBob + "\r\nSubject: " + subject + "\r\n\r\nseven bits\r\n"
+	if _, err := c.SendMessage(context.Background(), env, smtp.SendOptions{Size: int64(len(msg)), Body: smtp.Body7Bit}, strings.NewReader(msg)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(tr.String(), fmt.Sprintf("MAIL FROM:<%s> SIZE=%d\r\n", bedAlice, len(msg))) {
+		t.Fatalf("MAIL FROM with a BODY= or without SIZE=:\n%s", tr)
+	}
+	if _, err := b.WaitForMessage(bedBob, "", "Subject: "+subject, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
