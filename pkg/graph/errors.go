@@ -144,3 +144,22 @@ func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("message is larger than %d bytes: Microsoft Graph sendMail accepts at most 4 MB per request, "+
 		"which base64 leaves about 3 MB of MIME for; send it through an SMTP outbound account instead", e.Limit)
 }
+
+// opError is an error with the operation it broke, said once as
+// "graph: OP: cause" even when the cause is itself one of this package's
+// "graph: ..." errors.
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string {
+	return "graph: " + e.op + ": " + strings.TrimPrefix(e.err.Error(), "graph: ")
+}
+
+func (e *opError) Unwrap() error { return e.err }
+
+// wrapf names the operation (a format and its arguments) err broke.
+func wrapf(err error, format string, args ...any) error {
+	return &opError{op: fmt.Sprintf(format, args...), err: err}
+}

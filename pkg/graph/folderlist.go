@@ -53,7 +53,7 @@ func (c *Client) Folders(ctx context.Context, opts mail.FolderOptions) ([]mail.F
 			continue // a mailbox without that folder (often archive)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("graph: list folders: %w", err)
+			return nil, wrapf(err, "list folders")
 		}
 		if f.ID != "" {
 			uses[f.ID] = s.use
@@ -61,7 +61,7 @@ func (c *Client) Folders(ctx context.Context, opts mail.FolderOptions) ([]mail.F
 	}
 	l := &folderWalk{c: c, hidden: opts.Hidden, uses: uses, seen: map[string]bool{}}
 	if err := l.walk(ctx, "", c.mailboxURL("/mailFolders", l.query()), 1); err != nil {
-		return nil, fmt.Errorf("graph: list folders: %w", err)
+		return nil, wrapf(err, "list folders")
 	}
 	mail.SortFolders(l.out)
 	return l.out, nil

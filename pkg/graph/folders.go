@@ -140,7 +140,7 @@ func (c *Client) folderErr(path, part string, err error) error {
 		(ge.Code == CodeItemNotFound || ge.Code == "ErrorFolderNotFound") {
 		return &mail.FolderNotFoundError{Path: path, Missing: part}
 	}
-	return fmt.Errorf("graph: open folder %q at %q: %w", path, part, err)
+	return wrapf(err, "open folder %q at %q", path, part)
 }
 
 // folderID returns the id of a folder path, resolving it once.

@@ -251,7 +251,7 @@ func (c *Client) Authenticate(ctx context.Context, cr mail.Credentials) error {
 		}
 		return &authFailure{auth: &mail.AuthError{Mechanism: "Bearer", Text: text}, graph: ge}
 	}
-	return fmt.Errorf("graph: open mailbox %s: %w", c.mailbox, err)
+	return wrapf(err, "open mailbox %s", c.mailbox)
 }
 
 // Close releases idle connections and flushes the trace. On a nil Client
@@ -337,7 +337,7 @@ func (c *Client) do(ctx context.Context, r request) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		tok, err := tf(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("graph: get access token: %w", err)
+			return nil, wrapf(err, "get access token")
 		}
 		if c.trace != nil {
 			c.trace.Secret(tok)
@@ -429,7 +429,7 @@ func (c *Client) once(ctx context.Context, r request, tok string) (*http.Respons
 			body.Close()
 		}
 		abandon()
-		return nil, nil, fmt.Errorf("graph: build request: %w", err)
+		return nil, nil, wrapf(err, "build request")
 	}
 	if body != nil {
 		req.ContentLength = r.length
@@ -508,7 +508,7 @@ func (c *Client) decodeErr(what string, err error) error {
 func (c *Client) sendJSON(ctx context.Context, method, u string, in, out any, idempotent bool) error {
 	payload, err := json.Marshal(in)
 	if err != nil {
-		return fmt.Errorf("graph: encode request: %w", err)
+		return wrapf(err, "encode request")
 	}
 	resp, err := c.do(ctx, request{
 		method: method, url: u, idempotent: idempotent,

@@ -546,6 +546,6 @@ func TestHostileSendUnanswered(t *testing.T) {
 	_, err := measured(t, 2*time.Second, func() error {
 		return c.Send(context.Background(), mail.Envelope{}, strings.NewReader(msg))
 	})
-	wantErr(t, err, "graph: send message: graph: Graph at 127.0.0.1:",
+	wantErr(t, err, "graph: send message: Graph at 127.0.0.1:",
 		"did not answer POST /v1.0/me/sendMail within 300ms of taking the message (3.9 MB)")
 }

@@ -81,7 +81,7 @@ func (c *Client) List(ctx context.Context, cr mail.Criteria) ([]mail.Message, er
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("graph: list messages: %w", err)
+			return nil, wrapf(err, "list messages")
 		}
 		if link == "" {
 			break
@@ -139,7 +139,7 @@ func (c *Client) openMessage(ctx context.Context, m mail.Message) (io.ReadCloser
 	what := "message " + m.ID
 	resp, err := c.do(ctx, request{method: http.MethodGet, url: c.messageURL(m.ID, "/$value"), idempotent: true, what: what, stream: true})
 	if err != nil {
-		return nil, fmt.Errorf("graph: download message %s: %w", m.ID, err)
+		return nil, wrapf(err, "download message %s", m.ID)
 	}
 	limit, reason := messageLimit(m.Size)
 	capped := &capReader{r: resp.Body, left: limit, tooFn: func() error {
@@ -256,7 +256,7 @@ func (c *Client) deliver(p *prefetched, fn func(mail.Message, io.Reader) error) 
 	f, err := os.Open(p.path)
 	if err != nil {
 		os.Remove(p.path)
-		return fmt.Errorf("graph: reopen prefetched message %s: %w", p.msg.ID, err)
+		return wrapf(err, "reopen prefetched message %s", p.msg.ID)
 	}
 	defer os.Remove(p.path)
 	defer f.Close()
@@ -274,16 +274,16 @@ func (c *Client) download(ctx context.Context, m mail.Message) (string, error) {
 	dir, prefix := c.staging()
 	f, err := os.CreateTemp(dir, prefix+"graph-*.eml")
 	if err != nil {
-		return "", fmt.Errorf("graph: temporary file for message %s: %w", m.ID, err)
+		return "", wrapf(err, "temporary file for message %s", m.ID)
 	}
 	if _, err := io.Copy(f, body); err != nil {
 		f.Close()
 		os.Remove(f.Name())
-		return "", fmt.Errorf("graph: download message %s: %w", m.ID, err)
+		return "", wrapf(err, "download message %s", m.ID)
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(f.Name())
-		return "", fmt.Errorf("graph: write temporary file for message %s: %w", m.ID, err)
+		return "", wrapf(err, "write temporary file for message %s", m.ID)
 	}
 	return f.Name(), nil
 }
@@ -292,7 +292,7 @@ func (c *Client) download(ctx context.Context, m mail.Message) (string, error) {
 func (c *Client) MarkSeen(ctx context.Context, ids []string) error {
 	return c.forEach(ctx, ids, func(ctx context.Context, id string) error {
 		if err := c.sendJSON(ctx, http.MethodPatch, c.messageURL(id, ""), map[string]bool{"isRead": true}, nil, true); err != nil {
-			return fmt.Errorf("graph: mark message %s read: %w", id, err)
+			return wrapf(err, "mark message %s read", id)
 		}
 		return nil
 	})
@@ -312,14 +312,14 @@ func (c *Client) MoveMessages(ctx context.Context, ids []string, dest string) (m
 	}
 	destID, err := c.folderID(ctx, dest)
 	if err != nil {
-		return nil, fmt.Errorf("graph: move to %q: %w", dest, err)
+		return nil, wrapf(err, "move to %q", dest)
 	}
 	var mu sync.Mutex
 	moved := make(map[string]string, len(ids))
 	err = c.forEach(ctx, ids, func(ctx context.Context, id string) error {
 		var m apiMessage
 		if err := c.sendJSON(ctx, http.MethodPost, c.messageURL(id, "/move"), map[string]string{"destinationId": destID}, &m, false); err != nil {
-			return fmt.Errorf("graph: move message %s to %q: %w", id, dest, err)
+			return wrapf(err, "move message %s to %q", id, dest)
 		}
 		mu.Lock()
 		moved[id] = m.ID
@@ -335,11 +335,11 @@ func (c *Client) Delete(ctx context.Context, ids []string) error {
 	return c.forEach(ctx, ids, func(ctx context.Context, id string) error {
 		resp, err := c.do(ctx, request{method: http.MethodDelete, url: c.messageURL(id, ""), idempotent: true})
 		if err != nil {
-			return fmt.Errorf("graph: delete message %s: %w", id, err)
+			return wrapf(err, "delete message %s", id)
 		}
 		defer resp.Body.Close()
 		if err := c.drain(resp.Body, "the answer to deleting message "+id); err != nil {
-			return fmt.Errorf("graph: delete message %s: %w", id, err)
+			return wrapf(err, "delete message %s", id)
 		}
 		return nil
 	})

@@ -42,7 +42,7 @@ const MaxMIMEBytes = MaxRequestBytes / 4 * 3
 func (c *Client) Send(ctx context.Context, env mmail.Envelope, r io.Reader) error {
 	f, err := os.CreateTemp(c.spoolDir, "mailport-graph-send-*.eml")
 	if err != nil {
-		return fmt.Errorf("graph: spool message: %w", err)
+		return wrapf(err, "spool message")
 	}
 	defer f.Close()
 	if os.Remove(f.Name()) != nil {
@@ -50,13 +50,13 @@ func (c *Client) Send(ctx context.Context, env mmail.Envelope, r io.Reader) erro
 	}
 	n, err := io.Copy(f, io.LimitReader(r, MaxMIMEBytes+1))
 	if err != nil {
-		return fmt.Errorf("graph: read message: %w", err)
+		return wrapf(err, "read message")
 	}
 	if n > MaxMIMEBytes {
 		return &TooLargeError{Size: n, Limit: MaxMIMEBytes}
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("graph: spool message: %w", err)
+		return wrapf(err, "spool message")
 	}
 	prefix, err := bccPrefix(f, env.To)
 	if err != nil {
@@ -84,14 +84,14 @@ func (c *Client) Send(ctx context.Context, env mmail.Envelope, r io.Reader) erro
 		return fmt.Errorf("graph: send message: %w: %w", &TooLargeError{Size: total, Limit: MaxMIMEBytes}, err)
 	}
 	if err != nil {
-		return fmt.Errorf("graph: send message: %w", err)
+		return wrapf(err, "send message")
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted {
 		return fmt.Errorf("graph: send message: expected 202 Accepted, got %s", resp.Status)
 	}
 	if err := c.drain(resp.Body, "the answer to sendMail"); err != nil {
-		return fmt.Errorf("graph: send message: %w", err)
+		return wrapf(err, "send message")
 	}
 	return nil
 }
@@ -101,7 +101,7 @@ func (c *Client) Send(ctx context.Context, env mmail.Envelope, r io.Reader) erro
 func bccPrefix(r io.Reader, envelope []string) (string, error) {
 	hdr, err := textproto.NewReader(bufio.NewReader(r)).ReadMIMEHeader()
 	if err != nil && !(errors.Is(err, io.EOF) && len(hdr) > 0) {
-		return "", fmt.Errorf("graph: the message has no valid header: %w", err)
+		return "", wrapf(err, "the message has no valid header")
 	}
 	// Only addresses matter here, so encoded names in any charset are fine.
 	p := mail.AddressParser{WordDecoder: &mime.WordDecoder{
@@ -115,7 +115,7 @@ func bccPrefix(r io.Reader, envelope []string) (string, error) {
 			}
 			addrs, err := p.ParseList(v)
 			if err != nil {
-				return "", fmt.Errorf("graph: the message's %s header %q does not parse: %w", field, v, err)
+				return "", wrapf(err, "the message's %s header %q does not parse", field, v)
 			}
 			for _, a := range addrs {
 				listed[strings.ToLower(a.Address)] = true
