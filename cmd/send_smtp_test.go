@@ -2,14 +2,11 @@ package cmd
 
 import (
 	"encoding/json"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/mailport/mailport/internal/heapmeter"
@@ -297,37 +294,7 @@ func TestSendSMTPOnlyFlagsOnAGraphAccount(t *testing.T) {
 // TestSendEightBitRawToAServerWithout8BITMIME: go-smtp always offers
 // 8BITMIME, so a scripted server stands for one that does not.
 func TestSendEightBitRawToAServerWithout8BITMIME(t *testing.T) {
-	var mu sync.Mutex
-	var cmds []string
-	srv := hostile.Start(t, func(c net.Conn) {
-		io.WriteString(c, "220 old.example.com ESMTP\r\n")
-		br := hostile.Lines(c)
-		for {
-			line, ok := hostile.ReadLine(br)
-			if !ok {
-				return
-			}
-			mu.Lock()
-			cmds = append(cmds, line)
-			mu.Unlock()
-			switch verb := strings.ToUpper(strings.Fields(line + " x")[0]); verb {
-			case "EHLO":
-				io.WriteString(c, "250-old.example.com\r\n250-AUTH PLAIN\r\n250 SIZE 1000000\r\n")
-			case "AUTH":
-				io.WriteString(c, "235 2.7.0 Authentication successful\r\n")
-			case "DATA":
-				io.WriteString(c, "354 go ahead\r\n")
-				for l, ok := hostile.ReadLine(br); ok && l != "."; l, ok = hostile.ReadLine(br) {
-				}
-				io.WriteString(c, "250 2.0.0 queued\r\n")
-			case "QUIT":
-				io.WriteString(c, "221 bye\r\n")
-				return
-			default:
-				io.WriteString(c, "250 2.0.0 ok\r\n")
-			}
-		}
-	})
+	srv, cmds := hostile.SMTP(t, "AUTH PLAIN", "SIZE 1000000")
 	e := newEnv(t)
 	e.mustRun("pw", "account", "add", "outbox", "--type", "outbound", "--protocol", "smtp", "--host", srv.Host, "--port", itoa(srv.Port),
 		"--encryption", "none", "--login", "out@example.com", "--password-stdin", "--property", "allow_plaintext_auth=true")
@@ -341,17 +308,13 @@ func TestSendEightBitRawToAServerWithout8BITMIME(t *testing.T) {
 	if r.code != 1 || r.err != want {
 		t.Fatalf("exit %d\n%q\nwant\n%q", r.code, r.err, want)
 	}
-	mu.Lock()
-	got := slices.Clone(cmds)
-	mu.Unlock()
+	got := cmds()
 	if slices.ContainsFunc(got, func(c string) bool { return strings.HasPrefix(c, "MAIL") }) {
 		t.Fatalf("commands %q, want no MAIL FROM", got)
 	}
 	// A composed message is 7-bit, and goes without BODY=.
 	e.mustRun("", "send", "outbox", "--to", "a@example.com", "--subject", "café", "--body", "café")
-	mu.Lock()
-	got = slices.Clone(cmds)
-	mu.Unlock()
+	got = cmds()
 	mail := slices.IndexFunc(got, func(c string) bool { return strings.HasPrefix(c, "MAIL FROM:<out@example.com>") })
 	if mail < 0 || strings.Contains(got[mail], "BODY=") || !slices.Contains(got, "DATA") {
 		t.Fatalf("commands %q", got)

@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,58 +15,11 @@ import (
 	"github.com/mailport/mailport/pkg/smtp/smtptest"
 )
 
-// scripted serves a polite SMTP server whose EHLO reply lists exts (what
-// go-smtp cannot leave out, such as 8BITMIME). It takes every command and
-// message; the returned func lists the commands it was sent.
+// scripted serves hostile.SMTP, a polite server whose EHLO reply lists
+// exts only, and the endpoint that reaches it.
 func scripted(t *testing.T, exts ...string) (mail.Endpoint, func() []string) {
-	t.Helper()
-	var mu sync.Mutex
-	var cmds []string
-	srv := hostile.Start(t, func(c net.Conn) {
-		io.WriteString(c, "220 mx.example.com ESMTP ready\r\n")
-		br := hostile.Lines(c)
-		for {
-			line, ok := hostile.ReadLine(br)
-			if !ok {
-				return
-			}
-			mu.Lock()
-			cmds = append(cmds, line)
-			mu.Unlock()
-			verb := strings.ToUpper(strings.Fields(line + " x")[0])
-			switch verb {
-			case "EHLO":
-				reply := "250-mx.example.com\r\n"
-				for _, e := range exts {
-					reply += "250-" + e + "\r\n"
-				}
-				io.WriteString(c, reply+"250 HELP\r\n")
-			case "DATA":
-				io.WriteString(c, "354 go ahead\r\n")
-				for {
-					l, ok := hostile.ReadLine(br)
-					if !ok {
-						return
-					}
-					if l == "." {
-						break
-					}
-				}
-				io.WriteString(c, "250 2.0.0 queued\r\n")
-			case "QUIT":
-				io.WriteString(c, "221 bye\r\n")
-				return
-			default:
-				io.WriteString(c, "250 2.0.0 ok\r\n")
-			}
-		}
-	})
-	ep := mail.Endpoint{Host: srv.Host, Port: srv.Port, Encryption: mail.None, Timeout: 2 * time.Second}
-	return ep, func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Clone(cmds)
-	}
+	srv, cmds := hostile.SMTP(t, exts...)
+	return mail.Endpoint{Host: srv.Host, Port: srv.Port, Encryption: mail.None, Timeout: 2 * time.Second}, cmds
 }
 
 func hasPrefix(cmds []string, prefix string) bool {
