@@ -429,15 +429,9 @@ func (o *Options) jobs(cfg *config.Config) ([]job, error) {
 	}
 	var jobs []job
 	for _, name := range names {
-		a, err := account.Lookup(cfg, name)
+		a, err := account.LookupFor(cfg, name, "fetch", config.Inbound, true)
 		if err != nil {
 			return nil, err
-		}
-		if a.Type != config.Inbound {
-			return nil, cmdutil.ConfigErrorf("account %s is an outbound account; fetch needs an inbound one (imap, pop3 or microsoft)", name)
-		}
-		if !a.Enabled {
-			return nil, cmdutil.ConfigErrorf("account %s is disabled; enable it with `mailport account enable %s`", name, name)
 		}
 		if a.Protocol == config.POP3 {
 			for _, c := range []struct {

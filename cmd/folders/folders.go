@@ -88,12 +88,9 @@ func run(cmd *cobra.Command, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	a, err := account.Lookup(cfg, opts.Account)
+	a, err := account.LookupFor(cfg, opts.Account, "folders", config.Inbound, false)
 	if err != nil {
 		return err
-	}
-	if a.Type != config.Inbound {
-		return cmdutil.ConfigErrorf("account %s is an outbound account; folders needs an inbound one (imap, pop3 or microsoft)", opts.Account)
 	}
 	op, err := f.Opener(opts.Timeout)
 	if err != nil {

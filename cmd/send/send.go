@@ -193,15 +193,9 @@ func run(cmd *cobra.Command, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	a, err := account.Lookup(cfg, opts.Account)
+	a, err := account.LookupFor(cfg, opts.Account, "send", config.Outbound, true)
 	if err != nil {
 		return err
-	}
-	if a.Type != config.Outbound {
-		return cmdutil.ConfigErrorf("account %s is an inbound account; send needs an outbound one (smtp or microsoft)", opts.Account)
-	}
-	if !a.Enabled {
-		return cmdutil.ConfigErrorf("account %s is disabled; enable it with `mailport account enable %s`", opts.Account, opts.Account)
 	}
 	if a.Protocol != config.SMTP {
 		for _, fl := range []struct {
