@@ -19,6 +19,12 @@ import (
 	"github.com/mailport/mailport/pkg/secret"
 )
 
+// noonIn is noon UTC of the day days from today: a notAfter that is that
+// many calendar days away whatever the time of day the test runs.
+func noonIn(days int) time.Time {
+	return time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, days).Add(12 * time.Hour)
+}
+
 func clientCert(t *testing.T, notAfter time.Time) *testcert.Client {
 	t.Helper()
 	cc, err := testcert.NewClient("mailport-ci", notAfter)
@@ -250,7 +256,7 @@ func TestFetchOverGraphWithCertificateAndFederatedCredentials(t *testing.T) {
 // test warn, as for a client secret.
 func TestStatusAndTestWarnBeforeTheCertificateExpires(t *testing.T) {
 	w := newCredWorld(t)
-	soon := clientCert(t, time.Now().Add(10*24*time.Hour+time.Hour))
+	soon := clientCert(t, noonIn(10))
 	w.prov.AddClient(oauthtest.Client{ID: clientID, Certificate: soon.Cert, AppMailbox: alice})
 	w.graph.AddMessage(alice, "Inbox", []byte("Subject: x\r\n\r\nx\r\n"))
 	e := newEnv(t)
@@ -285,7 +291,7 @@ func TestStatusAndTestWarnBeforeTheCertificateExpires(t *testing.T) {
 func TestTokenConfigRefusesAnExpiredCertificate(t *testing.T) {
 	e := newEnv(t)
 	old := clientCert(t, time.Now().Add(-48*time.Hour))
-	soon := clientCert(t, time.Now().Add(5*24*time.Hour+time.Hour))
+	soon := clientCert(t, noonIn(5))
 	oldFile, soonFile := filepath.Join(e.dir, "old.pem"), filepath.Join(e.dir, "soon.pem")
 	for f, b := range map[string][]byte{oldFile: old.PEM, soonFile: soon.PEM} {
 		if err := os.WriteFile(f, b, 0o600); err != nil {

@@ -302,7 +302,7 @@ func TestParseCertificateRefusals(t *testing.T) {
 
 func TestCertificateExpiryWarning(t *testing.T) {
 	e, _ := certEnv(t, "")
-	soon := newClientCert(t, time.Now().Add(10*24*time.Hour+time.Hour))
+	soon := newClientCert(t, noonIn(10))
 	path := filepath.Join(t.TempDir(), "mail.pem")
 	if err := os.WriteFile(path, soon.PEM, 0o600); err != nil {
 		t.Fatal(err)
@@ -318,7 +318,7 @@ func TestCertificateExpiryWarning(t *testing.T) {
 	}
 	// A stored certificate: the date token-config add recorded.
 	e.tc().CertificatePath = ""
-	e.tc().CertificateExpires = time.Now().Add(10*24*time.Hour + time.Hour).Format("2006-01-02")
+	e.tc().CertificateExpires = noonIn(10).Format("2006-01-02")
 	st, err = e.m.Inspect("support")
 	want = "the certificate of token config tc expires on " + e.tc().CertificateExpires + ", in 10 days: upload a new certificate to the app registration (Certificates & secrets) and store it with mailport token-config edit tc --certificate FILE"
 	if err != nil || len(st.Warnings) != 1 || st.Warnings[0] != want {
@@ -341,4 +341,10 @@ func hexOf(b []byte) string {
 		out = append(out, digits[c>>4], digits[c&15])
 	}
 	return string(out)
+}
+
+// noonIn is noon UTC of the day days from today: a notAfter that is that
+// many calendar days away whatever the time of day the test runs.
+func noonIn(days int) time.Time {
+	return time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, days).Add(12 * time.Hour)
 }
